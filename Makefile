@@ -1,0 +1,104 @@
+# concbench: the only build system. `make help` lists the targets.
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2
+SAN     ?=
+PKGS    := hwloc jansson libcurl
+TPKGS   := criterion
+
+# Libraries come from pkg-config; when one is missing, the targets below run
+# `make deps` first and then call themselves again, so a fresh machine needs one command.
+MISSING := $(shell for p in $(PKGS) $(TPKGS); do pkg-config --exists $$p || echo $$p; done)
+
+CPPFLAGS += -D_GNU_SOURCE -Iworkloads -Irunners -Ibench
+CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Werror -pthread $(SAN) \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+LDFLAGS  += $(SAN)
+
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+VERSION    := 0.1.0
+BUILD_INFO := -DCONCBENCH_VERSION='"$(VERSION)"' -DCONCBENCH_GIT_COMMIT='"$(GIT_COMMIT)"' \
+              -DCONCBENCH_CFLAGS='"$(strip $(OPT) $(SAN))"'
+
+LIB_SRCS  := $(filter-out bench/main.c bench/bare_primes.c,$(wildcard bench/*.c)) \
+             $(wildcard runners/*.c) $(wildcard workloads/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(wildcard tests/*.c)
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+BIN       := $(BUILD)/concbench
+BARE      := $(BUILD)/bare-primes
+TEST_BIN  := $(BUILD)/test-concbench
+
+# How the tests find the binary under test.
+$(TEST_OBJS): CPPFLAGS += -DCONCBENCH_BIN='"$(abspath $(BIN))"' $(shell pkg-config --cflags $(TPKGS) 2>/dev/null)
+$(BUILD)/obj/bench/machine.o: CPPFLAGS += $(BUILD_INFO)
+$(BUILD)/obj/bench/result.o: CPPFLAGS += $(BUILD_INFO)
+
+RESULTS ?= results
+TEST_ARGS ?= --jobs 1
+
+.PHONY: all test bench bench-quick clean deps asan tsan format help plot
+
+ifneq ($(strip $(MISSING)),)
+all test bench bench-quick asan tsan:
+	@echo "concbench: missing libraries ($(strip $(MISSING))); running make deps" >&2
+	$(MAKE) deps
+	$(MAKE) $@
+else
+all: $(BIN) $(BARE)
+
+test: $(BIN) $(BARE) $(TEST_BIN)
+	$(TEST_BIN) $(TEST_ARGS)
+
+# The default suite: every workload and strategy over the worker sweep.
+bench: $(BIN)
+	@mkdir -p $(RESULTS)
+	$(BIN) run -o $(RESULTS)/latest.json
+	$(BIN) report $(RESULTS)/latest.json 2>/dev/null || true
+
+bench-quick: $(BIN)
+	@mkdir -p $(RESULTS)
+	$(BIN) run --quick -o $(RESULTS)/latest-quick.json
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+tsan:
+	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" TEST_ARGS="--jobs 1 --filter 'threads*/*'" test
+endif
+
+$(BIN): $(BUILD)/obj/bench/main.o $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BARE): $(BUILD)/obj/bench/bare_primes.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+$(TEST_BIN): $(TEST_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs $(TPKGS) 2>/dev/null) $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+deps:
+	scripts/install-deps $(PKGS) $(TPKGS)
+
+format:
+	clang-format -i $(wildcard bench/*.[ch] runners/*.[ch] workloads/*.[ch] tests/*.[ch])
+
+clean:
+	rm -rf build build-asan build-tsan
+
+help:
+	@echo "make              build build/concbench and build/bare-primes"
+	@echo "make bench        the default suite into results/, with its summary"
+	@echo "make bench-quick  the same in well under a minute (smaller sizes)"
+	@echo "make test         unit and integration tests (Criterion)"
+	@echo "make asan|tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer"
+	@echo "make deps         install missing libraries (Debian/Ubuntu)"
+	@echo "make clean        remove the build folders"

@@ -1,0 +1,62 @@
+/* Per-cell figures derived from the samples: statistics, speedup over the
+ * workload's serial cell, efficiency, throughput and warnings. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+
+#define CV_WARN        0.10
+#define SHORT_SAMPLE_S 0.005
+
+const struct cell *serial_cell_of(const struct bench_run *run, const struct bench_workload *bw)
+{
+	for (int i = 0; i < run->n_cells; i++) {
+		const struct cell *c = &run->cells[i];
+		if (c->bw == bw && strcmp(c->runner->name, "serial") == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static void warn(struct cell *c, const char *fmt, double a, double b)
+{
+	if (c->n_warnings < (int)(sizeof(c->warnings) / sizeof(c->warnings[0])))
+		snprintf(c->warnings[c->n_warnings++], sizeof(c->warnings[0]), fmt, a, b);
+}
+
+int cell_threads(const struct cell *c)
+{
+	return c->runner->single_thread ? 1 : c->workers;
+}
+
+void cell_summarize(struct bench_run *run, struct cell *c)
+{
+	double *wall = calloc((size_t)c->n_samples + 1, sizeof(*wall));
+	double shortest = INFINITY;
+	for (int i = 0; wall != NULL && i < c->n_samples; i++) {
+		wall[i] = c->samples[i].wall_s;
+		shortest = fmin(shortest, wall[i]);
+	}
+	summarize(wall, wall ? (size_t)c->n_samples : 0, &c->wall);
+	free(wall);
+
+	const struct cell *base = serial_cell_of(run, c->bw);
+	c->speedup = (struct ratio){NAN, NAN, NAN};
+	if (base != NULL && base->n_samples > 0 && c->n_samples > 0)
+		c->speedup = speedup_of(&base->wall, &c->wall);
+	c->efficiency = c->speedup.value / cell_threads(c);
+	c->throughput = c->n_samples > 0 ? (double)c->tasks / c->wall.median : NAN;
+
+	c->n_warnings = 0;
+	if (c->n_samples >= 2 && c->wall.cv > CV_WARN)
+		warn(c, "wall-time CV %.1f%% exceeds %.0f%%: the machine is noisy",
+		     100 * c->wall.cv, 100 * CV_WARN);
+	if (shortest < SHORT_SAMPLE_S)
+		warn(c, "a sample took %.2f ms, under %.0f ms: timer and start-up noise dominate",
+		     1e3 * shortest, 1e3 * SHORT_SAMPLE_S);
+	if (c->plan.wrapped && c->plan.policy != PIN_SINGLE)
+		warn(c, "%.0f workers over %.0f places: placement wrapped around", c->workers,
+		     c->plan.targets);
+}

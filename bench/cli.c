@@ -1,0 +1,346 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPT_WARMUP          1000
+#define OPT_PIN             1001
+#define OPT_SWITCH_INTERVAL 1002
+#define OPT_QUICK           1003
+#define OPT_QUIET           1004
+#define OPT_SEED            1005
+
+void run_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: concbench run [options]\n"
+	    "  -w, --workloads LIST        comma-separated workloads, or all (default all)\n"
+	    "  -s, --strategies LIST       comma-separated strategies, or all (default all)\n"
+	    "  -n, --workers LIST          worker counts (default 1, 2, 4, ... up to the cores)\n"
+	    "  -r, --reps N                counted repetitions per cell (default 5)\n"
+	    "      --warmup N              uncounted runs per cell first (default 1)\n"
+	    "      --pin POLICY            core | pu | single | none (default core)\n"
+	    "      --switch-interval-us US the gil strategy's switch interval (default 5000)\n"
+	    "  -p, --param W.KEY=VALUE     override a workload parameter (see `concbench list`)\n"
+	    "      --quick                 small sizes, for smoke tests\n"
+	    "      --seed N                seed of the shuffled cell order (default 1)\n"
+	    "  -o, --output FILE           result file (default results/<host>-<UTC time>.json)\n"
+	    "      --quiet                 no progress on stderr\n"
+	    "  -h, --help                  this text\n");
+}
+
+static int parse_int(const char *text, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Splits a comma-separated list in place; calls fn on each item. */
+static int for_each_item(char *list, int (*fn)(const char *item, void *ctx), void *ctx)
+{
+	char *save = NULL;
+	int any = 0;
+	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		any = 1;
+		if (fn(tok, ctx) != 0)
+			return -1;
+	}
+	return any ? 0 : -1;
+}
+
+struct list_ctx {
+	struct run_config *cfg;
+	char *err;
+	size_t errlen;
+};
+
+static void names_of_workloads(char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (const struct workload_ops *const *w = workload_table(); *w; w++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+		         w == workload_table() ? "" : ", ", (*w)->name);
+}
+
+static void names_of_strategies(char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+		         r == runner_table() ? "" : ", ", (*r)->name);
+}
+
+static int add_workload(const char *name, void *p)
+{
+	struct list_ctx *c = p;
+	char known[256];
+	if (strcmp(name, "all") == 0) {
+		c->cfg->n_workloads = 0;
+		for (const struct workload_ops *const *w = workload_table(); *w; w++)
+			c->cfg->workloads[c->cfg->n_workloads++] = *w;
+		return 0;
+	}
+	const struct workload_ops *w = workload_find(name);
+	if (w == NULL) {
+		names_of_workloads(known, sizeof(known));
+		snprintf(c->err, c->errlen, "unknown workload '%s' (known: %s)", name, known);
+		return -1;
+	}
+	for (int i = 0; i < c->cfg->n_workloads; i++)
+		if (c->cfg->workloads[i] == w)
+			return 0;
+	if (c->cfg->n_workloads == CLI_MAX_LIST) {
+		snprintf(c->err, c->errlen, "too many workloads");
+		return -1;
+	}
+	c->cfg->workloads[c->cfg->n_workloads++] = w;
+	return 0;
+}
+
+static int add_strategy(const char *name, void *p)
+{
+	struct list_ctx *c = p;
+	char known[256];
+	if (strcmp(name, "all") == 0) {
+		c->cfg->n_strategies = 0;
+		for (const struct runner_ops *const *r = runner_table(); *r; r++)
+			c->cfg->strategies[c->cfg->n_strategies++] = *r;
+		return 0;
+	}
+	const struct runner_ops *r = runner_find(name);
+	if (r == NULL) {
+		names_of_strategies(known, sizeof(known));
+		snprintf(c->err, c->errlen, "unknown strategy '%s' (known: %s)", name, known);
+		return -1;
+	}
+	for (int i = 0; i < c->cfg->n_strategies; i++)
+		if (c->cfg->strategies[i] == r)
+			return 0;
+	if (c->cfg->n_strategies == CLI_MAX_LIST) {
+		snprintf(c->err, c->errlen, "too many strategies");
+		return -1;
+	}
+	c->cfg->strategies[c->cfg->n_strategies++] = r;
+	return 0;
+}
+
+static int add_workers(const char *text, void *p)
+{
+	struct list_ctx *c = p;
+	long v;
+	if (parse_int(text, 1, CLI_MAX_WORKERS, &v) != 0) {
+		snprintf(c->err, c->errlen, "worker count '%s' is not a whole number from 1 to %d",
+		         text, CLI_MAX_WORKERS);
+		return -1;
+	}
+	if (c->cfg->n_workers == CLI_MAX_LIST) {
+		snprintf(c->err, c->errlen, "too many worker counts (at most %d)", CLI_MAX_LIST);
+		return -1;
+	}
+	c->cfg->workers[c->cfg->n_workers++] = (int)v;
+	return 0;
+}
+
+/* "-p primes.limit=1000": the workload must exist and declare the key, and the
+ * value must parse and lie in range, all checked now rather than mid-run. */
+static int add_override(struct run_config *cfg, const char *text, char *err, size_t errlen)
+{
+	const char *dot = strchr(text, '.');
+	const char *eq = strchr(text, '=');
+	if (dot == NULL || eq == NULL || dot > eq || dot == text || eq == dot + 1) {
+		snprintf(err, errlen, "-p needs WORKLOAD.KEY=VALUE, not '%s'", text);
+		return -1;
+	}
+	char wname[64];
+	snprintf(wname, sizeof(wname), "%.*s", (int)(dot - text), text);
+	const struct workload_ops *w = workload_find(wname);
+	if (w == NULL) {
+		snprintf(err, errlen, "unknown workload '%s' in -p %s", wname, text);
+		return -1;
+	}
+	if (cfg->n_overrides == CLI_MAX_OVERRIDES) {
+		snprintf(err, errlen, "too many -p options (at most %d)", CLI_MAX_OVERRIDES);
+		return -1;
+	}
+	struct param_override *o = &cfg->overrides[cfg->n_overrides];
+	o->workload = w;
+	snprintf(o->key, sizeof(o->key), "%.*s", (int)(eq - dot - 1), dot + 1);
+	snprintf(o->value, sizeof(o->value), "%s", eq + 1);
+	if (params_find(w->params, o->key, NULL) == NULL) {
+		snprintf(err, errlen, "unknown parameter '%s.%s' (see `concbench list`)", wname,
+		         o->key);
+		return -1;
+	}
+	struct param_values scratch;
+	char why[200];
+	params_init(&scratch, w->params, 0);
+	if (params_set(&scratch, o->key, o->value, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "-p %s: %s", text, why);
+		return -1;
+	}
+	cfg->n_overrides++;
+	return 0;
+}
+
+int apply_overrides(const struct run_config *cfg, const struct workload_ops *ops,
+                    struct param_values *pv, char *err, size_t errlen)
+{
+	for (int i = 0; i < cfg->n_overrides; i++)
+		if (cfg->overrides[i].workload == ops &&
+		    params_set(pv, cfg->overrides[i].key, cfg->overrides[i].value, err, errlen) !=
+		        0)
+			return -1;
+	return 0;
+}
+
+int default_worker_sweep(int cores, int *out, int max)
+{
+	int n = 0;
+	if (cores < 1)
+		cores = 1;
+	for (int w = 1; w < cores && n < max - 1; w *= 2)
+		out[n++] = w;
+	out[n++] = cores;
+	return n;
+}
+
+static void config_defaults(struct run_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->reps = 5;
+	cfg->warmup = 1;
+	cfg->pin = PIN_CORE;
+	cfg->switch_interval_us = 5000;
+	cfg->seed = 1;
+}
+
+static enum cli_status bad(char *err, size_t errlen, const char *fmt, const char *arg)
+{
+	snprintf(err, errlen, fmt, arg);
+	return CLI_ERROR;
+}
+
+enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, char *err,
+                                 size_t errlen)
+{
+	static const struct option options[] = {
+	    {"workloads", required_argument, NULL, 'w'},
+	    {"strategies", required_argument, NULL, 's'},
+	    {"workers", required_argument, NULL, 'n'},
+	    {"reps", required_argument, NULL, 'r'},
+	    {"warmup", required_argument, NULL, OPT_WARMUP},
+	    {"pin", required_argument, NULL, OPT_PIN},
+	    {"switch-interval-us", required_argument, NULL, OPT_SWITCH_INTERVAL},
+	    {"param", required_argument, NULL, 'p'},
+	    {"quick", no_argument, NULL, OPT_QUICK},
+	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    {"seed", required_argument, NULL, OPT_SEED},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct list_ctx lc = {.cfg = cfg, .err = err, .errlen = errlen};
+	char listbuf[1024];
+	long v;
+	int opt;
+
+	config_defaults(cfg);
+	err[0] = '\0';
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":w:s:n:r:p:o:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'w':
+		case 's':
+		case 'n':
+			snprintf(listbuf, sizeof(listbuf), "%s", optarg);
+			if (opt == 'w')
+				cfg->n_workloads = 0;
+			if (opt == 's')
+				cfg->n_strategies = 0;
+			if (opt == 'n')
+				cfg->n_workers = 0;
+			if (for_each_item(listbuf,
+			                  opt == 'w'   ? add_workload
+			                  : opt == 's' ? add_strategy
+			                               : add_workers,
+			                  &lc) != 0) {
+				if (err[0] == '\0')
+					snprintf(err, errlen, "empty list for -%c", opt);
+				return CLI_ERROR;
+			}
+			break;
+		case 'r':
+			if (parse_int(optarg, 1, 100000, &v) != 0)
+				return bad(err, errlen,
+				           "--reps needs a whole number from 1 to 100000, not '%s'",
+				           optarg);
+			cfg->reps = (int)v;
+			break;
+		case OPT_WARMUP:
+			if (parse_int(optarg, 0, 1000, &v) != 0)
+				return bad(err, errlen,
+				           "--warmup needs a whole number from 0 to 1000, not '%s'",
+				           optarg);
+			cfg->warmup = (int)v;
+			break;
+		case OPT_PIN:
+			if (pin_policy_parse(optarg, &cfg->pin) != 0)
+				return bad(err, errlen,
+				           "unknown --pin policy '%s' (core, pu, single or none)",
+				           optarg);
+			break;
+		case OPT_SWITCH_INTERVAL:
+			if (parse_int(optarg, 1, 10000000, &v) != 0)
+				return bad(err, errlen,
+				           "--switch-interval-us needs 1 to 10000000, not '%s'",
+				           optarg);
+			cfg->switch_interval_us = (unsigned)v;
+			break;
+		case 'p':
+			if (add_override(cfg, optarg, err, errlen) != 0)
+				return CLI_ERROR;
+			break;
+		case OPT_QUICK:
+			cfg->quick = true;
+			break;
+		case OPT_QUIET:
+			cfg->quiet = true;
+			break;
+		case OPT_SEED:
+			if (parse_int(optarg, 0, LONG_MAX, &v) != 0)
+				return bad(err, errlen, "--seed needs a whole number, not '%s'",
+				           optarg);
+			cfg->seed = (uint64_t)v;
+			break;
+		case 'o':
+			if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->output))
+				return bad(err, errlen, "unusable output path '%s'", optarg);
+			snprintf(cfg->output, sizeof(cfg->output), "%s", optarg);
+			break;
+		case 'h':
+			return CLI_HELP;
+		case ':':
+			return bad(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return bad(err, errlen, "unknown option '%s' (see --help)",
+			           argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+	if (cfg->n_workloads == 0)
+		add_workload("all", &lc);
+	if (cfg->n_strategies == 0)
+		add_strategy("all", &lc);
+	return CLI_OK;
+}

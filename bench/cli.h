@@ -1,0 +1,58 @@
+/* `concbench run`'s command line, parsed into a run_config without side effects
+ * so that parsing and its errors can be tested on their own. */
+#ifndef CONCBENCH_CLI_H
+#define CONCBENCH_CLI_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "placement.h"
+#include "runner.h"
+#include "workload.h"
+
+#define CLI_MAX_LIST      64
+#define CLI_MAX_OVERRIDES 64
+#define CLI_MAX_WORKERS   4096
+
+struct param_override {
+	const struct workload_ops *workload;
+	char key[64];
+	char value[64];
+};
+
+struct run_config {
+	const struct workload_ops *workloads[CLI_MAX_LIST];
+	int n_workloads;
+	const struct runner_ops *strategies[CLI_MAX_LIST];
+	int n_strategies;
+	int workers[CLI_MAX_LIST]; /* n_workers == 0: the default sweep */
+	int n_workers;
+	int reps;
+	int warmup;
+	enum pin_policy pin;
+	unsigned switch_interval_us;
+	bool quick;
+	bool quiet;
+	uint64_t seed;
+	char output[PATH_MAX]; /* empty: results/<host>-<UTC time>.json */
+	struct param_override overrides[CLI_MAX_OVERRIDES];
+	int n_overrides;
+};
+
+enum cli_status { CLI_OK = 0, CLI_HELP = 1, CLI_ERROR = -1 };
+
+/* Parse `run`'s arguments (argv[0] is "run"). On CLI_ERROR, err holds one line
+ * naming the problem. */
+enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, char *err,
+                                 size_t errlen);
+void run_usage(FILE *out);
+
+/* 1, 2, 4, ... up to `cores`, and `cores` itself. */
+int default_worker_sweep(int cores, int *out, int max);
+
+/* Apply the config's -p overrides that concern workload ops to pv. */
+int apply_overrides(const struct run_config *cfg, const struct workload_ops *ops,
+                    struct param_values *pv, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,428 @@
+/* `concbench run`: set up each workload, run its cells (one warm-up each, then
+ * the repetitions with the cells shuffled anew in every repetition), check
+ * every run's checksum, and keep the result file up to date as it goes. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+
+/* ---- one measured run ---------------------------------------------------- */
+
+static double tv_seconds(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
+}
+
+/* Peak RSS is a lifetime figure; clear_refs "5" resets it (Linux 4.0+) so
+ * that each run's own peak can be read from VmHWM. */
+static void reset_peak_rss(void)
+{
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	if (f != NULL) {
+		fputs("5", f);
+		fclose(f);
+	}
+}
+
+static long read_peak_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return kib;
+}
+
+static void usage_delta(const struct rusage *a, const struct rusage *b, struct sample *s)
+{
+	s->user_s += tv_seconds(b->ru_utime) - tv_seconds(a->ru_utime);
+	s->sys_s += tv_seconds(b->ru_stime) - tv_seconds(a->ru_stime);
+	s->ctx_voluntary += b->ru_nvcsw - a->ru_nvcsw;
+	s->ctx_involuntary += b->ru_nivcsw - a->ru_nivcsw;
+}
+
+/* Runs the cell once. Returns 0 with the sample and the run's result, or -1
+ * with the cell's error set (the result is then freed). */
+static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
+                        struct run_result *rr)
+{
+	struct workload *w = &c->bw->w;
+	struct strategy_options opts = {.switch_interval_us = run->cfg.switch_interval_us,
+	                                .force_switching = true};
+	struct run_spec spec = {.workload = w,
+	                        .workers = c->workers,
+	                        .topology = run->topology,
+	                        .cpus = c->plan.cpus,
+	                        .options = &opts};
+	struct rusage self0, kids0, self1, kids1;
+
+	if (run_result_init(rr, w->ops->task_count(w), cell_threads(c)) != 0) {
+		snprintf(c->error, sizeof(c->error), "out of memory for the run's results");
+		return -1;
+	}
+	memset(s, 0, sizeof(*s));
+	reset_peak_rss();
+	getrusage(RUSAGE_SELF, &self0);
+	getrusage(RUSAGE_CHILDREN, &kids0);
+	double t0 = monotonic_now();
+	int rc = c->runner->run(&spec, rr);
+	double t1 = monotonic_now();
+	getrusage(RUSAGE_SELF, &self1);
+	getrusage(RUSAGE_CHILDREN, &kids1);
+
+	s->wall_s = t1 - t0;
+	usage_delta(&self0, &self1, s);
+	usage_delta(&kids0, &kids1, s);
+	s->max_rss_kib = read_peak_rss_kib() + rr->children_max_rss_kib;
+	run_result_finish(rr);
+	if (rc != 0 || rr->failed || rr->tasks_failed > 0) {
+		snprintf(c->error, sizeof(c->error), "%s",
+		         rr->error[0] ? rr->error : "the runner failed without saying why");
+		run_result_free(rr);
+		return -1;
+	}
+	return 0;
+}
+
+/* A wrong checksum makes the run an error, not a result. */
+static int verify_checksum(struct cell *c, const struct run_result *rr)
+{
+	const struct bench_workload *bw = c->bw;
+	if (bw->has_expected_checksum && rr->checksum != bw->expected_checksum) {
+		snprintf(c->error, sizeof(c->error),
+		         "checksum mismatch: got 0x%016" PRIx64 ", expected 0x%016" PRIx64,
+		         rr->checksum, bw->expected_checksum);
+		c->checksum_ok = false;
+		return -1;
+	}
+	if (bw->has_expected_items && rr->items != bw->expected_items) {
+		snprintf(c->error, sizeof(c->error),
+		         "wrong answer: %" PRIu64 " %s, expected %" PRIu64, rr->items,
+		         bw->w.ops->items_name, bw->expected_items);
+		c->checksum_ok = false;
+		return -1;
+	}
+	c->checksum_ok = true;
+	return 0;
+}
+
+static void keep_run(struct cell *c, const struct sample *s, struct run_result *rr, bool counted)
+{
+	c->checksum = rr->checksum;
+	c->tasks = rr->tasks_total;
+	c->items = rr->items;
+	c->bytes = rr->bytes;
+	c->measured_any = true;
+	free(c->last_workers);
+	c->last_workers = rr->worker;
+	c->n_last_workers = rr->workers;
+	rr->worker = NULL;
+	if (counted) {
+		c->samples[c->n_samples++] = *s;
+		double *lat =
+		    realloc(c->latencies, (c->n_latencies + rr->tasks_total) * sizeof(*lat));
+		if (lat != NULL) {
+			for (size_t i = 0; i < rr->tasks_total; i++)
+				lat[c->n_latencies + i] = rr->task[i].latency_s;
+			c->latencies = lat;
+			c->n_latencies += rr->tasks_total;
+		}
+	}
+	run_result_free(rr);
+}
+
+static void progress(const struct bench_run *run, const struct cell *c, const char *phase,
+                     const struct sample *s)
+{
+	if (run->cfg.quiet)
+		return;
+	if (c->error[0] != '\0')
+		fprintf(stderr, "%-10s %-10s n=%-4d %-8s error: %s\n", c->bw->w.ops->name,
+		        c->runner->name, c->workers, phase, c->error);
+	else
+		fprintf(stderr, "%-10s %-10s n=%-4d %-8s %.4f s\n", c->bw->w.ops->name,
+		        c->runner->name, c->workers, phase, s->wall_s);
+}
+
+static void run_cell_once(struct bench_run *run, struct cell *c, bool counted, const char *phase)
+{
+	struct sample s;
+	struct run_result rr;
+	if (c->error[0] != '\0')
+		return; /* a failed cell stays failed: its later runs would not be comparable */
+	if (measure_once(run, c, &s, &rr) != 0 || verify_checksum(c, &rr) != 0) {
+		if (rr.task != NULL)
+			run_result_free(&rr);
+		progress(run, c, phase, &s);
+		return;
+	}
+	keep_run(c, &s, &rr, counted);
+	progress(run, c, phase, &s);
+}
+
+/* ---- the matrix ------------------------------------------------------------ */
+
+static uint64_t next_random(uint64_t *state)
+{
+	/* xorshift64*: enough to shuffle a few dozen cells reproducibly from --seed. */
+	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ull;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static void shuffle(struct cell **order, int n, uint64_t *rng)
+{
+	for (int i = n - 1; i > 0; i--) {
+		int j = (int)(next_random(rng) % (uint64_t)(i + 1));
+		struct cell *t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
+static int add_cell(struct bench_run *run, struct bench_workload *bw, const struct runner_ops *r,
+                    int workers, char *err, size_t errlen)
+{
+	struct cell *c = &run->cells[run->n_cells];
+	memset(c, 0, sizeof(*c));
+	c->bw = bw;
+	c->runner = r;
+	c->workers = workers;
+	c->samples = calloc((size_t)run->cfg.reps, sizeof(*c->samples));
+	if (c->samples == NULL || placement_plan_make(run->topology, run->cfg.pin, cell_threads(c),
+	                                              &c->plan, err, errlen) != 0)
+		return -1;
+	run->n_cells++;
+	return 0;
+}
+
+/* serial runs once per workload with one worker: it is the baseline. */
+static int build_cells(struct bench_run *run, char *err, size_t errlen)
+{
+	int per_workload = run->cfg.n_strategies * run->n_sweep;
+	run->cells = calloc((size_t)(run->n_workloads * per_workload), sizeof(*run->cells));
+	if (run->cells == NULL) {
+		snprintf(err, errlen, "out of memory for the cells");
+		return -1;
+	}
+	for (int wi = 0; wi < run->n_workloads; wi++) {
+		for (int si = 0; si < run->cfg.n_strategies; si++) {
+			const struct runner_ops *r = run->cfg.strategies[si];
+			bool one = r->single_worker;
+			for (int k = 0; k < (one ? 1 : run->n_sweep); k++)
+				if (add_cell(run, &run->workloads[wi], r, one ? 1 : run->sweep[k],
+				             err, errlen) != 0)
+					return -1;
+		}
+	}
+	return 0;
+}
+
+static int setup_workload(struct bench_run *run, struct bench_workload *bw)
+{
+	struct workload *w = &bw->w;
+	if (w->ops->setup(w, bw->error, sizeof(bw->error)) != 0)
+		return -1;
+	bw->has_expected_checksum = w->ops->expected_checksum != NULL &&
+	                            w->ops->expected_checksum(w, &bw->expected_checksum);
+	bw->has_expected_items =
+	    w->ops->expected_items != NULL && w->ops->expected_items(w, &bw->expected_items);
+	bw->ready = true;
+	(void)run;
+	return 0;
+}
+
+static void save_progress(struct bench_run *run)
+{
+	char err[512];
+	json_t *doc = bench_run_to_json(run);
+	if (doc == NULL || write_json_atomically(doc, run->output, err, sizeof(err)) != 0)
+		fprintf(stderr, "concbench run: cannot write %s: %s\n", run->output,
+		        doc ? err : "out of memory");
+	json_decref(doc);
+}
+
+static void run_workload_cells(struct bench_run *run, struct bench_workload *bw, uint64_t *rng)
+{
+	struct cell **order = calloc((size_t)run->n_cells, sizeof(*order));
+	int n = 0;
+	if (order == NULL)
+		return;
+	for (int i = 0; i < run->n_cells; i++)
+		if (run->cells[i].bw == bw)
+			order[n++] = &run->cells[i];
+	for (int k = 0; k < run->cfg.warmup; k++)
+		for (int i = 0; i < n; i++)
+			run_cell_once(run, order[i], false, "warm-up");
+	for (int rep = 0; rep < run->cfg.reps; rep++) {
+		char phase[32];
+		snprintf(phase, sizeof(phase), "rep %d/%d", rep + 1, run->cfg.reps);
+		shuffle(order, n, rng);
+		for (int i = 0; i < n; i++)
+			run_cell_once(run, order[i], true, phase);
+		for (int i = 0; i < n; i++)
+			cell_summarize(run, order[i]);
+		save_progress(run);
+	}
+	free(order);
+}
+
+static void fail_workload_cells(struct bench_run *run, struct bench_workload *bw)
+{
+	for (int i = 0; i < run->n_cells; i++)
+		if (run->cells[i].bw == bw)
+			snprintf(run->cells[i].error, sizeof(run->cells[i].error), "setup: %s",
+			         bw->error);
+}
+
+/* ---- set-up and tear-down of the whole run ---------------------------------- */
+
+static void default_output_path(struct bench_run *run)
+{
+	char host[128];
+	machine_hostname(host, sizeof(host));
+	snprintf(run->output, sizeof(run->output), "results/%s-%s.json", host, run->created_at);
+}
+
+static void stamp_time(struct bench_run *run)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(run->created_at, sizeof(run->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void note_machine_warnings(struct bench_run *run)
+{
+	int pus = topology_pus(run->topology);
+	char gov[64];
+	if (getloadavg(run->load_avg, 3) != 3)
+		run->load_avg[0] = run->load_avg[1] = run->load_avg[2] = NAN;
+	if (run->load_avg[0] > 0.5 * pus)
+		snprintf(run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+		         "load average %.2f on %d PUs before the run: other work may skew the "
+		         "figures",
+		         run->load_avg[0], pus);
+	if (machine_governor(gov, sizeof(gov)) != NULL && strcmp(gov, "performance") != 0)
+		snprintf(run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+		         "CPU frequency governor is '%s', not 'performance': clocks may vary", gov);
+	for (int i = 0; i < run->n_warnings && !run->cfg.quiet; i++)
+		fprintf(stderr, "warning: %s\n", run->warnings[i]);
+}
+
+static int prepare(struct bench_run *run, char *err, size_t errlen)
+{
+	stamp_time(run);
+	if (run->cfg.output[0] != '\0')
+		snprintf(run->output, sizeof(run->output), "%s", run->cfg.output);
+	else
+		default_output_path(run);
+	if (check_output_writable(run->output, err, errlen) != 0)
+		return -1;
+	if (topology_open(&run->topology, NULL, err, errlen) != 0)
+		return -1;
+	if (run->cfg.n_workers > 0) {
+		memcpy(run->sweep, run->cfg.workers, sizeof(run->sweep));
+		run->n_sweep = run->cfg.n_workers;
+	} else {
+		run->n_sweep =
+		    default_worker_sweep(topology_cores(run->topology), run->sweep, CLI_MAX_LIST);
+	}
+	run->n_workloads = run->cfg.n_workloads;
+	run->workloads = calloc((size_t)run->n_workloads, sizeof(*run->workloads));
+	if (run->workloads == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < run->n_workloads; i++) {
+		struct workload *w = &run->workloads[i].w;
+		w->ops = run->cfg.workloads[i];
+		params_init(&w->params, w->ops->params, run->cfg.quick);
+		if (apply_overrides(&run->cfg, w->ops, &w->params, err, errlen) != 0)
+			return -1;
+	}
+	return build_cells(run, err, errlen);
+}
+
+static void release(struct bench_run *run)
+{
+	for (int i = 0; i < run->n_cells; i++) {
+		struct cell *c = &run->cells[i];
+		placement_plan_free(&c->plan);
+		free(c->samples);
+		free(c->latencies);
+		free(c->last_workers);
+	}
+	free(run->cells);
+	free(run->workloads);
+	if (run->topology != NULL)
+		hwloc_topology_destroy(run->topology);
+}
+
+static int count_failed_cells(const struct bench_run *run)
+{
+	int failed = 0;
+	for (int i = 0; i < run->n_cells; i++)
+		failed += run->cells[i].error[0] != '\0';
+	return failed;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static struct bench_run run; /* large; static keeps it off the stack */
+	char err[512];
+	memset(&run, 0, sizeof(run));
+
+	enum cli_status st = run_config_parse(argc, argv, &run.cfg, err, sizeof(err));
+	if (st == CLI_HELP) {
+		run_usage(stdout);
+		return 0;
+	}
+	if (st == CLI_ERROR || prepare(&run, err, sizeof(err)) != 0) {
+		fprintf(stderr, "concbench run: %s\n", err);
+		release(&run);
+		return 2;
+	}
+	note_machine_warnings(&run);
+
+	uint64_t rng = run.cfg.seed;
+	for (int i = 0; i < run.n_workloads; i++) {
+		struct bench_workload *bw = &run.workloads[i];
+		if (setup_workload(&run, bw) != 0) {
+			fprintf(stderr, "concbench run: %s: set-up failed: %s\n", bw->w.ops->name,
+			        bw->error);
+			fail_workload_cells(&run, bw);
+			save_progress(&run);
+			continue;
+		}
+		run_workload_cells(&run, bw, &rng);
+		bw->w.ops->teardown(&bw->w);
+	}
+	run.finished = true;
+	for (int i = 0; i < run.n_cells; i++)
+		cell_summarize(&run, &run.cells[i]);
+	save_progress(&run);
+	print_summary(&run, stdout);
+	printf("\nresult file: %s\n", run.output);
+
+	int failed = count_failed_cells(&run);
+	if (failed > 0)
+		fprintf(stderr, "concbench run: %d cell%s failed (see \"error\" in %s)\n", failed,
+		        failed == 1 ? "" : "s", run.output);
+	release(&run);
+	return failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,54 @@
+/* concbench: which concurrency strategy wins for this work, on this machine? */
+#include <stdio.h>
+#include <string.h>
+
+#include "placement.h"
+#include "run.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+    {"run", cmd_run, "measure workloads under strategies, write a JSON result"},
+    {"list", cmd_list, "workloads, strategies, parameters and their defaults"},
+    {"topology", cmd_topology, "what hwloc sees and where workers would be placed"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: concbench COMMAND [options]   (concbench COMMAND --help for more)\n\n");
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(out, "  %-10s %s\n", c->name, c->summary);
+	fprintf(out, "\nexample: concbench run -w primes -s serial,threads,processes,epoll -n 2\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		json_t *tool = tool_to_json();
+		printf("concbench %s (%s)\n", json_string_value(json_object_get(tool, "version")),
+		       json_string_value(json_object_get(tool, "git_commit")));
+		json_decref(tool);
+		return 0;
+	}
+	for (const struct command *c = commands; c->name; c++)
+		if (strcmp(argv[1], c->name) == 0)
+			return c->fn(argc - 1, argv + 1);
+	fprintf(stderr, "concbench: unknown command '%s' (try: run, list, topology, --help)\n",
+	        argv[1]);
+	return 2;
+}

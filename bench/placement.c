@@ -1,0 +1,718 @@
+/* Where workers run: hwloc topology loading, placement plans, and the
+ * `concbench topology` subcommand that shows both. */
+#include "placement.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A worker count beyond this is a typo, not an experiment. */
+#define TOPOLOGY_MAX_WORKERS 65536
+
+static const char *const policy_names[] = {
+    [PIN_CORE] = "core",
+    [PIN_PU] = "pu",
+    [PIN_SINGLE] = "single",
+    [PIN_NONE] = "none",
+};
+
+#define POLICY_COUNT (sizeof(policy_names) / sizeof(policy_names[0]))
+
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
+                                                          ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int pin_policy_parse(const char *name, enum pin_policy *out)
+{
+	if (name == NULL)
+		return -1;
+	for (size_t i = 0; i < POLICY_COUNT; i++) {
+		if (strcmp(name, policy_names[i]) == 0) {
+			*out = (enum pin_policy)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *pin_policy_name(enum pin_policy policy)
+{
+	if ((size_t)policy >= POLICY_COUNT)
+		return "unknown";
+	return policy_names[policy];
+}
+
+/* ---- loading ---- */
+
+int topology_open(hwloc_topology_t *out, const char *synthetic, char *err, size_t errlen)
+{
+	hwloc_topology_t topology;
+
+	if (hwloc_topology_init(&topology) != 0) {
+		set_err(err, errlen, "hwloc: cannot initialise a topology: %s", strerror(errno));
+		return -1;
+	}
+	/* hwloc 2 filters instruction caches out by default; the machine
+	 * description should show them where the hardware reports them. */
+	hwloc_topology_set_icache_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_ALL);
+	if (synthetic != NULL && hwloc_topology_set_synthetic(topology, synthetic) != 0) {
+		set_err(err, errlen, "invalid synthetic topology '%s'", synthetic);
+		hwloc_topology_destroy(topology);
+		return -1;
+	}
+	if (hwloc_topology_load(topology) != 0) {
+		set_err(err, errlen, "hwloc: cannot load the topology: %s", strerror(errno));
+		hwloc_topology_destroy(topology);
+		return -1;
+	}
+	*out = topology;
+	return 0;
+}
+
+/* ---- counting ---- */
+
+/* Some topologies (synthetic ones, a few VMs) have no core level; there every
+ * PU stands for a core. */
+static int core_depth(hwloc_topology_t topology)
+{
+	int depth = hwloc_get_type_depth(topology, HWLOC_OBJ_CORE);
+
+	if (depth < 0)
+		return hwloc_get_type_depth(topology, HWLOC_OBJ_PU);
+	return depth;
+}
+
+int topology_cores(hwloc_topology_t topology)
+{
+	return (int)hwloc_get_nbobjs_by_depth(topology, core_depth(topology));
+}
+
+int topology_pus(hwloc_topology_t topology)
+{
+	return hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_PU);
+}
+
+bool topology_has_smt(hwloc_topology_t topology)
+{
+	hwloc_obj_t core = NULL;
+
+	while ((core = hwloc_get_next_obj_by_type(topology, HWLOC_OBJ_CORE, core)) != NULL) {
+		if (hwloc_bitmap_weight(core->cpuset) > 1)
+			return true;
+	}
+	return false;
+}
+
+/* ---- placement ---- */
+
+/* Spread n workers with hwloc_distrib down to `until` and give each the first
+ * PU of its set. Callers keep n within the number of objects at `until` so the
+ * sets are disjoint and the PUs distinct. */
+static int distrib_first_pus(hwloc_topology_t topology, int n, int until, int *cpus, char *err,
+                             size_t errlen)
+{
+	hwloc_obj_t root = hwloc_get_root_obj(topology);
+	hwloc_bitmap_t *sets = calloc((size_t)n, sizeof(*sets));
+	int rc = 0;
+
+	if (sets == NULL) {
+		set_err(err, errlen, "out of memory planning %d workers", n);
+		return -1;
+	}
+	if (hwloc_distrib(topology, &root, 1, sets, (unsigned)n, until, 0) != 0) {
+		set_err(err, errlen, "hwloc_distrib failed: %s", strerror(errno));
+		rc = -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (rc == 0 && sets[i] == NULL) {
+			set_err(err, errlen, "out of memory planning %d workers", n);
+			rc = -1;
+		}
+		if (rc == 0) {
+			hwloc_bitmap_singlify(sets[i]);
+			cpus[i] = hwloc_bitmap_first(sets[i]);
+		}
+		hwloc_bitmap_free(sets[i]);
+	}
+	free(sets);
+	return rc;
+}
+
+/* The first allowed PU of every core, or every PU where there is no core level. */
+static hwloc_bitmap_t first_pu_of_each_core(hwloc_topology_t topology)
+{
+	int depth = core_depth(topology);
+	int cores = (int)hwloc_get_nbobjs_by_depth(topology, depth);
+	hwloc_bitmap_t set = hwloc_bitmap_alloc();
+
+	if (set == NULL)
+		return NULL;
+	for (int i = 0; i < cores; i++) {
+		hwloc_obj_t core = hwloc_get_obj_by_depth(topology, depth, (unsigned)i);
+		int pu = hwloc_bitmap_first(core->cpuset);
+
+		if (pu >= 0 && hwloc_bitmap_set(set, (unsigned)pu) != 0) {
+			hwloc_bitmap_free(set);
+			return NULL;
+		}
+	}
+	return set;
+}
+
+/* hwloc_distrib weighs a subtree by its PUs, so where cores differ in PU count
+ * (hybrid CPUs, a cgroup that withholds some SMT siblings) it hands a 2-PU core
+ * two workers and singlify then makes them share one PU. Distributing over a
+ * copy that keeps one PU per core makes every core weigh the same. */
+static int spread_over_cores(hwloc_topology_t topology, int n, int *cpus, char *err, size_t errlen)
+{
+	hwloc_topology_t copy;
+	hwloc_bitmap_t keep;
+	int rc;
+
+	if (!topology_has_smt(topology))
+		return distrib_first_pus(topology, n, core_depth(topology), cpus, err, errlen);
+	keep = first_pu_of_each_core(topology);
+	if (keep == NULL) {
+		set_err(err, errlen, "out of memory planning %d workers", n);
+		return -1;
+	}
+	if (hwloc_topology_dup(&copy, topology) != 0) {
+		set_err(err, errlen, "hwloc: cannot copy the topology: %s", strerror(errno));
+		hwloc_bitmap_free(keep);
+		return -1;
+	}
+	rc = hwloc_topology_restrict(copy, keep, 0);
+	if (rc != 0)
+		set_err(err, errlen, "hwloc: cannot restrict the topology: %s", strerror(errno));
+	else
+		rc = distrib_first_pus(copy, n, core_depth(copy), cpus, err, errlen);
+	hwloc_topology_destroy(copy);
+	hwloc_bitmap_free(keep);
+	return rc;
+}
+
+/* SMT siblings are used only once every core has a worker. */
+static int spread_over_pus(hwloc_topology_t topology, int n, int *cpus, char *err, size_t errlen)
+{
+	if (n <= topology_cores(topology))
+		return spread_over_cores(topology, n, cpus, err, errlen);
+	return distrib_first_pus(topology, n, hwloc_get_type_depth(topology, HWLOC_OBJ_PU), cpus,
+	                         err, errlen);
+}
+
+static int first_allowed_pu(hwloc_topology_t topology)
+{
+	return hwloc_bitmap_first(hwloc_topology_get_allowed_cpuset(topology));
+}
+
+static int policy_targets(hwloc_topology_t topology, enum pin_policy policy)
+{
+	switch (policy) {
+	case PIN_CORE:
+		return topology_cores(topology);
+	case PIN_SINGLE:
+		return 1;
+	case PIN_PU:
+	case PIN_NONE:
+		break;
+	}
+	return topology_pus(topology);
+}
+
+/* Fill cpus[0..n) for n <= targets. */
+static int plan_distinct(hwloc_topology_t topology, enum pin_policy policy, int n, int *cpus,
+                         char *err, size_t errlen)
+{
+	switch (policy) {
+	case PIN_CORE:
+		return spread_over_cores(topology, n, cpus, err, errlen);
+	case PIN_PU:
+		return spread_over_pus(topology, n, cpus, err, errlen);
+	case PIN_SINGLE:
+		cpus[0] = first_allowed_pu(topology);
+		return 0;
+	case PIN_NONE:
+		break;
+	}
+	for (int i = 0; i < n; i++)
+		cpus[i] = -1;
+	return 0;
+}
+
+int placement_plan_make(hwloc_topology_t topology, enum pin_policy policy, int workers,
+                        struct placement_plan *out, char *err, size_t errlen)
+{
+	int targets, distinct;
+	int *cpus;
+
+	if (workers < 1) {
+		set_err(err, errlen, "the worker count must be at least 1, got %d", workers);
+		return -1;
+	}
+	if ((size_t)policy >= POLICY_COUNT) {
+		set_err(err, errlen, "unknown placement policy %d", (int)policy);
+		return -1;
+	}
+	if (first_allowed_pu(topology) < 0) {
+		set_err(err, errlen, "no PU is allowed for this process");
+		return -1;
+	}
+	targets = policy_targets(topology, policy);
+	if (targets < 1) {
+		set_err(err, errlen, "the topology has no %s to place workers on",
+		        policy == PIN_CORE ? "core" : "PU");
+		return -1;
+	}
+	cpus = malloc((size_t)workers * sizeof(*cpus));
+	if (cpus == NULL) {
+		set_err(err, errlen, "out of memory planning %d workers", workers);
+		return -1;
+	}
+	distinct = workers < targets ? workers : targets;
+	if (plan_distinct(topology, policy, distinct, cpus, err, errlen) != 0) {
+		free(cpus);
+		return -1;
+	}
+	for (int i = distinct; i < workers; i++)
+		cpus[i] = cpus[i % targets];
+	*out = (struct placement_plan){
+	    .policy = policy,
+	    .workers = workers,
+	    .cpus = cpus,
+	    .targets = targets,
+	    /* unpinned workers share nothing the plan chose */
+	    .wrapped = policy != PIN_NONE && workers > targets,
+	};
+	return 0;
+}
+
+void placement_plan_free(struct placement_plan *plan)
+{
+	if (plan == NULL)
+		return;
+	free(plan->cpus);
+	plan->cpus = NULL;
+}
+
+/* ---- JSON ---- */
+
+static const char *cache_type_name(hwloc_obj_cache_type_t type)
+{
+	switch (type) {
+	case HWLOC_OBJ_CACHE_DATA:
+		return "data";
+	case HWLOC_OBJ_CACHE_INSTRUCTION:
+		return "instruction";
+	case HWLOC_OBJ_CACHE_UNIFIED:
+		break;
+	}
+	return "unified";
+}
+
+static json_t *cache_size_json(hwloc_uint64_t bytes)
+{
+	/* hwloc reports 0 when the size is unknown */
+	if (bytes == 0)
+		return json_null();
+	return json_integer((json_int_t)(bytes / 1024));
+}
+
+static json_t *find_cache_entry(json_t *caches, unsigned level, const char *type, json_t *size)
+{
+	size_t i;
+	json_t *entry;
+
+	json_array_foreach(caches, i, entry)
+	{
+		if (json_integer_value(json_object_get(entry, "level")) == (json_int_t)level &&
+		    strcmp(json_string_value(json_object_get(entry, "type")), type) == 0 &&
+		    json_equal(json_object_get(entry, "size_kib"), size))
+			return entry;
+	}
+	return NULL;
+}
+
+static int count_cache(json_t *caches, hwloc_obj_t cache)
+{
+	const char *type = cache_type_name(cache->attr->cache.type);
+	json_t *size = cache_size_json(cache->attr->cache.size);
+	json_t *entry = find_cache_entry(caches, cache->attr->cache.depth, type, size);
+
+	if (entry != NULL) {
+		json_t *count = json_object_get(entry, "count");
+
+		json_decref(size);
+		return json_integer_set(count, json_integer_value(count) + 1);
+	}
+	entry = json_pack("{s:I, s:s, s:o, s:i}", "level", (json_int_t)cache->attr->cache.depth,
+	                  "type", type, "size_kib", size, "count", 1);
+	return json_array_append_new(caches, entry);
+}
+
+/* One entry per level, type and size: the same as one per level and type
+ * except on hybrid CPUs, whose core kinds differ in cache sizes. */
+static json_t *caches_json(hwloc_topology_t topology)
+{
+	static const hwloc_obj_type_t types[] = {
+	    HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L1ICACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L2ICACHE,
+	    HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L3ICACHE, HWLOC_OBJ_L4CACHE, HWLOC_OBJ_L5CACHE,
+	};
+	json_t *caches = json_array();
+
+	for (size_t t = 0; caches != NULL && t < sizeof(types) / sizeof(types[0]); t++) {
+		hwloc_obj_t cache = NULL;
+
+		while ((cache = hwloc_get_next_obj_by_type(topology, types[t], cache)) != NULL) {
+			if (count_cache(caches, cache) != 0) {
+				json_decref(caches);
+				return NULL;
+			}
+		}
+	}
+	return caches;
+}
+
+/* The shape only (no sizes, no OS indexes, no memory), so that it stays one
+ * short line; null when hwloc cannot describe an asymmetric machine this way. */
+static json_t *synthetic_json(hwloc_topology_t topology)
+{
+	const unsigned long flags = HWLOC_TOPOLOGY_EXPORT_SYNTHETIC_FLAG_NO_ATTRS |
+	                            HWLOC_TOPOLOGY_EXPORT_SYNTHETIC_FLAG_IGNORE_MEMORY;
+	size_t size = 1024;
+
+	for (;;) {
+		char *buf = malloc(size);
+		int len;
+		json_t *out;
+
+		if (buf == NULL)
+			return json_null();
+		len = hwloc_topology_export_synthetic(topology, buf, size, flags);
+		if (len < 0) {
+			free(buf);
+			return json_null();
+		}
+		if ((size_t)len < size) {
+			out = json_string(buf);
+			free(buf);
+			return out != NULL ? out : json_null();
+		}
+		free(buf);
+		size = (size_t)len + 1;
+	}
+}
+
+json_t *topology_to_json(hwloc_topology_t topology)
+{
+	json_t *caches = caches_json(topology);
+
+	if (caches == NULL)
+		return NULL;
+	return json_pack("{s:i, s:i, s:i, s:i, s:o, s:o}", "packages",
+	                 hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_PACKAGE), "numa_nodes",
+	                 hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_NUMANODE), "cores",
+	                 topology_cores(topology), "pus", topology_pus(topology), "caches", caches,
+	                 "synthetic", synthetic_json(topology));
+}
+
+json_t *topology_allowed_pus_json(hwloc_topology_t topology)
+{
+	hwloc_const_cpuset_t allowed = hwloc_topology_get_allowed_cpuset(topology);
+	json_t *pus = json_array();
+	int pu;
+
+	if (pus == NULL)
+		return NULL;
+	for (pu = hwloc_bitmap_first(allowed); pu >= 0; pu = hwloc_bitmap_next(allowed, pu)) {
+		if (json_array_append_new(pus, json_integer(pu)) != 0) {
+			json_decref(pus);
+			return NULL;
+		}
+	}
+	return pus;
+}
+
+/* ---- `concbench topology` ---- */
+
+struct topology_args {
+	bool json;
+	const char *synthetic;
+	int workers; /* 0: one per core */
+	enum pin_policy policy;
+};
+
+static void topology_usage(FILE *out)
+{
+	fputs("usage: concbench topology [--json] [--synthetic DESC] [-n WORKERS] [--pin POLICY]\n"
+	      "\n"
+	      "What hwloc sees on this machine and where the workers of a run would be placed.\n"
+	      "\n"
+	      "  --json             one JSON object instead of text\n"
+	      "  --synthetic DESC   a made-up topology instead of this machine's, e.g.\n"
+	      "                     \"pack:2 core:4 pu:2\"\n"
+	      "  -n, --workers N    how many workers to place (default: one per core)\n"
+	      "  --pin POLICY       core (default), pu, single or none\n"
+	      "  -h, --help         this text\n",
+	      out);
+}
+
+__attribute__((format(printf, 1, 2))) static void topology_complain(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("concbench topology: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int parse_worker_count(const char *text, int *out)
+{
+	char *end;
+	long value;
+
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || value < 1 || value > TOPOLOGY_MAX_WORKERS)
+		return -1;
+	*out = (int)value;
+	return 0;
+}
+
+static void complain_about_option(char **argv, int code)
+{
+	const char *arg = argv[optind - 1];
+
+	if (code == ':' && optopt != 0 && strncmp(arg, "--", 2) != 0)
+		topology_complain("option '-%c' needs a value", optopt);
+	else if (code == ':')
+		topology_complain("option '%s' needs a value", arg);
+	else if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+		topology_complain("unknown option '-%c'", optopt);
+	else
+		topology_complain("unknown option '%s'", arg);
+}
+
+/* 0: run; 1: help was printed; -1: bad input, already reported. */
+static int parse_topology_args(int argc, char **argv, struct topology_args *args)
+{
+	static const struct option options[] = {
+	    {"json", no_argument, NULL, 'j'},          {"synthetic", required_argument, NULL, 's'},
+	    {"workers", required_argument, NULL, 'n'}, {"pin", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*args = (struct topology_args){.policy = PIN_CORE};
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hn:", options, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			args->json = true;
+			break;
+		case 's':
+			args->synthetic = optarg;
+			break;
+		case 'n':
+			if (parse_worker_count(optarg, &args->workers) != 0) {
+				topology_complain("-n needs a worker count from 1 to %d, got '%s'",
+				                  TOPOLOGY_MAX_WORKERS, optarg);
+				return -1;
+			}
+			break;
+		case 'p':
+			if (pin_policy_parse(optarg, &args->policy) != 0) {
+				topology_complain(
+				    "unknown --pin policy '%s' (core, pu, single or none)", optarg);
+				return -1;
+			}
+			break;
+		case 'h':
+			topology_usage(stdout);
+			return 1;
+		default:
+			complain_about_option(argv, c);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		topology_complain("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_size_kib(json_int_t kib)
+{
+	if (kib >= 1024 && kib % 1024 == 0)
+		printf("%lld MiB", (long long)(kib / 1024));
+	else
+		printf("%lld KiB", (long long)kib);
+}
+
+static const char *cache_suffix(const char *type)
+{
+	if (strcmp(type, "data") == 0)
+		return "d";
+	if (strcmp(type, "instruction") == 0)
+		return "i";
+	return "";
+}
+
+static void print_caches(json_t *caches)
+{
+	size_t i;
+	json_t *entry;
+
+	printf("caches:      ");
+	if (json_array_size(caches) == 0)
+		printf("none reported");
+	json_array_foreach(caches, i, entry)
+	{
+		json_t *size = json_object_get(entry, "size_kib");
+
+		printf("%sL%lld%s ", i > 0 ? ", " : "",
+		       (long long)json_integer_value(json_object_get(entry, "level")),
+		       cache_suffix(json_string_value(json_object_get(entry, "type"))));
+		if (json_is_integer(size))
+			print_size_kib(json_integer_value(size));
+		else
+			printf("(size unknown)");
+		printf(" x%lld", (long long)json_integer_value(json_object_get(entry, "count")));
+	}
+	putchar('\n');
+}
+
+static void print_allowed_pus(hwloc_topology_t topology)
+{
+	char *list = NULL;
+
+	if (hwloc_bitmap_list_asprintf(&list, hwloc_topology_get_allowed_cpuset(topology)) < 0) {
+		printf("allowed PUs: (unknown)\n");
+		return;
+	}
+	printf("allowed PUs: %s\n", list);
+	free(list);
+}
+
+static void print_plan(const struct placement_plan *plan)
+{
+	printf("placement (--pin %s, %d worker%s): ", pin_policy_name(plan->policy), plan->workers,
+	       plan->workers == 1 ? "" : "s");
+	for (int i = 0; i < plan->workers; i++) {
+		printf("%sworker %d -> ", i > 0 ? ", " : "", i);
+		if (plan->cpus[i] < 0)
+			printf("any PU");
+		else
+			printf("PU %d", plan->cpus[i]);
+	}
+	putchar('\n');
+	if (plan->wrapped)
+		printf("(wrapped: %d workers over %d PU%s)\n", plan->workers, plan->targets,
+		       plan->targets == 1 ? "" : "s");
+}
+
+static int print_topology_text(hwloc_topology_t topology, const struct placement_plan *plan)
+{
+	json_t *desc = topology_to_json(topology);
+	json_t *synthetic;
+
+	if (desc == NULL)
+		return -1;
+	printf("packages:    %lld\n",
+	       (long long)json_integer_value(json_object_get(desc, "packages")));
+	printf("NUMA nodes:  %lld\n",
+	       (long long)json_integer_value(json_object_get(desc, "numa_nodes")));
+	printf("cores:       %d\n", topology_cores(topology));
+	printf("PUs:         %d\n", topology_pus(topology));
+	printf("SMT:         %s\n", topology_has_smt(topology) ? "yes" : "no");
+	print_caches(json_object_get(desc, "caches"));
+	print_allowed_pus(topology);
+	synthetic = json_object_get(desc, "synthetic");
+	if (json_is_string(synthetic))
+		printf("synthetic:   %s\n", json_string_value(synthetic));
+	print_plan(plan);
+	json_decref(desc);
+	return 0;
+}
+
+static json_t *plan_json(const struct placement_plan *plan)
+{
+	json_t *cpus = json_array();
+
+	for (int i = 0; cpus != NULL && i < plan->workers; i++) {
+		if (json_array_append_new(cpus, json_integer(plan->cpus[i])) != 0) {
+			json_decref(cpus);
+			return NULL;
+		}
+	}
+	return json_pack("{s:s, s:i, s:o, s:b, s:i}", "policy", pin_policy_name(plan->policy),
+	                 "workers", plan->workers, "cpus", cpus, "wrapped", plan->wrapped,
+	                 "targets", plan->targets);
+}
+
+static int print_topology_json(hwloc_topology_t topology, const struct placement_plan *plan)
+{
+	json_t *doc = json_pack("{s:o, s:o, s:b, s:o}", "topology", topology_to_json(topology),
+	                        "allowed_pus", topology_allowed_pus_json(topology), "smt",
+	                        topology_has_smt(topology), "placement", plan_json(plan));
+	char *text;
+
+	if (doc == NULL)
+		return -1;
+	text = json_dumps(doc, JSON_INDENT(2));
+	json_decref(doc);
+	if (text == NULL)
+		return -1;
+	puts(text);
+	free(text);
+	return 0;
+}
+
+int cmd_topology(int argc, char **argv)
+{
+	struct topology_args args;
+	struct placement_plan plan;
+	hwloc_topology_t topology;
+	char err[256];
+	int rc;
+
+	rc = parse_topology_args(argc, argv, &args);
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	if (topology_open(&topology, args.synthetic, err, sizeof(err)) != 0) {
+		topology_complain("%s", err);
+		/* a bad description is the user's input; a machine that will not load is not */
+		return args.synthetic != NULL ? 2 : 1;
+	}
+	if (args.workers == 0)
+		args.workers = topology_cores(topology);
+	if (placement_plan_make(topology, args.policy, args.workers, &plan, err, sizeof(err)) !=
+	    0) {
+		topology_complain("%s", err);
+		hwloc_topology_destroy(topology);
+		return 1;
+	}
+	rc =
+	    args.json ? print_topology_json(topology, &plan) : print_topology_text(topology, &plan);
+	if (rc != 0)
+		topology_complain("out of memory describing the topology");
+	placement_plan_free(&plan);
+	hwloc_topology_destroy(topology);
+	return rc != 0 ? 1 : 0;
+}

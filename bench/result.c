@@ -1,0 +1,228 @@
+/* The result file (ARCHITECTURE.md, "The result file"): built with jansson,
+ * non-finite numbers written as null, written to a temporary file and renamed
+ * so that a crash never leaves half a file nor clobbers an older one. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run.h"
+
+static json_t *num(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *int_array(const int *v, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(v[i]));
+	return a;
+}
+
+static json_t *summary_json(const struct summary *s)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:[o,o], s:o, s:I}", "median",
+	                 num(s->median), "mean", num(s->mean), "stddev", num(s->stddev), "min",
+	                 num(s->min), "max", num(s->max), "mad", num(s->mad), "cv", num(s->cv),
+	                 "ci95", num(s->ci_lo), num(s->ci_hi), "ci_level", num(s->ci_level), "n",
+	                 (json_int_t)s->n);
+}
+
+static json_t *sample_json(const struct sample *s)
+{
+	return json_pack("{s:o, s:o, s:o, s:I, s:I, s:I}", "wall_s", num(s->wall_s), "user_s",
+	                 num(s->user_s), "sys_s", num(s->sys_s), "max_rss_kib",
+	                 (json_int_t)s->max_rss_kib, "ctx_voluntary", (json_int_t)s->ctx_voluntary,
+	                 "ctx_involuntary", (json_int_t)s->ctx_involuntary);
+}
+
+static json_t *params_json(const struct workload *w)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < params_count(w->params.defs); i++)
+		json_object_set_new(o, w->params.defs[i].key, json_integer(w->params.value[i]));
+	return o;
+}
+
+static json_t *placement_json(const struct cell *c)
+{
+	json_t *observed = json_array();
+	json_t *startup = json_array();
+	for (int i = 0; i < c->n_last_workers; i++) {
+		json_array_append_new(observed, json_integer(c->last_workers[i].observed_cpu));
+		json_array_append_new(startup, num(c->last_workers[i].startup_s));
+	}
+	return json_pack(
+	    "{s:s, s:o, s:o, s:b, s:i, s:o}", "policy", pin_policy_name(c->plan.policy), "cpus",
+	    int_array(c->plan.cpus, c->plan.workers), "observed_cpus", observed, "wrapped",
+	    c->plan.wrapped, "targets", c->plan.targets, "worker_startup_s", startup);
+}
+
+static json_t *latency_json(const struct cell *c)
+{
+	if (c->n_latencies == 0)
+		return json_null();
+	return json_pack(
+	    "{s:o, s:o, s:o, s:o, s:I}", "p50", num(percentile(c->latencies, c->n_latencies, 50)),
+	    "p90", num(percentile(c->latencies, c->n_latencies, 90)), "p99",
+	    num(percentile(c->latencies, c->n_latencies, 99)), "max",
+	    num(percentile(c->latencies, c->n_latencies, 100)), "n", (json_int_t)c->n_latencies);
+}
+
+static json_t *checksum_json(const struct cell *c)
+{
+	return c->measured_any ? json_sprintf("0x%016" PRIx64, c->checksum) : json_null();
+}
+
+static json_t *answer_json(const struct cell *c)
+{
+	const struct bench_workload *bw = c->bw;
+	return json_pack(
+	    "{s:s, s:o, s:o}", "unit", bw->w.ops->items_name, "value",
+	    c->measured_any ? json_integer((json_int_t)c->items) : json_null(), "expected",
+	    bw->has_expected_items ? json_integer((json_int_t)bw->expected_items) : json_null());
+}
+
+static json_t *cell_json(const struct cell *c)
+{
+	const struct workload *w = &c->bw->w;
+	json_t *samples = json_array();
+	json_t *warnings = json_array();
+	for (int i = 0; i < c->n_samples; i++)
+		json_array_append_new(samples, sample_json(&c->samples[i]));
+	for (int i = 0; i < c->n_warnings; i++)
+		json_array_append_new(warnings, json_string(c->warnings[i]));
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:o, s:s, s:i, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:[o,o], s:o}",
+	    "workload", w->ops->name, "kind", workload_kind_name(w->ops->kind), "params",
+	    params_json(w), "strategy", c->runner->name, "workers", c->workers, "placement",
+	    placement_json(c), "checksum", checksum_json(c), "checksum_ok",
+	    c->measured_any && c->checksum_ok && c->error[0] == '\0', "error",
+	    c->error[0] ? json_string(c->error) : json_null(), "samples", samples, "wall_s",
+	    summary_json(&c->wall), "speedup_vs_serial", num(c->speedup.value), "speedup_ci95",
+	    num(c->speedup.lo), num(c->speedup.hi), "efficiency", num(c->efficiency));
+	json_object_set_new(
+	    o, "throughput",
+	    json_pack("{s:o, s:s}", "value", num(c->throughput), "unit", "tasks/s"));
+	json_object_set_new(o, "latency_s", latency_json(c));
+	json_object_set_new(o, "answer", answer_json(c));
+	json_object_set_new(o, "tasks", json_integer((json_int_t)c->tasks));
+	json_object_set_new(o, "gil", json_null());
+	json_object_set_new(o, "warnings", warnings);
+	return o;
+}
+
+static json_t *names_json(const struct bench_run *run)
+{
+	json_t *w = json_array(), *s = json_array();
+	for (int i = 0; i < run->cfg.n_workloads; i++)
+		json_array_append_new(w, json_string(run->cfg.workloads[i]->name));
+	for (int i = 0; i < run->cfg.n_strategies; i++)
+		json_array_append_new(s, json_string(run->cfg.strategies[i]->name));
+	return json_pack("{s:o, s:o}", "workloads", w, "strategies", s);
+}
+
+static json_t *config_json(const struct bench_run *run)
+{
+	const struct run_config *cfg = &run->cfg;
+	json_t *o = json_pack("{s:i, s:i, s:s, s:i, s:I, s:b, s:o}", "reps", cfg->reps, "warmup",
+	                      cfg->warmup, "pin", pin_policy_name(cfg->pin), "switch_interval_us",
+	                      (int)cfg->switch_interval_us, "seed", (json_int_t)cfg->seed, "quick",
+	                      cfg->quick, "workers", int_array(run->sweep, run->n_sweep));
+	json_t *names = names_json(run);
+	json_object_update(o, names);
+	json_decref(names);
+	json_t *overrides = json_array();
+	for (int i = 0; i < cfg->n_overrides; i++)
+		json_array_append_new(overrides,
+		                      json_sprintf("%s.%s=%s", cfg->overrides[i].workload->name,
+		                                   cfg->overrides[i].key, cfg->overrides[i].value));
+	json_object_set_new(o, "param_overrides", overrides);
+	return o;
+}
+
+json_t *bench_run_to_json(const struct bench_run *run)
+{
+	json_t *results = json_array();
+	json_t *warnings = json_array();
+	for (int i = 0; i < run->n_cells; i++)
+		if (run->cells[i].measured_any || run->cells[i].error[0] != '\0')
+			json_array_append_new(results, cell_json(&run->cells[i]));
+	for (int i = 0; i < run->n_warnings; i++)
+		json_array_append_new(warnings, json_string(run->warnings[i]));
+	return json_pack("{s:i, s:o, s:s, s:o, s:o, s:o, s:[], s:o, s:b}", "schema_version", 1,
+	                 "tool", tool_to_json(), "created_at", run->created_at, "machine",
+	                 machine_to_json(run->topology, run->load_avg), "config", config_json(run),
+	                 "results", results, "claims", "warnings", warnings, "complete",
+	                 run->finished);
+}
+
+static void dir_of(const char *path, char *dir, size_t len)
+{
+	char copy[PATH_MAX];
+	snprintf(copy, sizeof(copy), "%s", path);
+	snprintf(dir, len, "%s", dirname(copy));
+}
+
+int check_output_writable(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], probe[PATH_MAX + 32];
+	dir_of(path, dir, sizeof(dir));
+	/* The default folder is ours to create; a folder the user named must exist. */
+	if (strcmp(dir, "results") == 0)
+		mkdir(dir, 0777);
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "output path %s is a directory", path);
+		return -1;
+	}
+	snprintf(probe, sizeof(probe), "%s/.concbench-probe-XXXXXX", dir);
+	int fd = mkstemp(probe);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write the result file in %s: %s", dir,
+		         strerror(errno));
+		return -1;
+	}
+	close(fd);
+	unlink(probe);
+	return 0;
+}
+
+int write_json_atomically(json_t *doc, const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + 32];
+	dir_of(path, dir, sizeof(dir));
+	snprintf(tmp, sizeof(tmp), "%s/.concbench-XXXXXX", dir);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	fchmod(fd, 0644);
+	int rc = json_dumpfd(doc, fd, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+	if (rc == 0 && write(fd, "\n", 1) != 1)
+		rc = -1;
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -1;
+	int saved = errno;
+	if (close(fd) != 0 && rc == 0) {
+		rc = -1;
+		saved = errno;
+	}
+	if (rc == 0 && rename(tmp, path) != 0) {
+		rc = -1;
+		saved = errno;
+	}
+	if (rc != 0) {
+		unlink(tmp);
+		snprintf(err, errlen, "%s", saved ? strerror(saved) : "write failed");
+	}
+	return rc;
+}

@@ -1,0 +1,104 @@
+/* The run matrix: what `concbench run` measures and keeps, shared by the
+ * driver (driver.c), the result file (result.c) and the summary (summary.c). */
+#ifndef CONCBENCH_RUN_H
+#define CONCBENCH_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <hwloc.h>
+#include <jansson.h>
+
+#include "cli.h"
+#include "placement.h"
+#include "runner.h"
+#include "stats.h"
+#include "workload.h"
+
+struct sample {
+	double wall_s, user_s, sys_s;
+	long max_rss_kib;
+	long ctx_voluntary, ctx_involuntary;
+};
+
+struct cell {
+	struct bench_workload *bw;
+	const struct runner_ops *runner;
+	int workers;
+	struct placement_plan plan;
+
+	struct sample *samples; /* counted repetitions measured so far */
+	int n_samples;
+	double *latencies; /* per task over the counted repetitions */
+	size_t n_latencies;
+	struct worker_record *last_workers; /* from the latest run */
+	int n_last_workers;
+	uint64_t checksum, items, bytes;
+	size_t tasks; /* in the workload, recorded while it was set up */
+	bool measured_any;
+	bool checksum_ok;
+	char error[320]; /* empty while the cell is healthy */
+
+	/* Filled in by cell_summarize. */
+	struct summary wall;
+	struct ratio speedup;
+	double efficiency;
+	double throughput; /* tasks per second at the median */
+	char warnings[4][160];
+	int n_warnings;
+};
+
+struct bench_workload {
+	struct workload w;
+	bool ready; /* set up successfully */
+	char error[256];
+	uint64_t expected_checksum;
+	bool has_expected_checksum;
+	uint64_t expected_items;
+	bool has_expected_items;
+};
+
+struct bench_run {
+	struct run_config cfg;
+	hwloc_topology_t topology;
+	struct bench_workload *workloads;
+	int n_workloads;
+	struct cell *cells;
+	int n_cells;
+	int sweep[CLI_MAX_LIST];
+	int n_sweep;
+	char created_at[32];
+	char output[PATH_MAX];
+	double load_avg[3];
+	char warnings[8][200];
+	int n_warnings;
+	bool finished;
+};
+
+void cell_summarize(struct bench_run *run, struct cell *c);
+/* Threads the cell's strategy runs on: its workers, or 1 for single-threaded strategies. */
+int cell_threads(const struct cell *c);
+const struct cell *serial_cell_of(const struct bench_run *run, const struct bench_workload *bw);
+
+/* result.c */
+json_t *bench_run_to_json(const struct bench_run *run);
+/* Write to a temporary file beside path and rename it over path. 0, or -1 with err. */
+int write_json_atomically(json_t *doc, const char *path, char *err, size_t errlen);
+/* Fail now, before measuring, if the file cannot be written. */
+int check_output_writable(const char *path, char *err, size_t errlen);
+
+/* machine.c */
+json_t *machine_to_json(hwloc_topology_t topology, const double load_avg[3]);
+json_t *tool_to_json(void);
+void machine_hostname(char *buf, size_t len);
+/* The scaling governor of the first allowed CPU, or NULL where there is none (VMs). */
+const char *machine_governor(char *buf, size_t len);
+
+/* summary.c */
+void print_summary(const struct bench_run *run, FILE *out);
+
+/* driver.c */
+int cmd_run(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+
+#endif

@@ -1,0 +1,178 @@
+/* Summary statistics of repeated measurements. Pure functions, no I/O. */
+#include "stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The coverage the median's interval aims for. */
+#define CI_TARGET 0.95
+/* ln 2, spelled out because M_LN2 is not part of C11. */
+#define LN2 0.69314718055994530942
+
+/* Total order for qsort: NaNs sort last so that the comparator stays consistent
+ * (a plain a < b comparison is not a valid ordering once a NaN is present). */
+static int cmp_double(const void *pa, const void *pb)
+{
+	double a = *(const double *)pa, b = *(const double *)pb;
+
+	if (isnan(a) || isnan(b))
+		return isnan(a) - isnan(b);
+	return (a > b) - (a < b);
+}
+
+/* A sorted heap copy, so callers' arrays stay untouched; NULL when malloc fails. */
+static double *sorted_copy(const double *samples, size_t n)
+{
+	double *s = malloc(n * sizeof *s);
+
+	if (!s)
+		return NULL;
+	memcpy(s, samples, n * sizeof *s);
+	qsort(s, n, sizeof *s, cmp_double);
+	return s;
+}
+
+/* Median of an already sorted array of n >= 1 values. */
+static double sorted_median(const double *s, size_t n)
+{
+	if (n % 2)
+		return s[n / 2];
+	return (s[n / 2 - 1] + s[n / 2]) / 2.0;
+}
+
+/* P(K = i) for K ~ Binomial(n, 1/2), in log space because 2^-n and C(n, i)
+ * leave the range of double long before n reaches 10000. */
+static double binom_half_pmf(size_t n, size_t i)
+{
+	double logc = lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1);
+
+	return exp(logc - (double)n * LN2);
+}
+
+/* Coverage of [x_(j), x_(n+1-j)] given cdf = P(K <= j-1). */
+static double coverage(double cdf)
+{
+	return 1.0 - 2.0 * cdf;
+}
+
+/* Pick the largest rank j (1-based) whose symmetric interval [x_(j), x_(n+1-j)]
+ * still covers the median with probability >= CI_TARGET; falls back to j = 1
+ * when even [min, max] is short of it. Stores that interval's coverage. */
+static size_t median_ci_rank(size_t n, double *level)
+{
+	size_t j = 1;
+	double cdf = binom_half_pmf(n, 0);
+
+	/* Widening j by one adds P(K = j) to the tail below; stop before the
+	 * interval would collapse past the middle (j <= n+1-j). */
+	while (2 * (j + 1) <= n + 1) {
+		double next = cdf + binom_half_pmf(n, j);
+
+		if (coverage(next) < CI_TARGET)
+			break;
+		cdf = next;
+		j++;
+	}
+	*level = coverage(cdf);
+	return j;
+}
+
+static void fill_nan(struct summary *out, size_t n)
+{
+	out->n = n;
+	out->median = out->mean = out->stddev = out->min = out->max = NAN;
+	out->mad = out->cv = out->ci_lo = out->ci_hi = out->ci_level = NAN;
+}
+
+/* Mean and sample stddev, two-pass for accuracy. Summing the sorted values makes
+ * the result independent of the input order, bit for bit. */
+static void moments(const double *s, size_t n, struct summary *out)
+{
+	double sum = 0.0, ss = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += s[i];
+	out->mean = sum / (double)n;
+	for (size_t i = 0; i < n; i++)
+		ss += (s[i] - out->mean) * (s[i] - out->mean);
+	out->stddev = n > 1 ? sqrt(ss / (double)(n - 1)) : 0.0;
+	out->cv = (n < 2 || out->mean == 0.0) ? NAN : out->stddev / out->mean;
+}
+
+/* MAD: overwrites the sorted buffer with |x - median|, so call it last. */
+static double mad_in_place(double *s, size_t n, double median)
+{
+	for (size_t i = 0; i < n; i++)
+		s[i] = fabs(s[i] - median);
+	qsort(s, n, sizeof *s, cmp_double);
+	return sorted_median(s, n);
+}
+
+void summarize(const double *samples, size_t n, struct summary *out)
+{
+	double *s;
+	size_t j;
+
+	fill_nan(out, 0);
+	if (n == 0)
+		return;
+	s = sorted_copy(samples, n);
+	if (!s) {
+		/* Out of memory: keep n so the caller sees data existed but no statistics. */
+		fill_nan(out, n);
+		return;
+	}
+	out->n = n;
+	out->min = s[0];
+	out->max = s[n - 1];
+	out->median = sorted_median(s, n);
+	moments(s, n, out);
+	j = median_ci_rank(n, &out->ci_level);
+	out->ci_lo = s[j - 1];
+	out->ci_hi = s[n - j];
+	out->mad = mad_in_place(s, n, out->median);
+	free(s);
+}
+
+double percentile(const double *samples, size_t n, double p)
+{
+	double *s, rank, frac, v;
+	size_t lo, hi;
+
+	if (n == 0 || isnan(p))
+		return NAN;
+	s = sorted_copy(samples, n);
+	if (!s)
+		return NAN;
+	p = fmin(fmax(p, 0.0), 100.0);
+	/* numpy's "linear" method: rank on a 0-based scale spanning [0, n-1]. */
+	rank = p / 100.0 * (double)(n - 1);
+	lo = (size_t)floor(rank);
+	hi = lo + 1 < n ? lo + 1 : n - 1;
+	frac = rank - (double)lo;
+	v = s[lo] + frac * (s[hi] - s[lo]);
+	free(s);
+	return v;
+}
+
+/* a / b, or NAN when the inputs cannot give a meaningful ratio. */
+static double safe_ratio(double a, double b)
+{
+	if (!isfinite(a) || !isfinite(b) || b == 0.0)
+		return NAN;
+	return a / b;
+}
+
+struct ratio speedup_of(const struct summary *base, const struct summary *cell)
+{
+	struct ratio r = {NAN, NAN, NAN};
+
+	if (!base || !cell)
+		return r;
+	r.value = safe_ratio(base->median, cell->median);
+	/* Conservative: pair the pessimistic ends of both intervals. */
+	r.lo = safe_ratio(base->ci_lo, cell->ci_hi);
+	r.hi = safe_ratio(base->ci_hi, cell->ci_lo);
+	return r;
+}

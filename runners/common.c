@@ -1,0 +1,122 @@
+/* What every runner shares: result bookkeeping, task timing, binding. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runner.h"
+
+double monotonic_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int run_result_init(struct run_result *r, size_t tasks, int workers)
+{
+	memset(r, 0, sizeof(*r));
+	r->tasks_total = tasks;
+	r->workers = workers;
+	r->task = calloc(tasks ? tasks : 1, sizeof(*r->task));
+	r->worker = calloc((size_t)workers, sizeof(*r->worker));
+	if (r->task == NULL || r->worker == NULL) {
+		run_result_free(r);
+		return -1;
+	}
+	for (int w = 0; w < workers; w++)
+		r->worker[w].observed_cpu = -1;
+	return 0;
+}
+
+void run_result_free(struct run_result *r)
+{
+	free(r->task);
+	free(r->worker);
+	r->task = NULL;
+	r->worker = NULL;
+}
+
+void run_result_fail(struct run_result *r, const char *fmt, ...)
+{
+	if (r->failed)
+		return; /* the first error is the one worth reading */
+	r->failed = true;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	va_end(ap);
+}
+
+void run_result_finish(struct run_result *r)
+{
+	r->checksum = r->items = r->bytes = 0;
+	r->tasks_done = r->tasks_failed = 0;
+	for (size_t i = 0; i < r->tasks_total; i++) {
+		const struct task_result *t = &r->task[i];
+		if (!t->done) {
+			run_result_fail(r, "task %zu never completed", i);
+			continue;
+		}
+		r->tasks_done++;
+		r->checksum = checksum_combine(r->checksum, t->checksum);
+		r->items += t->items;
+		r->bytes += t->bytes;
+		if (t->failed) {
+			r->tasks_failed++;
+			if (r->error[0] == '\0')
+				snprintf(r->error, sizeof(r->error), "task %zu: %s", i, t->error);
+		}
+	}
+}
+
+struct task_result run_timed_task(const struct workload *w, size_t i, struct task_ctx *ctx)
+{
+	double t0 = monotonic_now();
+	struct task_result t = w->ops->run_task(w, i, ctx);
+	t.latency_s = monotonic_now() - t0;
+	t.done = true;
+	return t;
+}
+
+int worker_bind(hwloc_topology_t topology, int cpu)
+{
+	if (cpu < 0 || topology == NULL)
+		return 0;
+	hwloc_bitmap_t set = hwloc_bitmap_alloc();
+	hwloc_bitmap_only(set, (unsigned)cpu);
+	int rc = hwloc_set_cpubind(topology, set, HWLOC_CPUBIND_THREAD);
+	hwloc_bitmap_free(set);
+	return rc;
+}
+
+int worker_observe_cpu(hwloc_topology_t topology)
+{
+	if (topology == NULL)
+		return -1;
+	hwloc_bitmap_t set = hwloc_bitmap_alloc();
+	int cpu = -1;
+	if (hwloc_get_last_cpu_location(topology, set, HWLOC_CPUBIND_THREAD) == 0)
+		cpu = hwloc_bitmap_first(set);
+	hwloc_bitmap_free(set);
+	return cpu;
+}
+
+hwloc_bitmap_t thread_binding_save(hwloc_topology_t topology)
+{
+	hwloc_bitmap_t set = hwloc_bitmap_alloc();
+	if (topology == NULL || hwloc_get_cpubind(topology, set, HWLOC_CPUBIND_THREAD) != 0) {
+		hwloc_bitmap_free(set);
+		return NULL;
+	}
+	return set;
+}
+
+void thread_binding_restore(hwloc_topology_t topology, hwloc_bitmap_t saved)
+{
+	if (saved == NULL)
+		return;
+	hwloc_set_cpubind(topology, saved, HWLOC_CPUBIND_THREAD);
+	hwloc_bitmap_free(saved);
+}

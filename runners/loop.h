@@ -1,0 +1,38 @@
+/* A small single-threaded event loop on epoll, in the spirit of Redis's ae.c:
+ * watch file descriptors, arm one-shot timers (timerfd), run callbacks soon,
+ * and be woken from another thread through an eventfd. The one runner header a
+ * workload may include. */
+#ifndef CONCBENCH_LOOP_H
+#define CONCBENCH_LOOP_H
+
+#include <stdint.h>
+
+struct loop;
+struct loop_timer;
+
+typedef void (*loop_fd_fn)(struct loop *loop, int fd, uint32_t events, void *arg);
+typedef void (*loop_call_fn)(struct loop *loop, void *arg);
+
+struct loop *loop_new(void);
+void loop_free(struct loop *loop);
+
+/* Watch fd for EPOLLIN/EPOLLOUT/... (level-triggered). 0, or -1 with errno. */
+int loop_watch(struct loop *loop, int fd, uint32_t events, loop_fd_fn fn, void *arg);
+int loop_rewatch(struct loop *loop, int fd, uint32_t events);
+/* Tolerates an fd that is already gone (EBADF/ENOENT), as libcurl's callbacks need. */
+int loop_unwatch(struct loop *loop, int fd);
+
+/* Run fn on the loop's next turn; loop thread only. */
+int loop_call_soon(struct loop *loop, loop_call_fn fn, void *arg);
+/* The same from any thread: queued under a mutex, the loop woken by its eventfd. */
+int loop_call_threadsafe(struct loop *loop, loop_call_fn fn, void *arg);
+
+/* One-shot timer after `ns` nanoseconds (0 fires on the next turn). */
+struct loop_timer *loop_timer_start(struct loop *loop, uint64_t ns, loop_call_fn fn, void *arg);
+void loop_timer_cancel(struct loop *loop, struct loop_timer *timer);
+
+/* Run until loop_stop; 0, or -1 with errno when epoll_wait fails. */
+int loop_run(struct loop *loop);
+void loop_stop(struct loop *loop);
+
+#endif

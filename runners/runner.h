@@ -1,0 +1,88 @@
+/* The runner interface: one strategy per file in runners/, one line each in
+ * runners/registry.c. A runner owns scheduling only: no workload knowledge and
+ * no JSON. */
+#ifndef CONCBENCH_RUNNER_H
+#define CONCBENCH_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hwloc.h>
+
+#include "../workloads/workload.h"
+
+struct strategy_options {
+	unsigned switch_interval_us; /* the gil strategy's interval (GIL.md) */
+	bool force_switching;
+};
+
+struct run_spec {
+	struct workload *workload;
+	int workers;
+	hwloc_topology_t topology;
+	const int *cpus; /* OS index of the PU for each worker, -1 for unpinned */
+	const struct strategy_options *options;
+};
+
+struct worker_record {
+	int planned_cpu;
+	int observed_cpu; /* where the worker last ran, -1 when unknown */
+	double startup_s; /* from the worker's creation to the start of its first task */
+	size_t tasks;
+};
+
+struct run_result {
+	struct task_result *task; /* indexed by task; runners fill these in */
+	size_t tasks_total;
+	/* Folded from task[] by run_result_finish: */
+	uint64_t checksum;
+	uint64_t items;
+	uint64_t bytes;
+	size_t tasks_done;
+	size_t tasks_failed;
+	struct worker_record *worker; /* malloc'd, workers long */
+	int workers;
+	long children_max_rss_kib; /* summed over forked workers (0 for threads) */
+	bool failed;               /* the run as a whole failed: its figures are void */
+	char error[256];           /* the first error, task or run */
+};
+
+struct runner_ops {
+	const char *name;
+	const char *description;
+	const char *python_analogue;
+	/* Runs on one thread whatever the worker count: serial always has one
+	 * worker; the loop's "workers" are tasks in flight, not cores. */
+	bool single_worker;
+	bool single_thread;
+	/* 0 when the run completed (tasks may still have failed, see tasks_failed);
+	 * -1 when it could not, with result->error set. */
+	int (*run)(const struct run_spec *spec, struct run_result *result);
+};
+
+/* The registry (runners/registry.c). */
+const struct runner_ops *const *runner_table(void);
+const struct runner_ops *runner_find(const char *name);
+
+/* Shared by the runners (runners/common.c). */
+int run_result_init(struct run_result *r, size_t tasks, int workers);
+void run_result_free(struct run_result *r);
+/* Fold task[] into the totals; a task that never ran or failed makes the
+ * first such error the run's error. */
+void run_result_finish(struct run_result *r);
+void run_result_fail(struct run_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Run task i with ctx, timing it into its latency and marking it done. */
+struct task_result run_timed_task(const struct workload *w, size_t i, struct task_ctx *ctx);
+double monotonic_now(void);
+
+/* Pin the calling thread to PU os index cpu (-1: leave it alone). */
+int worker_bind(hwloc_topology_t topology, int cpu);
+/* For runners that work on the caller's thread: remember its binding, and put it back. */
+hwloc_bitmap_t thread_binding_save(hwloc_topology_t topology);
+void thread_binding_restore(hwloc_topology_t topology, hwloc_bitmap_t saved);
+/* The OS index of the PU the calling thread last ran on, -1 when unknown. */
+int worker_observe_cpu(hwloc_topology_t topology);
+
+#endif

@@ -1,0 +1,96 @@
+#include "params.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t params_count(const struct param_def *defs)
+{
+	size_t n = 0;
+	while (defs != NULL && defs[n].key != NULL)
+		n++;
+	return n;
+}
+
+void params_init(struct param_values *pv, const struct param_def *defs, int quick)
+{
+	memset(pv, 0, sizeof(*pv));
+	pv->defs = defs;
+	for (size_t i = 0; i < params_count(defs) && i < PARAM_MAX; i++)
+		pv->value[i] = quick ? defs[i].quick : defs[i].def;
+}
+
+const struct param_def *params_find(const struct param_def *defs, const char *key, int *index)
+{
+	for (size_t i = 0; i < params_count(defs); i++) {
+		if (strcmp(defs[i].key, key) == 0) {
+			if (index != NULL)
+				*index = (int)i;
+			return &defs[i];
+		}
+	}
+	return NULL;
+}
+
+int64_t param_get(const struct param_values *pv, const char *key)
+{
+	int i;
+	if (params_find(pv->defs, key, &i) == NULL) {
+		/* A workload asking for a key it did not declare is a programming error. */
+		fprintf(stderr, "concbench: internal error: undeclared parameter '%s'\n", key);
+		abort();
+	}
+	return pv->value[i];
+}
+
+/* Accepts plain integers with an optional binary suffix (k, M, G), as fio does. */
+static int parse_scaled_int(const char *text, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(text, &end, 10);
+	if (errno != 0 || end == text)
+		return -1;
+	int64_t scale = 1;
+	if (*end == 'k' || *end == 'K')
+		scale = 1024;
+	else if (*end == 'm' || *end == 'M')
+		scale = 1024 * 1024;
+	else if (*end == 'g' || *end == 'G')
+		scale = 1024 * 1024 * 1024;
+	if (scale != 1)
+		end++;
+	if (*end != '\0')
+		return -1;
+	if (v > INT64_MAX / scale || v < INT64_MIN / scale)
+		return -1;
+	*out = (int64_t)v * scale;
+	return 0;
+}
+
+int params_set(struct param_values *pv, const char *key, const char *value, char *err,
+               size_t errlen)
+{
+	int i;
+	const struct param_def *def = params_find(pv->defs, key, &i);
+	if (def == NULL) {
+		snprintf(err, errlen, "unknown parameter '%s'", key);
+		return -1;
+	}
+	int64_t v;
+	if (parse_scaled_int(value, &v) != 0) {
+		snprintf(err, errlen, "parameter '%s' needs an integer, not '%s'", key, value);
+		return -1;
+	}
+	if (v < def->min || v > def->max) {
+		snprintf(err, errlen,
+		         "parameter '%s' must lie in [%" PRId64 ", %" PRId64 "], not %s", key,
+		         def->min, def->max, value);
+		return -1;
+	}
+	pv->value[i] = v;
+	pv->set_by_user |= 1u << i;
+	return 0;
+}

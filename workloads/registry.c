@@ -1,0 +1,39 @@
+/* Every workload, in the order `list` and the default suite show them.
+ * Adding one is a new file in workloads/ and one line here. */
+#include <stddef.h>
+#include <string.h>
+
+#include "workload.h"
+
+extern const struct workload_ops primes_workload;
+
+static const struct workload_ops *const workloads[] = {
+    &primes_workload,
+    NULL,
+};
+
+const struct workload_ops *const *workload_table(void)
+{
+	return workloads;
+}
+
+const struct workload_ops *workload_find(const char *name)
+{
+	for (size_t i = 0; workloads[i] != NULL; i++)
+		if (strcmp(workloads[i]->name, name) == 0)
+			return workloads[i];
+	return NULL;
+}
+
+const char *workload_kind_name(enum workload_kind kind)
+{
+	switch (kind) {
+	case WORKLOAD_CPU:
+		return "cpu";
+	case WORKLOAD_IO:
+		return "io";
+	case WORKLOAD_MIXED:
+		return "mixed";
+	}
+	return "unknown";
+}

@@ -1,0 +1,113 @@
+/* The workload interface: a deterministic list of tasks that every strategy runs.
+ *
+ * A workload fills in one struct workload_ops and adds a line to the table in
+ * workloads/registry.c. Runners only ever see this header (and loop.h). */
+#ifndef CONCBENCH_WORKLOAD_H
+#define CONCBENCH_WORKLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "params.h"
+
+struct loop;
+struct task_ctx;
+
+/* The lock's check points. A runner with no lock leaves ctx->hooks NULL, so a
+ * hook costs the kernel one predictable, never-taken branch. */
+struct task_hooks {
+	void (*tick)(struct task_ctx *ctx);
+	void (*io_begin)(struct task_ctx *ctx);
+	void (*io_end)(struct task_ctx *ctx);
+};
+
+struct task_ctx {
+	const struct task_hooks *hooks;
+	void *lock_state; /* the runner's per-worker lock state, opaque here */
+	int worker;       /* which worker runs the task, 0-based */
+};
+
+static inline void task_tick(struct task_ctx *ctx)
+{
+	if (__builtin_expect(ctx != NULL && ctx->hooks != NULL, 0))
+		ctx->hooks->tick(ctx);
+}
+
+static inline void task_io_begin(struct task_ctx *ctx)
+{
+	if (ctx != NULL && ctx->hooks != NULL)
+		ctx->hooks->io_begin(ctx);
+}
+
+static inline void task_io_end(struct task_ctx *ctx)
+{
+	if (ctx != NULL && ctx->hooks != NULL)
+		ctx->hooks->io_end(ctx);
+}
+
+#define TASK_ERROR_LEN 160
+
+/* Fixed size and pointer-free so that it can travel over a pipe from a forked
+ * worker unchanged. */
+struct task_result {
+	uint64_t checksum; /* this task's contribution; combined by addition */
+	uint64_t items;    /* the workload's natural count: primes found, requests made */
+	uint64_t bytes;    /* bytes moved (I/O workloads) */
+	double latency_s;  /* filled in by the runner around run_task/submit */
+	bool done;         /* set by the runner: the task ran (failed or not) */
+	bool failed;
+	char error[TASK_ERROR_LEN];
+};
+
+enum workload_kind { WORKLOAD_CPU, WORKLOAD_IO, WORKLOAD_MIXED };
+
+struct workload;
+
+typedef void (*task_done_fn)(void *arg, size_t task, struct task_result result);
+
+struct workload_ops {
+	const char *name;
+	enum workload_kind kind;
+	const char *description;
+	const struct param_def *params; /* terminated by an entry with key NULL */
+
+	/* Outside the timed region. Return 0, or -1 with a one-line reason in err. */
+	int (*setup)(struct workload *w, char *err, size_t errlen);
+	void (*teardown)(struct workload *w);
+
+	size_t (*task_count)(const struct workload *w);
+
+	/* Run task i to completion, blocking; call the ctx hooks as the kernel goes. */
+	struct task_result (*run_task)(const struct workload *w, size_t i, struct task_ctx *ctx);
+
+	/* Start task i on the event loop without blocking and call done when it
+	 * ends. NULL for CPU workloads: the loop then runs run_task inline. */
+	int (*submit)(const struct workload *w, size_t i, struct loop *loop, task_done_fn done,
+	              void *arg);
+
+	/* The run's expected checksum where the workload knows it; false otherwise. */
+	bool (*expected_checksum)(const struct workload *w, uint64_t *out);
+
+	/* The expected total of task_result.items (e.g. the prime count); false if unknown. */
+	bool (*expected_items)(const struct workload *w, uint64_t *out);
+	const char *items_name; /* what items count, e.g. "primes" */
+};
+
+struct workload {
+	const struct workload_ops *ops;
+	struct param_values params;
+	void *state; /* owned by the workload between setup and teardown */
+};
+
+static inline uint64_t checksum_combine(uint64_t acc, uint64_t task)
+{
+	return acc + task;
+}
+
+/* The registry (workloads/registry.c). */
+const struct workload_ops *const *workload_table(void);
+const struct workload_ops *workload_find(const char *name);
+const char *workload_kind_name(enum workload_kind kind);
+
+#endif
