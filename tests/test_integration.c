@@ -1,0 +1,248 @@
+/* End to end: the real binary runs every strategy, and the result file it
+ * writes is read back and held to the design's contract. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CONCBENCH_BIN
+#error "the Makefile passes CONCBENCH_BIN"
+#endif
+
+/* Runs the binary with args through the shell; returns its exit status and
+ * fills stderr_text (first line) when asked. */
+static int run_concbench(const char *args, char *stderr_text, size_t len)
+{
+	char cmd[2048], errfile[] = "/tmp/concbench-test-stderr-XXXXXX";
+	int fd = mkstemp(errfile);
+	cr_assert(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>%s", CONCBENCH_BIN, args, errfile);
+	int status = system(cmd);
+	if (stderr_text != NULL) {
+		FILE *f = fopen(errfile, "r");
+		stderr_text[0] = '\0';
+		if (f != NULL) {
+			size_t n = fread(stderr_text, 1, len - 1, f);
+			stderr_text[n] = '\0';
+			fclose(f);
+		}
+	}
+	unlink(errfile);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static json_t *load(const char *path)
+{
+	json_error_t e;
+	json_t *doc = json_load_file(path, 0, &e);
+	cr_assert_not_null(doc, "%s: %s (line %d)", path, e.text, e.line);
+	return doc;
+}
+
+static void assert_keys(json_t *obj, const char *what, const char *const *keys)
+{
+	cr_assert(json_is_object(obj), "%s is not an object", what);
+	for (const char *const *k = keys; *k; k++)
+		cr_assert_not_null(json_object_get(obj, *k), "%s lacks \"%s\"", what, *k);
+}
+
+static json_t *quick_result;
+static char quick_path[] = "/tmp/concbench-it-XXXXXX.json";
+
+/* One quick run shared by the field checks: -n 1,2 over all four strategies. */
+static void run_quick_once(void)
+{
+	if (quick_result != NULL)
+		return;
+	int fd = mkstemps(quick_path, 5);
+	cr_assert(fd >= 0);
+	close(fd);
+	char args[512], err[4096];
+	snprintf(
+	    args, sizeof(args),
+	    "run -w primes -s serial,threads,processes,epoll -n 1,2 -r 2 --quick --quiet -o %s",
+	    quick_path);
+	int rc = run_concbench(args, err, sizeof(err));
+	cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
+	quick_result = load(quick_path);
+}
+
+Test(integration, result_file_has_every_field_of_the_design, .timeout = 120)
+{
+	static const char *const top[] = {"schema_version", "tool",     "created_at",
+	                                  "machine",        "config",   "results",
+	                                  "claims",         "warnings", NULL};
+	static const char *const tool[] = {"name",     "version", "git_commit",
+	                                   "compiler", "cflags",  NULL};
+	static const char *const machine[] = {"hostname", "kernel",      "cpu_model",
+	                                      "topology", "allowed_pus", "load_avg",
+	                                      "governor", "smt",         NULL};
+	static const char *const topology[] = {"packages", "numa_nodes", "cores", "pus",
+	                                       "caches",   "synthetic",  NULL};
+	static const char *const config[] = {"reps", "warmup", "pin", "switch_interval_us",
+	                                     "seed", NULL};
+	static const char *const cell[] = {
+	    "workload",     "kind",       "params",     "strategy",
+	    "workers",      "placement",  "checksum",   "checksum_ok",
+	    "error",        "samples",    "wall_s",     "speedup_vs_serial",
+	    "speedup_ci95", "efficiency", "throughput", "latency_s",
+	    "gil",          "warnings",   NULL};
+	static const char *const placement[] = {"policy", "cpus", "observed_cpus", NULL};
+	static const char *const sample[] = {
+	    "wall_s", "user_s", "sys_s", "max_rss_kib", "ctx_voluntary", "ctx_involuntary", NULL};
+	static const char *const wall[] = {"median", "mean", "stddev", "min", "max",
+	                                   "mad",    "cv",   "ci95",   "n",   NULL};
+	run_quick_once();
+	json_t *doc = quick_result;
+	assert_keys(doc, "result", top);
+	cr_assert_eq(json_integer_value(json_object_get(doc, "schema_version")), 1);
+	assert_keys(json_object_get(doc, "tool"), "tool", tool);
+	assert_keys(json_object_get(doc, "machine"), "machine", machine);
+	assert_keys(json_object_get(json_object_get(doc, "machine"), "topology"), "topology",
+	            topology);
+	assert_keys(json_object_get(doc, "config"), "config", config);
+	json_t *results = json_object_get(doc, "results");
+	/* serial once, the three others at 1 and 2 workers */
+	cr_assert_eq(json_array_size(results), 7);
+	size_t i;
+	json_t *c;
+	json_array_foreach(results, i, c)
+	{
+		assert_keys(c, "cell", cell);
+		assert_keys(json_object_get(c, "placement"), "placement", placement);
+		assert_keys(json_object_get(c, "wall_s"), "wall_s", wall);
+		json_t *samples = json_object_get(c, "samples");
+		cr_assert_eq(json_array_size(samples), 2, "two counted repetitions");
+		assert_keys(json_array_get(samples, 0), "sample", sample);
+		cr_assert(json_real_value(json_object_get(json_array_get(samples, 0), "wall_s")) >
+		          0);
+	}
+}
+
+Test(integration, one_checksum_and_the_right_prime_count_everywhere, .timeout = 120)
+{
+	run_quick_once();
+	json_t *results = json_object_get(quick_result, "results");
+	const char *first = NULL;
+	size_t i;
+	json_t *c;
+	json_array_foreach(results, i, c)
+	{
+		const char *sum = json_string_value(json_object_get(c, "checksum"));
+		cr_assert_not_null(sum);
+		cr_assert(json_is_true(json_object_get(c, "checksum_ok")), "%s: checksum not ok",
+		          json_string_value(json_object_get(c, "strategy")));
+		cr_assert(json_is_null(json_object_get(c, "error")));
+		if (first == NULL)
+			first = sum;
+		cr_assert_str_eq(sum, first, "checksums differ across strategies");
+		/* pi(10^6) = 78498, the --quick bound */
+		json_t *answer = json_object_get(c, "answer");
+		cr_assert_eq(json_integer_value(json_object_get(answer, "value")), 78498);
+	}
+}
+
+Test(integration, workers_report_where_they_ran, .timeout = 120)
+{
+	run_quick_once();
+	json_t *results = json_object_get(quick_result, "results");
+	long cores = json_integer_value(json_object_get(
+	    json_object_get(json_object_get(quick_result, "machine"), "topology"), "cores"));
+	size_t i;
+	json_t *c;
+	json_array_foreach(results, i, c)
+	{
+		const char *strategy = json_string_value(json_object_get(c, "strategy"));
+		json_t *observed =
+		    json_object_get(json_object_get(c, "placement"), "observed_cpus");
+		json_t *planned = json_object_get(json_object_get(c, "placement"), "cpus");
+		cr_assert_eq(json_array_size(observed), json_array_size(planned));
+		bool pool = strcmp(strategy, "threads") == 0 || strcmp(strategy, "processes") == 0;
+		if (pool && json_integer_value(json_object_get(c, "workers")) == 2 && cores >= 2) {
+			/* --pin core on a machine with two cores: the workers cannot share one */
+			json_int_t a = json_integer_value(json_array_get(observed, 0));
+			json_int_t b = json_integer_value(json_array_get(observed, 1));
+			cr_assert(a >= 0 && b >= 0 && a != b, "%s observed cpus %lld and %lld",
+			          strategy, (long long)a, (long long)b);
+			cr_assert_eq(a, json_integer_value(json_array_get(planned, 0)));
+			cr_assert_eq(b, json_integer_value(json_array_get(planned, 1)));
+		}
+	}
+}
+
+Test(integration, speedups_come_from_the_serial_cell, .timeout = 120)
+{
+	run_quick_once();
+	json_t *results = json_object_get(quick_result, "results");
+	size_t i;
+	json_t *c;
+	double serial_median = 0;
+	json_array_foreach(results, i,
+	                   c) if (strcmp(json_string_value(json_object_get(c, "strategy")),
+	                                 "serial") == 0) serial_median =
+	    json_real_value(json_object_get(json_object_get(c, "wall_s"), "median"));
+	cr_assert(serial_median > 0);
+	json_array_foreach(results, i, c)
+	{
+		double median =
+		    json_real_value(json_object_get(json_object_get(c, "wall_s"), "median"));
+		double speedup = json_real_value(json_object_get(c, "speedup_vs_serial"));
+		cr_assert_float_eq(speedup, serial_median / median, 1e-6);
+	}
+}
+
+static void assert_usage_error(const char *args, const char *needle)
+{
+	char err[4096];
+	int rc = run_concbench(args, err, sizeof(err));
+	cr_assert_eq(rc, 2, "`%s` exited %d, not 2", args, rc);
+	cr_assert_not_null(strstr(err, needle), "`%s` said \"%s\", not naming \"%s\"", args, err,
+	                   needle);
+	/* One clear line. */
+	char *nl = strchr(err, '\n');
+	cr_assert(nl != NULL && nl[1] == '\0', "`%s` printed more than one line: %s", args, err);
+}
+
+Test(integration, bad_input_gets_one_line_and_status_2, .timeout = 60)
+{
+	assert_usage_error("run -w nosuch -o /tmp/concbench-never.json", "nosuch");
+	assert_usage_error("run -s nosuch -o /tmp/concbench-never.json", "nosuch");
+	assert_usage_error("run -n 0 -o /tmp/concbench-never.json", "'0'");
+	assert_usage_error("run -n two -o /tmp/concbench-never.json", "'two'");
+	assert_usage_error("run -p primes.nokey=3 -o /tmp/concbench-never.json", "primes.nokey");
+	assert_usage_error("run -o /nonexistent-dir/r.json", "/nonexistent-dir");
+	assert_usage_error("frobnicate", "frobnicate");
+	assert_usage_error("topology --pin sideways", "sideways");
+	struct stat st;
+	cr_assert_neq(stat("/tmp/concbench-never.json", &st), 0, "a failed run wrote a file");
+}
+
+Test(integration, a_failed_run_leaves_an_older_result_alone, .timeout = 60)
+{
+	char path[] = "/tmp/concbench-keep-XXXXXX.json";
+	int fd = mkstemps(path, 5);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, "{\"old\": true}\n", 14), 14);
+	close(fd);
+	char args[256];
+	snprintf(args, sizeof(args), "run -w primes -n 0 -o %s", path);
+	cr_assert_eq(run_concbench(args, NULL, 0), 2);
+	json_t *doc = load(path);
+	cr_assert(json_is_true(json_object_get(doc, "old")));
+	json_decref(doc);
+	unlink(path);
+}
+
+Test(integration, list_and_topology_answer, .timeout = 60)
+{
+	cr_assert_eq(run_concbench("list", NULL, 0), 0);
+	cr_assert_eq(run_concbench("topology", NULL, 0), 0);
+	cr_assert_eq(run_concbench("topology --json", NULL, 0), 0);
+	cr_assert_eq(run_concbench("run --help", NULL, 0), 0);
+	cr_assert_eq(run_concbench("--help", NULL, 0), 0);
+}
