@@ -291,18 +291,26 @@ static void fail_workload_cells(struct bench_run *run, struct bench_workload *bw
 
 /* ---- set-up and tear-down of the whole run ---------------------------------- */
 
+/* results/<host>-<UTC time>.json, the time in ISO 8601 basic form (no colons,
+ * which artifact stores and some file systems refuse); a suffix keeps two
+ * runs in the same second from overwriting each other. */
 static void default_output_path(struct bench_run *run)
 {
-	char host[128];
+	char host[128], stamp[32];
+	struct tm tm;
 	machine_hostname(host, sizeof(host));
-	snprintf(run->output, sizeof(run->output), "results/%s-%s.json", host, run->created_at);
+	gmtime_r(&run->started, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(run->output, sizeof(run->output), "results/%s-%s.json", host, stamp);
+	for (int k = 2; access(run->output, F_OK) == 0 && k < 1000; k++)
+		snprintf(run->output, sizeof(run->output), "results/%s-%s-%d.json", host, stamp, k);
 }
 
 static void stamp_time(struct bench_run *run)
 {
-	time_t now = time(NULL);
 	struct tm tm;
-	gmtime_r(&now, &tm);
+	run->started = time(NULL);
+	gmtime_r(&run->started, &tm);
 	strftime(run->created_at, sizeof(run->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <hwloc.h>
 #include <jansson.h>
@@ -67,6 +68,7 @@ struct bench_run {
 	int n_cells;
 	int sweep[CLI_MAX_LIST];
 	int n_sweep;
+	time_t started;
 	char created_at[32];
 	char output[PATH_MAX];
 	double load_avg[3];
