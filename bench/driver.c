@@ -381,6 +381,16 @@ static void release(struct bench_run *run)
 		hwloc_topology_destroy(run->topology);
 }
 
+static void report_cell_warnings(const struct bench_run *run)
+{
+	for (int i = 0; i < run->n_cells && !run->cfg.quiet; i++) {
+		const struct cell *c = &run->cells[i];
+		for (int k = 0; k < c->n_warnings; k++)
+			fprintf(stderr, "warning: %s %s n=%d: %s\n", c->bw->w.ops->name,
+				c->runner->name, c->workers, c->warnings[k]);
+	}
+}
+
 static int count_failed_cells(const struct bench_run *run)
 {
 	int failed = 0;
@@ -424,6 +434,7 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < run.n_cells; i++)
 		cell_summarize(&run, &run.cells[i]);
 	save_progress(&run);
+	report_cell_warnings(&run);
 	print_summary(&run, stdout);
 	printf("\nresult file: %s\n", run.output);
 
