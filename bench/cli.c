@@ -44,17 +44,14 @@ static int parse_int(const char *text, long min, long max, long *out)
 	return 0;
 }
 
-/* Splits a comma-separated list in place; calls fn on each item. */
+/* Splits a comma-separated list in place; calls fn on each item. strsep, not
+ * strtok: "2,,4" and "2," hold an empty item, which is an error, not a skip. */
 static int for_each_item(char *list, int (*fn)(const char *item, void *ctx), void *ctx)
 {
-	char *save = NULL;
-	int any = 0;
-	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		any = 1;
-		if (fn(tok, ctx) != 0)
+	for (char *rest = list, *tok; (tok = strsep(&rest, ",")) != NULL;)
+		if (tok[0] == '\0' || fn(tok, ctx) != 0)
 			return -1;
-	}
-	return any ? 0 : -1;
+	return 0;
 }
 
 struct list_ctx {
@@ -275,7 +272,9 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 			                               : add_workers,
 			                  &lc) != 0) {
 				if (err[0] == '\0')
-					snprintf(err, errlen, "empty list for -%c", opt);
+					snprintf(err, errlen,
+					         "empty item in the list for -%c: '%s'", opt,
+					         optarg);
 				return CLI_ERROR;
 			}
 			break;

@@ -387,7 +387,7 @@ static void report_cell_warnings(const struct bench_run *run)
 		const struct cell *c = &run->cells[i];
 		for (int k = 0; k < c->n_warnings; k++)
 			fprintf(stderr, "warning: %s %s n=%d: %s\n", c->bw->w.ops->name,
-				c->runner->name, c->workers, c->warnings[k]);
+			        c->runner->name, c->workers, c->warnings[k]);
 	}
 }
 

@@ -33,6 +33,7 @@ struct loop_timer {
 	int fd;
 	loop_call_fn fn;
 	void *arg;
+	struct loop_timer *prev, *next; /* armed timers, so loop_free can release them */
 };
 
 struct loop {
@@ -41,6 +42,7 @@ struct loop {
 	bool stopping;
 	struct watch *watches; /* few at a time: a list keeps it simple */
 	struct watch *dead;    /* unwatched during a batch; freed once the batch is over */
+	struct loop_timer *timers;
 	struct call_queue soon;
 	pthread_mutex_t posted_mu;
 	struct call_queue posted;
@@ -118,6 +120,8 @@ void loop_free(struct loop *loop)
 {
 	if (loop == NULL)
 		return;
+	while (loop->timers != NULL)
+		loop_timer_cancel(loop, loop->timers);
 	free_watches(loop->watches);
 	free_watches(loop->dead);
 	if (loop->epfd >= 0)
@@ -219,6 +223,10 @@ struct loop_timer *loop_timer_start(struct loop *loop, uint64_t ns, loop_call_fn
 		free(t);
 		return NULL;
 	}
+	t->next = loop->timers;
+	if (loop->timers != NULL)
+		loop->timers->prev = t;
+	loop->timers = t;
 	return t;
 }
 
@@ -226,6 +234,12 @@ void loop_timer_cancel(struct loop *loop, struct loop_timer *timer)
 {
 	if (timer == NULL)
 		return;
+	if (timer->prev != NULL)
+		timer->prev->next = timer->next;
+	else
+		loop->timers = timer->next;
+	if (timer->next != NULL)
+		timer->next->prev = timer->prev;
 	loop_unwatch(loop, timer->fd);
 	close(timer->fd);
 	free(timer);

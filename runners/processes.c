@@ -185,6 +185,17 @@ static int fork_workers(const struct run_spec *spec, struct shared_queue *q, str
 	return spec->workers;
 }
 
+/* When the parent can no longer listen, no worker may outlive the run. */
+static void stop_all(struct run_result *res, struct child *kids, int n, struct shared_queue *q)
+{
+	for (int id = 0; id < n; id++) {
+		if (kids[id].fd < 0)
+			continue;
+		kill(kids[id].pid, SIGKILL);
+		reap_child(res, id, &kids[id], q);
+	}
+}
+
 /* Reads every worker's messages until all pipes close, reaping each worker as
  * its pipe closes. pfd has room for n entries. */
 static void collect(struct run_result *res, struct child *kids, int n, struct shared_queue *q,
@@ -197,7 +208,9 @@ static void collect(struct run_result *res, struct child *kids, int n, struct sh
 		if (poll(pfd, (nfds_t)n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			break;
+			run_result_fail(res, "poll on the workers' pipes: %s", strerror(errno));
+			stop_all(res, kids, n, q);
+			return;
 		}
 		for (int id = 0; id < n; id++) {
 			if (kids[id].fd < 0 || pfd[id].revents == 0)
