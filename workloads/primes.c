@@ -13,11 +13,13 @@
 static const struct param_def primes_params[] = {
     {"limit", PRIMES_DEFAULT_LIMIT, 1000000, 2, 2000000000, "count primes below this bound"},
     {"tasks", PRIMES_DEFAULT_TASKS, 32, 1, 1000000, "number of equal-width ranges"},
+    {"release_gil", 0, 0, 0, 1, "1: run the kernel with the lock released, as NumPy does"},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
 struct primes_state {
 	uint64_t limit, tasks;
+	bool release_gil;
 	uint64_t expected_checksum;
 	uint64_t expected_count;
 };
@@ -93,6 +95,7 @@ static int primes_setup(struct workload *w, char *err, size_t errlen)
 	}
 	st->limit = (uint64_t)param_get(&w->params, "limit");
 	st->tasks = (uint64_t)param_get(&w->params, "tasks");
+	st->release_gil = param_get(&w->params, "release_gil") != 0;
 	if (st->tasks > st->limit) {
 		snprintf(err, errlen, "primes.tasks (%llu) exceeds primes.limit (%llu)",
 		         (unsigned long long)st->tasks, (unsigned long long)st->limit);
@@ -124,7 +127,16 @@ static struct task_result primes_run_task(const struct workload *w, size_t i, st
 	const struct primes_state *st = w->state;
 	uint32_t lo, hi;
 	primes_task_range(st->limit, st->tasks, i, &lo, &hi);
-	uint64_t count = primes_count_range(lo, hi, ctx);
+	uint64_t count;
+	if (st->release_gil) {
+		/* Like a C extension's long loop between Py_BEGIN/END_ALLOW_THREADS:
+		 * no check points while the lock is not held. */
+		task_io_begin(ctx);
+		count = primes_count_range(lo, hi, NULL);
+		task_io_end(ctx);
+	} else {
+		count = primes_count_range(lo, hi, ctx);
+	}
 	struct task_result r;
 	memset(&r, 0, sizeof(r));
 	r.checksum = task_checksum(i, count);

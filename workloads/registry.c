@@ -6,9 +6,11 @@
 #include "workload.h"
 
 extern const struct workload_ops primes_workload;
+extern const struct workload_ops sleep_workload;
 
 static const struct workload_ops *const workloads[] = {
     &primes_workload,
+    &sleep_workload,
     NULL,
 };
 
