@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "claims.h"
 #include "run.h"
 
 /* ---- one measured run ---------------------------------------------------- */
@@ -246,14 +247,16 @@ static int setup_workload(struct bench_run *run, struct bench_workload *bw)
 	return 0;
 }
 
-static void save_progress(struct bench_run *run)
+/* Writes the result file as it stands; returns the document (the caller
+ * owns it) so the end of the run can print the claims it holds. */
+static json_t *save_progress(struct bench_run *run)
 {
 	char err[512];
 	json_t *doc = bench_run_to_json(run);
 	if (doc == NULL || write_json_atomically(doc, run->output, err, sizeof(err)) != 0)
 		fprintf(stderr, "concbench run: cannot write %s: %s\n", run->output,
 		        doc ? err : "out of memory");
-	json_decref(doc);
+	return doc;
 }
 
 static void run_workload_cells(struct bench_run *run, struct bench_workload *bw, uint64_t *rng)
@@ -276,7 +279,7 @@ static void run_workload_cells(struct bench_run *run, struct bench_workload *bw,
 			run_cell_once(run, order[i], true, phase);
 		for (int i = 0; i < n; i++)
 			cell_summarize(run, order[i]);
-		save_progress(run);
+		json_decref(save_progress(run));
 	}
 	free(order);
 }
@@ -424,7 +427,7 @@ int cmd_run(int argc, char **argv)
 			fprintf(stderr, "concbench run: %s: set-up failed: %s\n", bw->w.ops->name,
 			        bw->error);
 			fail_workload_cells(&run, bw);
-			save_progress(&run);
+			json_decref(save_progress(&run));
 			continue;
 		}
 		run_workload_cells(&run, bw, &rng);
@@ -433,9 +436,12 @@ int cmd_run(int argc, char **argv)
 	run.finished = true;
 	for (int i = 0; i < run.n_cells; i++)
 		cell_summarize(&run, &run.cells[i]);
-	save_progress(&run);
+	json_t *doc = save_progress(&run);
 	report_cell_warnings(&run);
 	print_summary(&run, stdout);
+	if (doc != NULL)
+		claims_print(json_object_get(doc, "claims"), stdout);
+	json_decref(doc);
 	printf("\nresult file: %s\n", run.output);
 
 	int failed = count_failed_cells(&run);

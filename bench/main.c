@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "claims.h"
 #include "placement.h"
 #include "run.h"
 
@@ -15,6 +16,7 @@ static const struct command commands[] = {
     {"run", cmd_run, "measure workloads under strategies, write a JSON result"},
     {"list", cmd_list, "workloads, strategies, parameters and their defaults"},
     {"topology", cmd_topology, "what hwloc sees and where workers would be placed"},
+    {"claims", cmd_claims, "the seed article's claims and their verdicts on a result file"},
     {NULL, NULL, NULL},
 };
 
@@ -48,7 +50,8 @@ int main(int argc, char **argv)
 	for (const struct command *c = commands; c->name; c++)
 		if (strcmp(argv[1], c->name) == 0)
 			return c->fn(argc - 1, argv + 1);
-	fprintf(stderr, "concbench: unknown command '%s' (try: run, list, topology, --help)\n",
+	fprintf(stderr,
+	        "concbench: unknown command '%s' (try: run, list, topology, claims, --help)\n",
 	        argv[1]);
 	return 2;
 }

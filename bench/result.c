@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "claims.h"
 #include "run.h"
 
 static json_t *num(double v)
@@ -157,11 +158,14 @@ json_t *bench_run_to_json(const struct bench_run *run)
 			json_array_append_new(results, cell_json(&run->cells[i]));
 	for (int i = 0; i < run->n_warnings; i++)
 		json_array_append_new(warnings, json_string(run->warnings[i]));
-	return json_pack("{s:i, s:o, s:s, s:o, s:o, s:o, s:[], s:o, s:b}", "schema_version", 1,
-	                 "tool", tool_to_json(), "created_at", run->created_at, "machine",
-	                 machine_to_json(run->topology, run->load_avg), "config", config_json(run),
-	                 "results", results, "claims", "warnings", warnings, "complete",
-	                 run->finished);
+	json_t *doc =
+	    json_pack("{s:i, s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "schema_version", 1, "tool",
+	              tool_to_json(), "created_at", run->created_at, "machine",
+	              machine_to_json(run->topology, run->load_avg), "config", config_json(run),
+	              "results", results, "warnings", warnings, "complete", run->finished);
+	if (doc != NULL)
+		json_object_set_new(doc, "claims", claims_evaluate(doc));
+	return doc;
 }
 
 static void dir_of(const char *path, char *dir, size_t len)

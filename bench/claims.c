@@ -1,0 +1,323 @@
+/* Each claim is a rule over the cells of one result document: which cells it
+ * reads, the thresholds it applies, and a verdict with the evidence. Working
+ * on the JSON (not on live cells) makes every verdict reproducible from the
+ * file alone, which is what `concbench claims FILE` does. */
+#include "claims.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Speedups at or under this are "no gain"; at or over REAL_GAIN they are a gain. */
+#define NO_GAIN        1.10
+#define REAL_GAIN      1.30
+#define PARALLEL_SHARE 0.75 /* of min(workers, cores): "true parallelism" */
+#define IO_OVERLAP     0.50 /* of min(workers, tasks): waits overlap */
+#define CONVOY_LO      0.5  /* round trip over the switch interval */
+#define CONVOY_HI      2.0
+#define CONVOY_NONE    0.2
+
+struct claim_ctx {
+	json_t *doc;
+	long cores;
+	double interval_s;
+};
+
+struct verdict {
+	const char *verdict;
+	char reason[400];
+	json_t *cells;      /* evidence: the cells used */
+	json_t *thresholds; /* evidence: the bounds applied */
+};
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+static double dbl(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static bool cell_ok(json_t *c)
+{
+	return json_is_null(json_object_get(c, "error")) &&
+	       json_is_true(json_object_get(c, "checksum_ok"));
+}
+
+static long param(json_t *c, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(c, "params"), key);
+	return json_is_integer(v) ? (long)json_integer_value(v) : 0;
+}
+
+static json_t *cell_ref(json_t *c)
+{
+	return json_pack("{s:s, s:s, s:I, s:o, s:O}", "workload", str(c, "workload"), "strategy",
+	                 str(c, "strategy"), "workers",
+	                 json_integer_value(json_object_get(c, "workers")), "speedup_vs_serial",
+	                 isfinite(dbl(c, "speedup_vs_serial"))
+	                     ? json_real(dbl(c, "speedup_vs_serial"))
+	                     : json_null(),
+	                 "params", json_object_get(c, "params"));
+}
+
+typedef bool (*cell_filter)(json_t *cell);
+
+/* The healthy cell with the largest speedup among those the filter accepts
+ * (with at least two workers): the strongest case for a gain. */
+static json_t *best_cell(const struct claim_ctx *cx, cell_filter keep)
+{
+	json_t *best = NULL, *c;
+	size_t i;
+	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	{
+		if (!cell_ok(c) || !keep(c) ||
+		    json_integer_value(json_object_get(c, "workers")) < 2)
+			continue;
+		if (best == NULL || dbl(c, "speedup_vs_serial") > dbl(best, "speedup_vs_serial"))
+			best = c;
+	}
+	return best;
+}
+
+static bool is_kind(json_t *c, const char *kind)
+{
+	return strcmp(str(c, "kind"), kind) == 0;
+}
+
+static bool is_strategy(json_t *c, const char *s)
+{
+	return strcmp(str(c, "strategy"), s) == 0;
+}
+
+static bool cpu_gil(json_t *c)
+{
+	return is_kind(c, "cpu") && is_strategy(c, "gil") && param(c, "release_gil") == 0;
+}
+static bool cpu_gil_released(json_t *c)
+{
+	return is_kind(c, "cpu") && is_strategy(c, "gil") && param(c, "release_gil") == 1;
+}
+static bool cpu_processes(json_t *c)
+{
+	return is_kind(c, "cpu") && is_strategy(c, "processes") && param(c, "release_gil") == 0;
+}
+static bool cpu_epoll(json_t *c)
+{
+	return is_kind(c, "cpu") && is_strategy(c, "epoll");
+}
+static bool io_gil(json_t *c)
+{
+	return is_kind(c, "io") && is_strategy(c, "gil");
+}
+static bool mixed_gil(json_t *c)
+{
+	return is_kind(c, "mixed") && is_strategy(c, "gil");
+}
+
+static void set(struct verdict *v, const char *verdict, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set(struct verdict *v, const char *verdict, const char *fmt, ...)
+{
+	va_list ap;
+	v->verdict = verdict;
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	va_end(ap);
+}
+
+static int usable_cores(const struct claim_ctx *cx, json_t *c)
+{
+	long w = (long)json_integer_value(json_object_get(c, "workers"));
+	return (int)(w < cx->cores ? w : cx->cores);
+}
+
+/* "No gain" claims (1 and 5): confirmed at or under NO_GAIN, refuted at or
+ * over REAL_GAIN. On one core nothing gains, so the test says nothing. */
+static void judge_no_gain(const struct claim_ctx *cx, json_t *c, struct verdict *v)
+{
+	double s = dbl(c, "speedup_vs_serial");
+	json_object_set_new(v->thresholds, "confirmed_if_speedup_at_most", json_real(NO_GAIN));
+	json_object_set_new(v->thresholds, "refuted_if_speedup_at_least", json_real(REAL_GAIN));
+	if (cx->cores < 2)
+		set(v, "inconclusive", "only %ld core: no strategy could gain", cx->cores);
+	else if (s <= NO_GAIN)
+		set(v, "confirmed", "best speedup %.2fx <= %.2fx", s, NO_GAIN);
+	else if (s >= REAL_GAIN)
+		set(v, "refuted", "speedup %.2fx >= %.2fx", s, REAL_GAIN);
+	else
+		set(v, "inconclusive", "speedup %.2fx lies between %.2fx and %.2fx", s, NO_GAIN,
+		    REAL_GAIN);
+}
+
+/* "Parallel" claims (2 and 7): confirmed when the speedup reaches
+ * PARALLEL_SHARE of the usable cores, refuted at or under NO_GAIN. */
+static void judge_parallel(const struct claim_ctx *cx, json_t *c, struct verdict *v)
+{
+	double s = dbl(c, "speedup_vs_serial");
+	double want = PARALLEL_SHARE * usable_cores(cx, c);
+	json_object_set_new(v->thresholds, "confirmed_if_speedup_at_least", json_real(want));
+	json_object_set_new(v->thresholds, "refuted_if_speedup_at_most", json_real(NO_GAIN));
+	if (cx->cores < 2)
+		set(v, "inconclusive", "only %ld core: parallelism cannot show", cx->cores);
+	else if (s >= want)
+		set(v, "confirmed", "speedup %.2fx >= %.2fx", s, want);
+	else if (s <= NO_GAIN)
+		set(v, "refuted", "speedup %.2fx <= %.2fx", s, NO_GAIN);
+	else
+		set(v, "inconclusive", "speedup %.2fx short of %.2fx", s, want);
+}
+
+static void judge_io_overlap(const struct claim_ctx *cx, json_t *c, struct verdict *v)
+{
+	(void)cx;
+	double s = dbl(c, "speedup_vs_serial");
+	double tasks = dbl(c, "tasks");
+	double w = (double)json_integer_value(json_object_get(c, "workers"));
+	double want = IO_OVERLAP * fmin(w, isfinite(tasks) ? tasks : w);
+	json_object_set_new(v->thresholds, "confirmed_if_speedup_at_least", json_real(want));
+	json_object_set_new(v->thresholds, "refuted_if_speedup_at_most", json_real(NO_GAIN));
+	if (s >= want)
+		set(v, "confirmed", "waits overlap: speedup %.2fx >= %.2fx", s, want);
+	else if (s <= NO_GAIN)
+		set(v, "refuted", "no overlap: speedup %.2fx <= %.2fx", s, NO_GAIN);
+	else
+		set(v, "inconclusive", "speedup %.2fx short of %.2fx", s, want);
+}
+
+static void judge_convoy(const struct claim_ctx *cx, json_t *c, struct verdict *v)
+{
+	double p50 = dbl(json_object_get(c, "latency_s"), "p50");
+	double ratio = p50 / cx->interval_s;
+	json_object_set_new(v->thresholds, "confirmed_if_p50_over_interval_within",
+	                    json_pack("[f,f]", CONVOY_LO, CONVOY_HI));
+	json_object_set_new(v->thresholds, "refuted_if_p50_over_interval_under",
+	                    json_real(CONVOY_NONE));
+	if (!isfinite(ratio))
+		set(v, "inconclusive", "no round-trip latency in the cell");
+	else if (ratio >= CONVOY_LO && ratio <= CONVOY_HI)
+		set(v, "confirmed", "round trip p50 = %.2f x the switch interval (%.0f us)", ratio,
+		    cx->interval_s * 1e6);
+	else if (ratio < CONVOY_NONE)
+		set(v, "refuted", "round trip p50 = %.2f x the switch interval (%.0f us)", ratio,
+		    cx->interval_s * 1e6);
+	else
+		set(v, "inconclusive", "round trip p50 = %.2f x the switch interval (%.0f us)",
+		    ratio, cx->interval_s * 1e6);
+}
+
+struct claim_rule {
+	const char *id;
+	const char *statement;
+	cell_filter cells;
+	void (*judge)(const struct claim_ctx *cx, json_t *cell, struct verdict *v);
+	const char *needs; /* what a run must include for the claim to be measured */
+};
+
+static const struct claim_rule rules[] = {
+    {"cpu-gil-no-speedup", "CPU-bound work gains nothing from threads under a GIL.", cpu_gil,
+     judge_no_gain, "a cpu workload under -s gil with -n 2 or more"},
+    {"cpu-processes-parallel", "Processes give true parallelism for CPU-bound work.", cpu_processes,
+     judge_parallel, "a cpu workload under -s processes with -n 2 or more"},
+    {"io-gil-overlaps",
+     "Threads under a GIL still overlap I/O, because the lock is released while waiting.", io_gil,
+     judge_io_overlap, "an io workload (e.g. sleep) under -s gil with -n 2 or more"},
+    {"processes-heavier",
+     "Processes are heavier: their start-up costs more than a thread's, and for I/O they are "
+     "less efficient.",
+     NULL, NULL, "the start-up and parent-memory sweep, not evaluated by this version"},
+    {"cpu-eventloop-no-speedup",
+     "The event loop runs on one core: CPU-bound work gains nothing from it.", cpu_epoll,
+     judge_no_gain, "a cpu workload under -s epoll with -n 2 or more"},
+    {"eventloop-lighter",
+     "The event loop uses less memory per concurrent task and scales to more concurrent tasks "
+     "than threads.",
+     NULL, NULL, "the http scale cells, not evaluated by this version"},
+    {"release-gil-threads-useful",
+     "C code that releases the GIL (NumPy-style) makes threads useful for CPU work again.",
+     cpu_gil_released, judge_parallel,
+     "a cpu workload under -s gil with -p WORKLOAD.release_gil=1 and -n 2 or more"},
+    {"gil-convoy",
+     "With a CPU-bound thread running, an I/O-bound thread under the GIL waits about one "
+     "switch interval per blocking call (the convoy effect).",
+     mixed_gil, judge_convoy, "the mixed workload under -s gil with -n 2"},
+};
+
+static json_t *evaluate_rule(const struct claim_ctx *cx, const struct claim_rule *r)
+{
+	struct verdict v = {.cells = json_array(), .thresholds = json_object()};
+	json_t *cell = r->cells != NULL ? best_cell(cx, r->cells) : NULL;
+	if (cell == NULL) {
+		v.verdict = "not-measured";
+		snprintf(v.reason, sizeof(v.reason), "needs %s", r->needs);
+	} else {
+		json_array_append_new(v.cells, cell_ref(cell));
+		r->judge(cx, cell, &v);
+	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:{s:o, s:o}}", "id", r->id, "statement",
+	                 r->statement, "verdict", v.verdict, "reason", v.reason, "evidence",
+	                 "cells", v.cells, "thresholds", v.thresholds);
+}
+
+json_t *claims_evaluate(json_t *doc)
+{
+	struct claim_ctx cx = {.doc = doc};
+	json_t *topo = json_object_get(json_object_get(doc, "machine"), "topology");
+	cx.cores = (long)json_integer_value(json_object_get(topo, "cores"));
+	cx.interval_s = dbl(json_object_get(doc, "config"), "switch_interval_us") * 1e-6;
+	json_t *out = json_array();
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		json_array_append_new(out, evaluate_rule(&cx, &rules[i]));
+	return out;
+}
+
+static void print_claims(json_t *claims, FILE *out)
+{
+	size_t i;
+	json_t *c;
+	fprintf(out, "\nclaims (the seed article's, judged on this machine):\n");
+	json_array_foreach(claims, i, c)
+	{
+		fprintf(out, "  %zu. %-13s %s\n", i + 1, str(c, "verdict"), str(c, "statement"));
+		fprintf(out, "     %16s %s\n", "", str(c, "reason"));
+	}
+}
+
+int cmd_claims(int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		fprintf(argc == 2 ? stdout : stderr, "usage: concbench claims FILE\n");
+		return argc == 2 ? 0 : 2;
+	}
+	json_error_t e;
+	json_t *doc = json_load_file(argv[1], 0, &e);
+	if (doc == NULL) {
+		fprintf(stderr, "concbench claims: %s:%d:%d: %s\n", argv[1], e.line, e.column,
+		        e.text);
+		return 2;
+	}
+	if (json_integer_value(json_object_get(doc, "schema_version")) != 1 ||
+	    !json_is_array(json_object_get(doc, "results"))) {
+		fprintf(stderr, "concbench claims: %s: not a concbench result (schema_version 1)\n",
+		        argv[1]);
+		json_decref(doc);
+		return 2;
+	}
+	json_t *claims = claims_evaluate(doc);
+	print_claims(claims, stdout);
+	json_decref(claims);
+	json_decref(doc);
+	return 0;
+}
+
+void claims_print(json_t *claims, FILE *out)
+{
+	print_claims(claims, out);
+}
