@@ -1,0 +1,116 @@
+/* The claims' verdict logic on hand-made result documents. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "claims.h"
+
+static json_t *doc_with(int cores, json_t *cells)
+{
+	return json_pack("{s:i, s:{s:{s:i}}, s:{s:i}, s:o}", "schema_version", 1, "machine",
+	                 "topology", "cores", cores, "config", "switch_interval_us", 5000,
+	                 "results", cells);
+}
+
+static json_t *cell(const char *workload, const char *kind, const char *strategy, int workers,
+                    double speedup, int release_gil)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:f, s:{s:i}, s:b, s:n, s:i}", "workload", workload,
+	                 "kind", kind, "strategy", strategy, "workers", workers,
+	                 "speedup_vs_serial", speedup, "params", "release_gil", release_gil,
+	                 "checksum_ok", 1, "error", "tasks", 64);
+}
+
+static const char *verdict_of(json_t *doc, const char *id)
+{
+	json_t *claims = claims_evaluate(doc), *c;
+	size_t i;
+	static char verdict[32];
+	verdict[0] = '\0';
+	json_array_foreach(claims, i,
+	                   c) if (strcmp(json_string_value(json_object_get(c, "id")), id) == 0)
+	    snprintf(verdict, sizeof(verdict), "%s",
+	             json_string_value(json_object_get(c, "verdict")));
+	json_decref(claims);
+	return verdict;
+}
+
+Test(claims, every_claim_has_a_verdict_even_on_an_empty_run)
+{
+	json_t *doc = doc_with(2, json_array());
+	json_t *claims = claims_evaluate(doc);
+	cr_assert_eq(json_array_size(claims), 8);
+	json_t *c;
+	size_t i;
+	json_array_foreach(claims, i, c)
+	{
+		cr_assert_str_eq(json_string_value(json_object_get(c, "verdict")), "not-measured");
+		cr_assert(strlen(json_string_value(json_object_get(c, "reason"))) > 0);
+	}
+	json_decref(claims);
+	json_decref(doc);
+}
+
+Test(claims, processes_parallel_confirmed_refuted_inconclusive)
+{
+	json_t *doc = doc_with(2, json_pack("[o]", cell("primes", "cpu", "processes", 2, 1.9, 0)));
+	cr_assert_str_eq(verdict_of(doc, "cpu-processes-parallel"), "confirmed");
+	json_decref(doc);
+	doc = doc_with(2, json_pack("[o]", cell("primes", "cpu", "processes", 2, 1.02, 0)));
+	cr_assert_str_eq(verdict_of(doc, "cpu-processes-parallel"), "refuted");
+	json_decref(doc);
+	doc = doc_with(2, json_pack("[o]", cell("primes", "cpu", "processes", 2, 1.3, 0)));
+	cr_assert_str_eq(verdict_of(doc, "cpu-processes-parallel"), "inconclusive");
+	json_decref(doc);
+	/* One core: parallelism cannot show, whatever the figure. */
+	doc = doc_with(1, json_pack("[o]", cell("primes", "cpu", "processes", 2, 1.0, 0)));
+	cr_assert_str_eq(verdict_of(doc, "cpu-processes-parallel"), "inconclusive");
+	json_decref(doc);
+}
+
+Test(claims, event_loop_gains_nothing_on_cpu_work)
+{
+	json_t *doc = doc_with(2, json_pack("[o]", cell("primes", "cpu", "epoll", 2, 1.0, 0)));
+	cr_assert_str_eq(verdict_of(doc, "cpu-eventloop-no-speedup"), "confirmed");
+	json_decref(doc);
+	doc = doc_with(2, json_pack("[o]", cell("primes", "cpu", "epoll", 2, 1.8, 0)));
+	cr_assert_str_eq(verdict_of(doc, "cpu-eventloop-no-speedup"), "refuted");
+	json_decref(doc);
+}
+
+Test(claims, gil_claims_read_only_their_own_cells)
+{
+	/* A released-lock gil cell must not count for claim 1, nor a held-lock one for 7. */
+	json_t *doc = doc_with(2, json_pack("[o,o]", cell("primes", "cpu", "gil", 2, 1.01, 0),
+	                                    cell("primes", "cpu", "gil", 2, 1.9, 1)));
+	cr_assert_str_eq(verdict_of(doc, "cpu-gil-no-speedup"), "confirmed");
+	cr_assert_str_eq(verdict_of(doc, "release-gil-threads-useful"), "confirmed");
+	json_decref(doc);
+	doc = doc_with(2, json_pack("[o]", cell("sleep", "io", "gil", 8, 7.5, 0)));
+	cr_assert_str_eq(verdict_of(doc, "io-gil-overlaps"), "confirmed");
+	cr_assert_str_eq(verdict_of(doc, "cpu-gil-no-speedup"), "not-measured");
+	json_decref(doc);
+}
+
+Test(claims, failed_cells_are_not_evidence)
+{
+	json_t *bad = cell("primes", "cpu", "processes", 2, 1.9, 0);
+	json_object_set_new(bad, "error", json_string("worker 1 killed by signal 9"));
+	json_t *doc = doc_with(2, json_pack("[o]", bad));
+	cr_assert_str_eq(verdict_of(doc, "cpu-processes-parallel"), "not-measured");
+	json_decref(doc);
+}
+
+Test(claims, convoy_judged_against_the_switch_interval)
+{
+	json_t *mixed = cell("mixed", "mixed", "gil", 2, 1.0, 0);
+	json_object_set_new(mixed, "latency_s", json_pack("{s:f}", "p50", 0.0051));
+	json_t *doc = doc_with(2, json_pack("[o]", mixed));
+	cr_assert_str_eq(verdict_of(doc, "gil-convoy"), "confirmed");
+	json_decref(doc);
+	mixed = cell("mixed", "mixed", "gil", 2, 1.0, 0);
+	json_object_set_new(mixed, "latency_s", json_pack("{s:f}", "p50", 0.00005));
+	doc = doc_with(2, json_pack("[o]", mixed));
+	cr_assert_str_eq(verdict_of(doc, "gil-convoy"), "refuted");
+	json_decref(doc);
+}
