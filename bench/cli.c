@@ -12,6 +12,7 @@
 #define OPT_QUICK           1003
 #define OPT_QUIET           1004
 #define OPT_SEED            1005
+#define OPT_NO_FORCE_SWITCH 1006
 
 void run_usage(FILE *out)
 {
@@ -25,6 +26,7 @@ void run_usage(FILE *out)
 	    "      --warmup N              uncounted runs per cell first (default 1)\n"
 	    "      --pin POLICY            core | pu | single | none (default core)\n"
 	    "      --switch-interval-us US the gil strategy's switch interval (default 5000)\n"
+	    "      --gil-no-force-switch   the gil without the forced-switch handshake (ablation)\n"
 	    "  -p, --param W.KEY=VALUE     override a workload parameter (see `concbench list`)\n"
 	    "      --quick                 small sizes, for smoke tests\n"
 	    "      --seed N                seed of the shuffled cell order (default 1)\n"
@@ -217,6 +219,7 @@ static void config_defaults(struct run_config *cfg)
 	cfg->warmup = 1;
 	cfg->pin = PIN_CORE;
 	cfg->switch_interval_us = 5000;
+	cfg->force_switching = true;
 	cfg->seed = 1;
 }
 
@@ -237,6 +240,7 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 	    {"warmup", required_argument, NULL, OPT_WARMUP},
 	    {"pin", required_argument, NULL, OPT_PIN},
 	    {"switch-interval-us", required_argument, NULL, OPT_SWITCH_INTERVAL},
+	    {"gil-no-force-switch", no_argument, NULL, OPT_NO_FORCE_SWITCH},
 	    {"param", required_argument, NULL, 'p'},
 	    {"quick", no_argument, NULL, OPT_QUICK},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
@@ -311,6 +315,9 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 			break;
 		case OPT_QUICK:
 			cfg->quick = true;
+			break;
+		case OPT_NO_FORCE_SWITCH:
+			cfg->force_switching = false;
 			break;
 		case OPT_QUIET:
 			cfg->quiet = true;

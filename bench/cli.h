@@ -32,6 +32,7 @@ struct run_config {
 	int warmup;
 	enum pin_policy pin;
 	unsigned switch_interval_us;
+	bool force_switching; /* --gil-no-force-switch turns it off, for ablation */
 	bool quick;
 	bool quiet;
 	uint64_t seed;

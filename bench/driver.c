@@ -60,7 +60,7 @@ static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
 {
 	struct workload *w = &c->bw->w;
 	struct strategy_options opts = {.switch_interval_us = run->cfg.switch_interval_us,
-	                                .force_switching = true};
+	                                .force_switching = run->cfg.force_switching};
 	struct run_spec spec = {.workload = w,
 	                        .workers = c->workers,
 	                        .topology = run->topology,
@@ -130,6 +130,8 @@ static void keep_run(struct cell *c, const struct sample *s, struct run_result *
 	c->n_last_workers = rr->workers;
 	rr->worker = NULL;
 	if (counted) {
+		memcpy(c->stat, rr->stat, sizeof(c->stat));
+		c->n_stats = rr->n_stats;
 		c->samples[c->n_samples++] = *s;
 		double *lat =
 		    realloc(c->latencies, (c->n_latencies + rr->tasks_total) * sizeof(*lat));

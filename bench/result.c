@@ -91,6 +91,16 @@ static json_t *answer_json(const struct cell *c)
 	    bw->has_expected_items ? json_integer((json_int_t)bw->expected_items) : json_null());
 }
 
+/* The strategy's counters from the latest counted repetition. */
+static json_t *strategy_stats_json(const struct cell *c)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < c->n_stats; i++)
+		json_object_set_new(o, c->stat[i].name, num(c->stat[i].value));
+	json_object_set_new(o, "from", json_string("the latest counted repetition"));
+	return o;
+}
+
 static json_t *cell_json(const struct cell *c)
 {
 	const struct workload *w = &c->bw->w;
@@ -116,6 +126,8 @@ static json_t *cell_json(const struct cell *c)
 	json_object_set_new(o, "answer", answer_json(c));
 	json_object_set_new(o, "tasks", json_integer((json_int_t)c->tasks));
 	json_object_set_new(o, "gil", json_null());
+	if (c->runner->stats_key != NULL && c->n_stats > 0)
+		json_object_set_new(o, c->runner->stats_key, strategy_stats_json(c));
 	json_object_set_new(o, "warnings", warnings);
 	return o;
 }
@@ -146,6 +158,7 @@ static json_t *config_json(const struct bench_run *run)
 		                      json_sprintf("%s.%s=%s", cfg->overrides[i].workload->name,
 		                                   cfg->overrides[i].key, cfg->overrides[i].value));
 	json_object_set_new(o, "param_overrides", overrides);
+	json_object_set_new(o, "force_switching", json_boolean(cfg->force_switching));
 	return o;
 }
 

@@ -32,7 +32,9 @@ struct cell {
 	int n_samples;
 	double *latencies; /* per task over the counted repetitions */
 	size_t n_latencies;
-	struct worker_record *last_workers; /* from the latest run */
+	struct worker_record *last_workers;  /* from the latest run */
+	struct run_stat stat[RUN_STATS_MAX]; /* the strategy's counters, latest counted run */
+	int n_stats;
 	int n_last_workers;
 	uint64_t checksum, items, bytes;
 	size_t tasks; /* in the workload, recorded while it was set up */

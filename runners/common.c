@@ -1,4 +1,5 @@
 /* What every runner shares: result bookkeeping, task timing, binding. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,23 @@ void run_result_finish(struct run_result *r)
 				snprintf(r->error, sizeof(r->error), "task %zu: %s", i, t->error);
 		}
 	}
+}
+
+void run_result_stat(struct run_result *r, const char *name, double value)
+{
+	if (r->n_stats == RUN_STATS_MAX)
+		return;
+	struct run_stat *s = &r->stat[r->n_stats++];
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->value = value;
+}
+
+double run_result_stat_get(const struct run_result *r, const char *name)
+{
+	for (int i = 0; i < r->n_stats; i++)
+		if (strcmp(r->stat[i].name, name) == 0)
+			return r->stat[i].value;
+	return NAN;
 }
 
 struct task_result run_timed_task(const struct workload *w, size_t i, struct task_ctx *ctx)

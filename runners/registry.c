@@ -6,12 +6,13 @@
 #include "runner.h"
 
 extern const struct runner_ops serial_runner;
+extern const struct runner_ops gil_runner;
 extern const struct runner_ops threads_runner;
 extern const struct runner_ops processes_runner;
 extern const struct runner_ops epoll_runner;
 
 static const struct runner_ops *const runners[] = {
-    &serial_runner, &threads_runner, &processes_runner, &epoll_runner, NULL,
+    &serial_runner, &gil_runner, &threads_runner, &processes_runner, &epoll_runner, NULL,
 };
 
 const struct runner_ops *const *runner_table(void)

@@ -32,6 +32,13 @@ struct worker_record {
 	size_t tasks;
 };
 
+/* A strategy's own counters (the gil's), by name: runners stay free of JSON. */
+#define RUN_STATS_MAX 64
+struct run_stat {
+	char name[48];
+	double value;
+};
+
 struct run_result {
 	struct task_result *task; /* indexed by task; runners fill these in */
 	size_t tasks_total;
@@ -44,8 +51,10 @@ struct run_result {
 	struct worker_record *worker; /* malloc'd, workers long */
 	int workers;
 	long children_max_rss_kib; /* summed over forked workers (0 for threads) */
-	bool failed;               /* the run as a whole failed: its figures are void */
-	char error[256];           /* the first error, task or run */
+	struct run_stat stat[RUN_STATS_MAX];
+	int n_stats;
+	bool failed;     /* the run as a whole failed: its figures are void */
+	char error[256]; /* the first error, task or run */
 };
 
 struct runner_ops {
@@ -56,6 +65,9 @@ struct runner_ops {
 	 * worker; the loop's "workers" are tasks in flight, not cores. */
 	bool single_worker;
 	bool single_thread;
+	/* The result-file key under which this strategy's run_stat counters go
+	 * ("gil"); NULL when it keeps none. */
+	const char *stats_key;
 	/* 0 when the run completed (tasks may still have failed, see tasks_failed);
 	 * -1 when it could not, with result->error set. */
 	int (*run)(const struct run_spec *spec, struct run_result *result);
@@ -71,6 +83,10 @@ void run_result_free(struct run_result *r);
 /* Fold task[] into the totals; a task that never ran or failed makes the
  * first such error the run's error. */
 void run_result_finish(struct run_result *r);
+/* Record a named counter; names beyond RUN_STATS_MAX are dropped. */
+void run_result_stat(struct run_result *r, const char *name, double value);
+/* A counter's value, NAN when the run did not record it. */
+double run_result_stat_get(const struct run_result *r, const char *name);
 void run_result_fail(struct run_result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Run task i with ctx, timing it into its latency and marking it done. */

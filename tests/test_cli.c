@@ -189,13 +189,25 @@ Test(cli, unknown_workload)
 	parse_fails(ARGC(argv), argv, "workload");
 }
 
-Test(cli, unknown_strategy_gil_not_registered)
+Test(cli, unknown_strategy_named)
 {
-	char *argv[] = {"run", "-s", "gil"};
+	char *argv[] = {"run", "-s", "gil,greenlets"};
 
-	cr_assert_null(runner_find("gil"), "the gil runner is registered: update this test");
-	parse_fails(ARGC(argv), argv, "'gil'");
+	parse_fails(ARGC(argv), argv, "'greenlets'");
 	parse_fails(ARGC(argv), argv, "strategy");
+}
+
+Test(cli, gil_options)
+{
+	char *argv[] = {"run", "-s", "gil", "--switch-interval-us", "500", "--gil-no-force-switch"};
+	struct run_config cfg;
+	char err[256];
+
+	cr_assert_eq(run_config_parse(ARGC(argv), argv, &cfg, err, sizeof(err)), CLI_OK, "%s", err);
+	cr_assert_eq(cfg.n_strategies, 1);
+	cr_assert_eq(cfg.strategies[0], runner_find("gil"));
+	cr_assert_eq(cfg.switch_interval_us, 500);
+	cr_assert_not(cfg.force_switching);
 }
 
 Test(cli, workers_zero)
