@@ -73,6 +73,8 @@ static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
 		return -1;
 	}
 	memset(s, 0, sizeof(*s));
+	if (w->ops->before_run != NULL)
+		w->ops->before_run(w);
 	reset_peak_rss();
 	getrusage(RUSAGE_SELF, &self0);
 	getrusage(RUSAGE_CHILDREN, &kids0);
@@ -118,6 +120,21 @@ static int verify_checksum(struct cell *c, const struct run_result *rr)
 	return 0;
 }
 
+/* A task that timed round trips (mixed's stream) summarised them itself. */
+static void keep_stream_latency(struct cell *c, const struct run_result *rr)
+{
+	for (size_t i = 0; i < rr->tasks_total; i++) {
+		if (rr->task[i].io_latency.n == 0)
+			continue;
+		struct latency_summary *s =
+		    realloc(c->stream, (size_t)(c->n_stream + 1) * sizeof(*s));
+		if (s == NULL)
+			return;
+		s[c->n_stream++] = rr->task[i].io_latency;
+		c->stream = s;
+	}
+}
+
 static void keep_run(struct cell *c, const struct sample *s, struct run_result *rr, bool counted)
 {
 	c->checksum = rr->checksum;
@@ -130,6 +147,7 @@ static void keep_run(struct cell *c, const struct sample *s, struct run_result *
 	c->n_last_workers = rr->workers;
 	rr->worker = NULL;
 	if (counted) {
+		keep_stream_latency(c, rr);
 		memcpy(c->stat, rr->stat, sizeof(c->stat));
 		c->n_stats = rr->n_stats;
 		c->samples[c->n_samples++] = *s;
@@ -378,6 +396,7 @@ static void release(struct bench_run *run)
 		placement_plan_free(&c->plan);
 		free(c->samples);
 		free(c->latencies);
+		free(c->stream);
 		free(c->last_workers);
 	}
 	free(run->cells);

@@ -66,8 +66,31 @@ static json_t *placement_json(const struct cell *c)
 	    c->plan.wrapped, "targets", c->plan.targets, "worker_startup_s", startup);
 }
 
+/* Each percentile is the median over repetitions of that repetition's
+ * percentile; max is the largest seen. */
+static json_t *stream_latency_json(const struct cell *c)
+{
+	double p[4][64];
+	int n = c->n_stream < 64 ? c->n_stream : 64;
+	double max = 0;
+	json_int_t roundtrips = 0;
+	for (int i = 0; i < n; i++) {
+		p[0][i] = c->stream[i].p50;
+		p[1][i] = c->stream[i].p90;
+		p[2][i] = c->stream[i].p99;
+		max = fmax(max, c->stream[i].max);
+		roundtrips += c->stream[i].n;
+	}
+	return json_pack(
+	    "{s:o, s:o, s:o, s:o, s:I, s:s}", "p50", num(percentile(p[0], (size_t)n, 50)), "p90",
+	    num(percentile(p[1], (size_t)n, 50)), "p99", num(percentile(p[2], (size_t)n, 50)),
+	    "max", num(max), "n", roundtrips, "of", "the I/O stream's round trips");
+}
+
 static json_t *latency_json(const struct cell *c)
 {
+	if (c->n_stream > 0)
+		return stream_latency_json(c);
 	if (c->n_latencies == 0)
 		return json_null();
 	return json_pack(

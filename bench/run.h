@@ -30,8 +30,11 @@ struct cell {
 
 	struct sample *samples; /* counted repetitions measured so far */
 	int n_samples;
-	double *latencies; /* per task over the counted repetitions */
+		double *latencies; /* per task over the counted repetitions */
 	size_t n_latencies;
+	/* An I/O stream's round trips, one summary per counted repetition (mixed). */
+	struct latency_summary *stream;
+	int n_stream;
 	struct worker_record *last_workers;  /* from the latest run */
 	struct run_stat stat[RUN_STATS_MAX]; /* the strategy's counters, latest counted run */
 	int n_stats;

@@ -246,3 +246,42 @@ Test(integration, list_and_topology_answer, .timeout = 60)
 	cr_assert_eq(run_concbench("run --help", NULL, 0), 0);
 	cr_assert_eq(run_concbench("--help", NULL, 0), 0);
 }
+
+Test(integration, io_and_mixed_workloads_under_all_five_strategies, .timeout = 180)
+{
+	char path[] = "/tmp/concbench-mixed-XXXXXX.json", args[512], err[4096];
+	int fd = mkstemps(path, 5);
+	cr_assert(fd >= 0);
+	close(fd);
+	snprintf(args, sizeof(args), "run -w sleep,mixed -s all -n 2 -r 1 --quick --quiet -o %s",
+	         path);
+	int rc = run_concbench(args, err, sizeof(err));
+	cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
+	json_t *doc = load(path);
+	json_t *results = json_object_get(doc, "results"), *c;
+	size_t i;
+	cr_assert_eq(json_array_size(results), 10, "2 workloads x 5 strategies");
+	json_array_foreach(results, i, c)
+	{
+		const char *strategy = json_string_value(json_object_get(c, "strategy"));
+		const char *workload = json_string_value(json_object_get(c, "workload"));
+		cr_assert(json_is_true(json_object_get(c, "checksum_ok")), "%s/%s: %s", workload,
+		          strategy, json_string_value(json_object_get(c, "error")));
+		json_t *gil = json_object_get(c, "gil");
+		if (strcmp(strategy, "gil") == 0) {
+			cr_assert(json_is_object(gil), "%s gil cell without its counters",
+			          workload);
+			cr_assert(json_number_value(json_object_get(gil, "acquisitions")) > 0);
+		} else {
+			cr_assert(json_is_null(gil));
+		}
+		if (strcmp(workload, "mixed") == 0) {
+			json_t *lat = json_object_get(c, "latency_s");
+			cr_assert(json_integer_value(json_object_get(lat, "n")) > 0,
+			          "%s: no round trips timed", strategy);
+			cr_assert(json_number_value(json_object_get(lat, "p50")) > 0);
+		}
+	}
+	json_decref(doc);
+	unlink(path);
+}

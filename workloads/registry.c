@@ -7,10 +7,12 @@
 
 extern const struct workload_ops primes_workload;
 extern const struct workload_ops sleep_workload;
+extern const struct workload_ops mixed_workload;
 
 static const struct workload_ops *const workloads[] = {
     &primes_workload,
     &sleep_workload,
+    &mixed_workload,
     NULL,
 };
 

@@ -48,6 +48,13 @@ static inline void task_io_end(struct task_ctx *ctx)
 
 #define TASK_ERROR_LEN 160
 
+/* Percentiles of many short waits inside one task (the mixed workload's round
+ * trips), summarised where they happen so that they fit through a pipe. */
+struct latency_summary {
+	uint32_t n;
+	double p50, p90, p99, max;
+};
+
 /* Fixed size and pointer-free so that it can travel over a pipe from a forked
  * worker unchanged. */
 struct task_result {
@@ -55,7 +62,8 @@ struct task_result {
 	uint64_t items;    /* the workload's natural count: primes found, requests made */
 	uint64_t bytes;    /* bytes moved (I/O workloads) */
 	double latency_s;  /* filled in by the runner around run_task/submit */
-	bool done;         /* set by the runner: the task ran (failed or not) */
+		bool done;         /* set by the runner: the task ran (failed or not) */
+	struct latency_summary io_latency; /* n == 0 unless the task is an I/O stream */
 	bool failed;
 	char error[TASK_ERROR_LEN];
 };
@@ -76,7 +84,10 @@ struct workload_ops {
 	int (*setup)(struct workload *w, char *err, size_t errlen);
 	void (*teardown)(struct workload *w);
 
-	size_t (*task_count)(const struct workload *w);
+		size_t (*task_count)(const struct workload *w);
+
+	/* Outside the timed region, before every run: reset per-run state. May be NULL. */
+	void (*before_run)(struct workload *w);
 
 	/* Run task i to completion, blocking; call the ctx hooks as the kernel goes. */
 	struct task_result (*run_task)(const struct workload *w, size_t i, struct task_ctx *ctx);
