@@ -1,5 +1,6 @@
 /* What every runner shares: result bookkeeping, task timing, binding. */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,30 @@ struct task_result run_timed_task(const struct workload *w, size_t i, struct tas
 	t.latency_s = monotonic_now() - t0;
 	t.done = true;
 	return t;
+}
+
+int thread_pool_run(int workers, void *(*fn)(void *), void *args, size_t arg_size,
+                    struct run_result *res)
+{
+	pthread_t *tid = calloc((size_t)workers, sizeof(*tid));
+	int started = 0;
+	if (tid == NULL) {
+		run_result_fail(res, "out of memory for %d threads", workers);
+		return 0;
+	}
+	for (; started < workers; started++) {
+		int err = pthread_create(&tid[started], NULL, fn,
+		                         (char *)args + (size_t)started * arg_size);
+		if (err != 0) {
+			run_result_fail(res, "pthread_create for worker %d: %s", started,
+			                strerror(err));
+			break;
+		}
+	}
+	for (int w = 0; w < started; w++)
+		pthread_join(tid[w], NULL);
+	free(tid);
+	return started;
 }
 
 int worker_bind(hwloc_topology_t topology, int cpu)

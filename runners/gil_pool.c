@@ -126,23 +126,6 @@ static void *gil_pool_worker(void *p)
 	return NULL;
 }
 
-static int start_workers(struct gil_pool *pool, pthread_t *tid, struct gil_worker_arg *arg)
-{
-	int started = 0;
-	for (; started < pool->spec->workers; started++) {
-		arg[started] = (struct gil_worker_arg){.pool = pool, .id = started};
-		int err = pthread_create(&tid[started], NULL, gil_pool_worker, &arg[started]);
-		if (err != 0) {
-			/* The threads already started drain the queue; the run is void all the
-			 * same. */
-			run_result_fail(pool->res, "pthread_create for worker %d: %s", started,
-			                strerror(err));
-			break;
-		}
-	}
-	return started;
-}
-
 static struct gil_thread *alloc_thread_states(int workers)
 {
 	/* struct gil_thread is 64-byte aligned, so its size is a multiple of 64. */
@@ -155,13 +138,13 @@ static int gil_pool_run(const struct run_spec *spec, struct run_result *res)
 	unsigned interval = spec->options ? spec->options->switch_interval_us : 0;
 	bool force = spec->options ? spec->options->force_switching : true;
 	struct gil_pool pool = {.spec = spec, .res = res};
-	pthread_t *tid = calloc((size_t)spec->workers, sizeof(*tid));
+
 	struct gil_worker_arg *arg = calloc((size_t)spec->workers, sizeof(*arg));
 	int started = 0, rc = -1;
 
 	atomic_init(&pool.next, 0);
 	pool.thread = alloc_thread_states(spec->workers);
-	if (tid == NULL || arg == NULL || pool.thread == NULL) {
+	if (arg == NULL || pool.thread == NULL) {
 		run_result_fail(res, "out of memory for %d threads", spec->workers);
 		goto out;
 	}
@@ -174,9 +157,9 @@ static int gil_pool_run(const struct run_spec *spec, struct run_result *res)
 		gil_thread_init(&pool.thread[w], &pool.lock, w);
 
 	pool.created = monotonic_now();
-	started = start_workers(&pool, tid, arg);
-	for (int w = 0; w < started; w++)
-		pthread_join(tid[w], NULL);
+	for (int w = 0; w < spec->workers; w++)
+		arg[w] = (struct gil_worker_arg){.pool = &pool, .id = w};
+	started = thread_pool_run(spec->workers, gil_pool_worker, arg, sizeof(*arg), res);
 	double wall = monotonic_now() - pool.created;
 
 	struct gil_stats stats;
@@ -186,7 +169,7 @@ static int gil_pool_run(const struct run_spec *spec, struct run_result *res)
 	rc = started == spec->workers ? 0 : -1;
 out:
 	free(pool.thread);
-	free(tid);
+
 	free(arg);
 	return rc;
 }

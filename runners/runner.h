@@ -93,6 +93,12 @@ void run_result_fail(struct run_result *r, const char *fmt, ...)
 struct task_result run_timed_task(const struct workload *w, size_t i, struct task_ctx *ctx);
 double monotonic_now(void);
 
+/* Start `workers` threads, thread i running fn(args + i * arg_size), and join
+ * them all. Returns how many started; a failed pthread_create fails the run
+ * (the threads already started drain the queue, but the figures are void). */
+int thread_pool_run(int workers, void *(*fn)(void *), void *args, size_t arg_size,
+                    struct run_result *res);
+
 /* Pin the calling thread to PU os index cpu (-1: leave it alone). */
 int worker_bind(hwloc_topology_t topology, int cpu);
 /* For runners that work on the caller's thread: remember its binding, and put it back. */

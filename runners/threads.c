@@ -46,32 +46,16 @@ static int threads_run(const struct run_spec *spec, struct run_result *res)
 {
 	struct pool pool = {.spec = spec, .res = res, .created = monotonic_now()};
 	atomic_init(&pool.next, 0);
-	pthread_t *tid = calloc((size_t)spec->workers, sizeof(*tid));
 	struct worker_arg *arg = calloc((size_t)spec->workers, sizeof(*arg));
-	int started = 0, rc = 0;
-	if (tid == NULL || arg == NULL) {
+	if (arg == NULL) {
 		run_result_fail(res, "out of memory for %d threads", spec->workers);
-		rc = -1;
-		goto out;
+		return -1;
 	}
-	for (; started < spec->workers; started++) {
-		arg[started] = (struct worker_arg){.pool = &pool, .id = started};
-		int err = pthread_create(&tid[started], NULL, pool_worker, &arg[started]);
-		if (err != 0) {
-			/* The threads already started drain the queue; the run is void all the
-			 * same. */
-			run_result_fail(res, "pthread_create for worker %d: %s", started,
-			                strerror(err));
-			rc = -1;
-			break;
-		}
-	}
-	for (int w = 0; w < started; w++)
-		pthread_join(tid[w], NULL);
-out:
-	free(tid);
+	for (int w = 0; w < spec->workers; w++)
+		arg[w] = (struct worker_arg){.pool = &pool, .id = w};
+	int started = thread_pool_run(spec->workers, pool_worker, arg, sizeof(*arg), res);
 	free(arg);
-	return rc;
+	return started == spec->workers ? 0 : -1;
 }
 
 const struct runner_ops threads_runner = {

@@ -52,14 +52,6 @@ struct mixed_state {
 
 static const uint64_t STREAM_OK = 0x5eed5eed5eed5eedull;
 
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -119,7 +111,7 @@ static int start_echo_peer(struct mixed_state *st, char *err, size_t errlen)
 static void fill_message(char *msg, uint64_t round)
 {
 	for (int i = 0; i < MESSAGE_BYTES; i += 8) {
-		uint64_t v = mix64(round * 8 + (uint64_t)i);
+		uint64_t v = checksum_mix(round * 8 + (uint64_t)i);
 		memcpy(msg + i, &v, 8);
 	}
 }
@@ -217,11 +209,6 @@ static struct task_result run_stream(const struct mixed_state *st, struct task_c
 
 /* ---- the CPU tasks ------------------------------------------------------------ */
 
-static uint64_t cpu_task_checksum(uint64_t task, uint64_t count)
-{
-	return mix64((task << 32) ^ count);
-}
-
 static struct task_result run_cpu(const struct mixed_state *st, size_t i, struct task_ctx *ctx)
 {
 	uint32_t lo, hi;
@@ -229,7 +216,7 @@ static struct task_result run_cpu(const struct mixed_state *st, size_t i, struct
 	struct task_result r;
 	memset(&r, 0, sizeof(r));
 	r.items = primes_count_range(lo, hi, ctx);
-	r.checksum = cpu_task_checksum(i, r.items);
+	r.checksum = primes_task_checksum(i, r.items);
 	atomic_fetch_add(&st->progress->cpu_done, 1);
 	return r;
 }
@@ -370,7 +357,7 @@ static void compute_expected(struct mixed_state *st)
 		uint64_t count = primes_count_range(lo, hi, NULL);
 		st->expected_count += count;
 		st->expected_checksum =
-		    checksum_combine(st->expected_checksum, cpu_task_checksum(t, count));
+		    checksum_combine(st->expected_checksum, primes_task_checksum(t, count));
 	}
 }
 

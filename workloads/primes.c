@@ -24,21 +24,6 @@ struct primes_state {
 	uint64_t expected_count;
 };
 
-/* splitmix64's finaliser: the task index and its count become one well-mixed
- * word, so that a count landing on the wrong task changes the checksum. */
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static uint64_t task_checksum(uint64_t task, uint64_t count)
-{
-	return mix64((task << 32) ^ count);
-}
-
 /* Sieve of Eratosthenes, one byte per odd number. */
 static unsigned char *sieve_odd_composites(uint64_t limit)
 {
@@ -80,7 +65,7 @@ static int primes_compute_expected(struct primes_state *st, char *err, size_t er
 			count += sieve_is_prime(composite, n);
 		st->expected_count += count;
 		st->expected_checksum =
-		    checksum_combine(st->expected_checksum, task_checksum(t, count));
+		    checksum_combine(st->expected_checksum, primes_task_checksum(t, count));
 	}
 	free(composite);
 	return 0;
@@ -139,7 +124,7 @@ static struct task_result primes_run_task(const struct workload *w, size_t i, st
 	}
 	struct task_result r;
 	memset(&r, 0, sizeof(r));
-	r.checksum = task_checksum(i, count);
+	r.checksum = primes_task_checksum(i, count);
 	r.items = count;
 	return r;
 }

@@ -36,6 +36,12 @@ static inline void primes_task_range(uint64_t limit, uint64_t tasks, uint64_t i,
 	*hi = (uint32_t)(limit * (i + 1) / tasks);
 }
 
+/* A range's contribution to the checksum: its index and its count, mixed. */
+static inline uint64_t primes_task_checksum(uint64_t task, uint64_t count)
+{
+	return checksum_mix((task << 32) ^ count);
+}
+
 /* The loop back-edge per candidate is the check point: a candidate costs a few
  * hundred nanoseconds on average, like a bytecode loop iteration. */
 static inline uint64_t primes_count_range(uint32_t lo, uint32_t hi, struct task_ctx *ctx)

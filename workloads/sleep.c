@@ -24,10 +24,7 @@ struct sleep_state {
  * wait changes the checksum. */
 static uint64_t wait_checksum(size_t i)
 {
-	uint64_t x = (uint64_t)i + 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	return checksum_mix((uint64_t)i);
 }
 
 static int sleep_setup(struct workload *w, char *err, size_t errlen)

@@ -62,7 +62,7 @@ struct task_result {
 	uint64_t items;    /* the workload's natural count: primes found, requests made */
 	uint64_t bytes;    /* bytes moved (I/O workloads) */
 	double latency_s;  /* filled in by the runner around run_task/submit */
-		bool done;         /* set by the runner: the task ran (failed or not) */
+	bool done;         /* set by the runner: the task ran (failed or not) */
 	struct latency_summary io_latency; /* n == 0 unless the task is an I/O stream */
 	bool failed;
 	char error[TASK_ERROR_LEN];
@@ -84,7 +84,7 @@ struct workload_ops {
 	int (*setup)(struct workload *w, char *err, size_t errlen);
 	void (*teardown)(struct workload *w);
 
-		size_t (*task_count)(const struct workload *w);
+	size_t (*task_count)(const struct workload *w);
 
 	/* Outside the timed region, before every run: reset per-run state. May be NULL. */
 	void (*before_run)(struct workload *w);
@@ -110,6 +110,16 @@ struct workload {
 	struct param_values params;
 	void *state; /* owned by the workload between setup and teardown */
 };
+
+/* splitmix64's finaliser: turns a task's index and figures into one well-mixed
+ * word, so that a result landing on the wrong task changes the checksum. */
+static inline uint64_t checksum_mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
 
 static inline uint64_t checksum_combine(uint64_t acc, uint64_t task)
 {
