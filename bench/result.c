@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,25 +67,35 @@ static json_t *placement_json(const struct cell *c)
 	    c->plan.wrapped, "targets", c->plan.targets, "worker_startup_s", startup);
 }
 
+/* The median over repetitions of one field of each repetition's summary. */
+static double median_over_reps(const struct cell *c, size_t field_offset, double *scratch)
+{
+	for (int i = 0; i < c->n_stream; i++)
+		memcpy(&scratch[i], (const char *)&c->stream[i] + field_offset, sizeof(double));
+	return percentile(scratch, (size_t)c->n_stream, 50);
+}
+
 /* Each percentile is the median over repetitions of that repetition's
  * percentile; max is the largest seen. */
 static json_t *stream_latency_json(const struct cell *c)
 {
-	double p[4][64];
-	int n = c->n_stream < 64 ? c->n_stream : 64;
+	double *scratch = calloc((size_t)c->n_stream, sizeof(*scratch));
 	double max = 0;
 	json_int_t roundtrips = 0;
-	for (int i = 0; i < n; i++) {
-		p[0][i] = c->stream[i].p50;
-		p[1][i] = c->stream[i].p90;
-		p[2][i] = c->stream[i].p99;
+	if (scratch == NULL)
+		return json_null();
+	for (int i = 0; i < c->n_stream; i++) {
 		max = fmax(max, c->stream[i].max);
 		roundtrips += c->stream[i].n;
 	}
-	return json_pack(
-	    "{s:o, s:o, s:o, s:o, s:I, s:s}", "p50", num(percentile(p[0], (size_t)n, 50)), "p90",
-	    num(percentile(p[1], (size_t)n, 50)), "p99", num(percentile(p[2], (size_t)n, 50)),
-	    "max", num(max), "n", roundtrips, "of", "the I/O stream's round trips");
+	json_t *o = json_pack(
+	    "{s:o, s:o, s:o, s:o, s:I, s:s}", "p50",
+	    num(median_over_reps(c, offsetof(struct latency_summary, p50), scratch)), "p90",
+	    num(median_over_reps(c, offsetof(struct latency_summary, p90), scratch)), "p99",
+	    num(median_over_reps(c, offsetof(struct latency_summary, p99), scratch)), "max",
+	    num(max), "n", roundtrips, "of", "the I/O stream's round trips");
+	free(scratch);
+	return o;
 }
 
 static json_t *latency_json(const struct cell *c)
