@@ -347,19 +347,17 @@ static void primes_rig_open(struct primes_rig *p)
 	cr_assert(p->w.ops->expected_checksum(&p->w, &p->want));
 }
 
-/* The counters a run left, kept after its result is freed. */
+/* The counters a run left, kept after its result is freed: only stat and
+ * n_stats are filled in, which is all run_result_stat_get reads. */
 struct kept_stats {
-	struct run_stat stat[RUN_STATS_MAX];
-	int n;
+	struct run_result counters;
 };
 
 static double kept(const struct kept_stats *k, const char *name)
 {
-	for (int i = 0; i < k->n; i++)
-		if (strcmp(k->stat[i].name, name) == 0)
-			return k->stat[i].value;
-	cr_assert_fail("the run recorded no \"%s\"", name);
-	return NAN;
+	double v = run_result_stat_get(&k->counters, name);
+	cr_assert_not(isnan(v), "the run recorded no \"%s\"", name);
+	return v;
 }
 
 /* One run of runner on w with `workers`, checked; its wall time. Its
@@ -384,8 +382,9 @@ static double timed_run(const struct runner_ops *runner, struct workload *w, int
 	if (want_checksum != 0)
 		cr_assert_eq(res.checksum, want_checksum, "%s: wrong checksum", runner->name);
 	if (keep != NULL) {
-		memcpy(keep->stat, res.stat, sizeof(res.stat));
-		keep->n = res.n_stats;
+		memset(&keep->counters, 0, sizeof(keep->counters));
+		memcpy(keep->counters.stat, res.stat, sizeof(res.stat));
+		keep->counters.n_stats = res.n_stats;
 	}
 	run_result_free(&res);
 	return wall;
