@@ -345,20 +345,14 @@ static int mixed_submit(const struct workload *w, size_t i, struct loop *loop, t
 
 /* ---- set-up ------------------------------------------------------------------------ */
 
-static void compute_expected(struct mixed_state *st)
+/* The CPU tasks are 1..cpu_tasks; the stream adds STREAM_OK when it succeeds. */
+static int compute_expected(struct mixed_state *st, char *err, size_t errlen)
 {
-	st->expected_checksum = STREAM_OK;
-	st->expected_count = 0;
-	for (uint64_t t = 1; t <= st->cpu_tasks; t++) {
-		uint32_t lo, hi;
-		primes_task_range(st->limit, st->cpu_tasks, t - 1, &lo, &hi);
-		/* Untimed, with no lock: the same kernel is its own reference here,
-		 * checked against the sieve by the primes workload's tests. */
-		uint64_t count = primes_count_range(lo, hi, NULL);
-		st->expected_count += count;
-		st->expected_checksum =
-		    checksum_combine(st->expected_checksum, primes_task_checksum(t, count));
-	}
+	if (primes_expected(st->limit, st->cpu_tasks, 1, &st->expected_checksum,
+	                    &st->expected_count, err, errlen) != 0)
+		return -1;
+	st->expected_checksum = checksum_combine(st->expected_checksum, STREAM_OK);
+	return 0;
 }
 
 static void stop_echo_peer(struct mixed_state *st)
@@ -411,11 +405,10 @@ static int mixed_setup(struct workload *w, char *err, size_t errlen)
 		mixed_teardown(w);
 		return -1;
 	}
-	if (start_echo_peer(st, err, errlen) != 0) {
+	if (compute_expected(st, err, errlen) != 0 || start_echo_peer(st, err, errlen) != 0) {
 		mixed_teardown(w);
 		return -1;
 	}
-	compute_expected(st);
 	return 0;
 }
 

@@ -47,25 +47,26 @@ static bool sieve_is_prime(const unsigned char *composite, uint64_t n)
 	return !composite[n / 2];
 }
 
-static int primes_compute_expected(struct primes_state *st, char *err, size_t errlen)
+int primes_expected(uint64_t limit, uint64_t tasks, uint64_t first_task, uint64_t *checksum,
+                    uint64_t *count, char *err, size_t errlen)
 {
-	unsigned char *composite = sieve_odd_composites(st->limit);
+	unsigned char *composite = sieve_odd_composites(limit);
 	if (composite == NULL) {
 		snprintf(err, errlen, "out of memory for the sieve up to %llu",
-		         (unsigned long long)st->limit);
+		         (unsigned long long)limit);
 		return -1;
 	}
-	st->expected_checksum = 0;
-	st->expected_count = 0;
-	for (uint64_t t = 0; t < st->tasks; t++) {
+	*checksum = 0;
+	*count = 0;
+	for (uint64_t t = 0; t < tasks; t++) {
 		uint32_t lo, hi;
-		primes_task_range(st->limit, st->tasks, t, &lo, &hi);
-		uint64_t count = 0;
+		primes_task_range(limit, tasks, t, &lo, &hi);
+		uint64_t in_range = 0;
 		for (uint64_t n = lo; n < hi; n++)
-			count += sieve_is_prime(composite, n);
-		st->expected_count += count;
-		st->expected_checksum =
-		    checksum_combine(st->expected_checksum, primes_task_checksum(t, count));
+			in_range += sieve_is_prime(composite, n);
+		*count += in_range;
+		*checksum =
+		    checksum_combine(*checksum, primes_task_checksum(first_task + t, in_range));
 	}
 	free(composite);
 	return 0;
@@ -87,7 +88,8 @@ static int primes_setup(struct workload *w, char *err, size_t errlen)
 		free(st);
 		return -1;
 	}
-	if (primes_compute_expected(st, err, errlen) != 0) {
+	if (primes_expected(st->limit, st->tasks, 0, &st->expected_checksum, &st->expected_count,
+	                    err, errlen) != 0) {
 		free(st);
 		return -1;
 	}

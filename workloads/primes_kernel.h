@@ -8,6 +8,7 @@
 #define CONCBENCH_PRIMES_KERNEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "workload.h"
@@ -41,6 +42,13 @@ static inline uint64_t primes_task_checksum(uint64_t task, uint64_t count)
 {
 	return checksum_mix((task << 32) ^ count);
 }
+
+/* The answer every strategy must reproduce for [0, limit) split in `tasks`
+ * ranges, range t contributing as task first_task + t: from a sieve, an
+ * algorithm independent of the kernel (workloads/primes.c). 0, or -1 with a
+ * one-line reason in err. */
+int primes_expected(uint64_t limit, uint64_t tasks, uint64_t first_task, uint64_t *checksum,
+                    uint64_t *count, char *err, size_t errlen);
 
 /* The loop back-edge per candidate is the check point: a candidate costs a few
  * hundred nanoseconds on average, like a bytecode loop iteration. */
