@@ -278,7 +278,7 @@ json_t *claims_evaluate(json_t *doc)
 	return out;
 }
 
-static void print_claims(json_t *claims, FILE *out)
+void claims_print(json_t *claims, FILE *out)
 {
 	size_t i;
 	json_t *c;
@@ -311,13 +311,8 @@ int cmd_claims(int argc, char **argv)
 		return 2;
 	}
 	json_t *claims = claims_evaluate(doc);
-	print_claims(claims, stdout);
+	claims_print(claims, stdout);
 	json_decref(claims);
 	json_decref(doc);
 	return 0;
-}
-
-void claims_print(json_t *claims, FILE *out)
-{
-	print_claims(claims, out);
 }
