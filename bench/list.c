@@ -5,6 +5,20 @@
 
 #include "run.h"
 
+static void print_param(const char *workload, const struct param_def *p)
+{
+	if (p->type == PARAM_INT) {
+		printf("      %s.%-14s %-10" PRId64 " %-10" PRId64 " %s\n", workload, p->key, p->def,
+		       p->quick, p->help);
+	} else if (p->type == PARAM_TEXT) {
+		printf("      %s.%-14s %-21s %s\n", workload, p->key,
+		       p->text_def && *p->text_def ? p->text_def : "(none)", p->help);
+	} else {
+		printf("      %s.%-14s %-10s %-10s %s\n", workload, p->key, p->choices[p->def],
+		       p->choices[p->quick], p->help);
+	}
+}
+
 int cmd_list(int argc, char **argv)
 {
 	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -21,8 +35,7 @@ int cmd_list(int argc, char **argv)
 		printf("  %-10s %-5s %s\n", (*w)->name, workload_kind_name((*w)->kind),
 		       (*w)->description);
 		for (const struct param_def *p = (*w)->params; p && p->key; p++)
-			printf("      %s.%-14s %-10" PRId64 " %-10" PRId64 " %s\n", (*w)->name,
-			       p->key, p->def, p->quick, p->help);
+			print_param((*w)->name, p);
 	}
 	printf("\nstrategies (-s):\n");
 	for (const struct runner_ops *const *r = runner_table(); *r; r++)

@@ -48,8 +48,12 @@ static json_t *sample_json(const struct sample *s)
 static json_t *params_json(const struct workload *w)
 {
 	json_t *o = json_object();
-	for (size_t i = 0; i < params_count(w->params.defs); i++)
-		json_object_set_new(o, w->params.defs[i].key, json_integer(w->params.value[i]));
+	for (size_t i = 0; i < params_count(w->params.defs); i++) {
+		const struct param_def *d = &w->params.defs[i];
+		json_object_set_new(o, d->key,
+		                    d->type == PARAM_INT ? json_integer(w->params.value[i])
+		                                         : json_string(w->params.text[i]));
+	}
 	return o;
 }
 

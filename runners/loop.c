@@ -46,6 +46,7 @@ struct loop {
 	struct call_queue soon;
 	pthread_mutex_t posted_mu;
 	struct call_queue posted;
+	struct call_queue on_free; /* run by loop_free, first thing */
 };
 
 static int queue_push(struct call_queue *q, loop_call_fn fn, void *arg)
@@ -120,6 +121,9 @@ void loop_free(struct loop *loop)
 {
 	if (loop == NULL)
 		return;
+	for (size_t i = 0; i < loop->on_free.len; i++)
+		loop->on_free.items[i].fn(loop, loop->on_free.items[i].arg);
+	free(loop->on_free.items);
 	while (loop->timers != NULL)
 		loop_timer_cancel(loop, loop->timers);
 	free_watches(loop->watches);
@@ -179,6 +183,11 @@ int loop_unwatch(struct loop *loop, int fd)
 int loop_call_soon(struct loop *loop, loop_call_fn fn, void *arg)
 {
 	return queue_push(&loop->soon, fn, arg);
+}
+
+int loop_on_free(struct loop *loop, loop_call_fn fn, void *arg)
+{
+	return queue_push(&loop->on_free, fn, arg);
 }
 
 int loop_call_threadsafe(struct loop *loop, loop_call_fn fn, void *arg)

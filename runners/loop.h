@@ -31,6 +31,11 @@ int loop_call_threadsafe(struct loop *loop, loop_call_fn fn, void *arg);
 struct loop_timer *loop_timer_start(struct loop *loop, uint64_t ns, loop_call_fn fn, void *arg);
 void loop_timer_cancel(struct loop *loop, struct loop_timer *timer);
 
+/* Call fn(loop, arg) from loop_free before the loop lets go of anything, so
+ * that a client bound to this loop (a curl multi handle) can unwatch its
+ * sockets and free itself while the loop is still whole. Loop thread only. */
+int loop_on_free(struct loop *loop, loop_call_fn fn, void *arg);
+
 /* Run until loop_stop; 0, or -1 with errno when epoll_wait fails. */
 int loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);

@@ -478,8 +478,8 @@ Test(cli, default_worker_sweep_respects_max)
 Test(cli, apply_overrides_touches_only_the_named_workload)
 {
 	static const struct param_def other_defs[] = {
-	    {"limit", 10, 5, 1, 1000, "same key name, another workload"},
-	    {NULL, 0, 0, 0, 0, NULL},
+	    PARAM_INT_DEF("limit", 10, 5, 1, 1000, "same key name, another workload"),
+	    PARAM_END,
 	};
 	static const struct workload_ops other = {.name = "other", .params = other_defs};
 	const struct workload_ops *primes = workload_find("primes");

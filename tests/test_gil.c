@@ -625,7 +625,7 @@ Test(gil, no_preemption_without_check_points, .timeout = 10)
 #define SLEEPS      10
 #define SLEEP_US    10000
 
-static const struct param_def no_params[] = {{NULL, 0, 0, 0, 0, NULL}};
+static const struct param_def no_params[] = {PARAM_END};
 
 static size_t sleepy_task_count(const struct workload *w)
 {

@@ -13,10 +13,10 @@
 /* Test-only definitions, so that the expected values do not depend on a real
  * workload's defaults. */
 static const struct param_def defs[] = {
-    {"size", 1000, 10, 1, INT64_C(1) << 40, "bytes"},
-    {"count", 64, 8, 1, 100, "how many"},
-    {"delay", 0, 0, -5, 5, "may be negative"},
-    {NULL, 0, 0, 0, 0, NULL},
+    PARAM_INT_DEF("size", 1000, 10, 1, INT64_C(1) << 40, "bytes"),
+    PARAM_INT_DEF("count", 64, 8, 1, 100, "how many"),
+    PARAM_INT_DEF("delay", 0, 0, -5, 5, "may be negative"),
+    PARAM_END,
 };
 
 Test(params, count)

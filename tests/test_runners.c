@@ -196,7 +196,7 @@ enum fault { FAULT_NONE, FAULT_SIGKILL, FAULT_EXIT7, FAULT_ALL_SIGKILL, FAULT_RE
 static pid_t parent_pid;
 static enum fault fault;
 
-static const struct param_def no_params[] = {{NULL, 0, 0, 0, 0, NULL}};
+static const struct param_def no_params[] = {PARAM_END};
 
 static int fault_setup(struct workload *w, char *err, size_t errlen)
 {

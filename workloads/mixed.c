@@ -32,10 +32,10 @@
 #define WAIT_MS       10000 /* no round trip waits longer than this */
 
 static const struct param_def mixed_params[] = {
-    {"roundtrips", 2000, 500, 1, 1000000, "most round trips of the I/O stream"},
-    {"cpu_tasks", 48, 24, 1, 100000, "primes ranges beside the stream"},
-    {"limit", 4000000, 1500000, 2, 2000000000, "primes below this bound, split in cpu_tasks"},
-    {NULL, 0, 0, 0, 0, NULL},
+    PARAM_INT_DEF("roundtrips", 2000, 500, 1, 1000000, "most round trips of the I/O stream"),
+    PARAM_INT_DEF("cpu_tasks", 48, 24, 1, 100000, "primes ranges beside the stream"),
+    PARAM_INT_DEF("limit", 4000000, 1500000, 2, 2000000000, "primes below this bound, split in cpu_tasks"),
+    PARAM_END,
 };
 
 struct shared_progress {

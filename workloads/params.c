@@ -18,8 +18,14 @@ void params_init(struct param_values *pv, const struct param_def *defs, int quic
 {
 	memset(pv, 0, sizeof(*pv));
 	pv->defs = defs;
-	for (size_t i = 0; i < params_count(defs) && i < PARAM_MAX; i++)
+	for (size_t i = 0; i < params_count(defs) && i < PARAM_MAX; i++) {
 		pv->value[i] = quick ? defs[i].quick : defs[i].def;
+		if (defs[i].type == PARAM_TEXT && defs[i].text_def != NULL)
+			snprintf(pv->text[i], sizeof(pv->text[i]), "%s", defs[i].text_def);
+		else if (defs[i].type == PARAM_CHOICE)
+			snprintf(pv->text[i], sizeof(pv->text[i]), "%s",
+			         defs[i].choices[pv->value[i]]);
+	}
 }
 
 const struct param_def *params_find(const struct param_def *defs, const char *key, int *index)
@@ -43,6 +49,16 @@ int64_t param_get(const struct param_values *pv, const char *key)
 		abort();
 	}
 	return pv->value[i];
+}
+
+const char *param_get_text(const struct param_values *pv, const char *key)
+{
+	int i;
+	if (params_find(pv->defs, key, &i) == NULL || pv->defs[i].type == PARAM_INT) {
+		fprintf(stderr, "concbench: internal error: '%s' is not a text parameter\n", key);
+		abort();
+	}
+	return pv->text[i];
 }
 
 /* Accepts plain integers with an optional binary suffix (k, M, G), as fio does. */
@@ -70,8 +86,39 @@ static int parse_scaled_int(const char *text, int64_t *out)
 	return 0;
 }
 
-int params_set(struct param_values *pv, const char *key, const char *value, char *err,
-               size_t errlen)
+static int set_text(struct param_values *pv, int i, const char *value, char *err, size_t errlen)
+{
+	const struct param_def *def = &pv->defs[i];
+	if (strlen(value) >= sizeof(pv->text[i])) {
+		snprintf(err, errlen, "parameter '%s' is longer than %d characters", def->key,
+		         PARAM_TEXT_MAX - 1);
+		return -1;
+	}
+	snprintf(pv->text[i], sizeof(pv->text[i]), "%s", value);
+	pv->value[i] = (int64_t)strlen(value);
+	return 0;
+}
+
+static int set_choice(struct param_values *pv, int i, const char *value, char *err,
+                      size_t errlen)
+{
+	const struct param_def *def = &pv->defs[i];
+	char names[256] = "";
+	for (int64_t c = 0; def->choices[c] != NULL; c++) {
+		if (strcmp(def->choices[c], value) == 0) {
+			pv->value[i] = c;
+			snprintf(pv->text[i], sizeof(pv->text[i]), "%s", value);
+			return 0;
+		}
+		size_t used = strlen(names);
+		snprintf(names + used, sizeof(names) - used, "%s%s", c ? ", " : "", def->choices[c]);
+	}
+	snprintf(err, errlen, "parameter '%s' must be one of %s, not '%s'", def->key, names, value);
+	return -1;
+}
+
+static int set_value(struct param_values *pv, const char *key, const char *value, char *err,
+                     size_t errlen, int *index)
 {
 	int i;
 	const struct param_def *def = params_find(pv->defs, key, &i);
@@ -79,6 +126,11 @@ int params_set(struct param_values *pv, const char *key, const char *value, char
 		snprintf(err, errlen, "unknown parameter '%s'", key);
 		return -1;
 	}
+	*index = i;
+	if (def->type == PARAM_TEXT)
+		return set_text(pv, i, value, err, errlen);
+	if (def->type == PARAM_CHOICE)
+		return set_choice(pv, i, value, err, errlen);
 	int64_t v;
 	if (parse_scaled_int(value, &v) != 0) {
 		snprintf(err, errlen, "parameter '%s' needs an integer, not '%s'", key, value);
@@ -91,6 +143,22 @@ int params_set(struct param_values *pv, const char *key, const char *value, char
 		return -1;
 	}
 	pv->value[i] = v;
+	return 0;
+}
+
+int params_set(struct param_values *pv, const char *key, const char *value, char *err,
+               size_t errlen)
+{
+	int i;
+	if (set_value(pv, key, value, err, errlen, &i) != 0)
+		return -1;
 	pv->set_by_user |= 1u << i;
 	return 0;
+}
+
+int params_set_internal(struct param_values *pv, const char *key, const char *value, char *err,
+                        size_t errlen)
+{
+	int i;
+	return set_value(pv, key, value, err, errlen, &i);
 }

@@ -11,9 +11,9 @@
 #include "workload.h"
 
 static const struct param_def sleep_params[] = {
-    {"tasks", 64, 16, 1, 1000000, "number of waits"},
-    {"ms", 10, 5, 0, 60000, "length of each wait in milliseconds"},
-    {NULL, 0, 0, 0, 0, NULL},
+    PARAM_INT_DEF("tasks", 64, 16, 1, 1000000, "number of waits"),
+    PARAM_INT_DEF("ms", 10, 5, 0, 60000, "length of each wait in milliseconds"),
+    PARAM_END,
 };
 
 struct sleep_state {

@@ -64,11 +64,22 @@ struct task_result {
 	double latency_s;  /* filled in by the runner around run_task/submit */
 	bool done;         /* set by the runner: the task ran (failed or not) */
 	struct latency_summary io_latency; /* n == 0 unless the task is an I/O stream */
+	uint32_t connects; /* network connections the task opened (http) */
 	bool failed;
 	char error[TASK_ERROR_LEN];
 };
 
 enum workload_kind { WORKLOAD_CPU, WORKLOAD_IO, WORKLOAD_MIXED };
+
+/* Something a workload reports about its latest run beyond the tasks' own
+ * figures (the page-cache share resident before a cold read, the I/O backend
+ * used): a number, or a word when text is not empty. */
+#define WORKLOAD_FACTS_MAX 8
+struct workload_fact {
+	char name[48];
+	double value;
+	char text[48];
+};
 
 struct workload;
 
@@ -103,6 +114,15 @@ struct workload_ops {
 	/* The expected total of task_result.items (e.g. the prime count); false if unknown. */
 	bool (*expected_items)(const struct workload *w, uint64_t *out);
 	const char *items_name; /* what items count, e.g. "primes" */
+
+	/* Facts about the run that just ended, read outside the timed region.
+	 * Returns how many it wrote. May be NULL. */
+	int (*facts)(const struct workload *w, struct workload_fact *out, int max);
+
+	/* Non-NULL for a workload that downloads from the fixture HTTP server: the
+	 * text parameter into which `run` puts the base URL of the server it
+	 * starts, unless the user named one (--url). */
+	const char *server_url_param;
 };
 
 struct workload {
