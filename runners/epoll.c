@@ -91,6 +91,7 @@ static int epoll_run(const struct run_spec *spec, struct run_result *res)
 		rc = -1;
 		goto out;
 	}
+	loop_set_concurrency(er.loop, spec->workers);
 	res->worker[0].planned_cpu = spec->cpus[0];
 	res->worker[0].startup_s = monotonic_now() - created;
 	if (res->tasks_total > 0) {

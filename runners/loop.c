@@ -47,6 +47,7 @@ struct loop {
 	pthread_mutex_t posted_mu;
 	struct call_queue posted;
 	struct call_queue on_free; /* run by loop_free, first thing */
+	int concurrency;
 };
 
 static int queue_push(struct call_queue *q, loop_call_fn fn, void *arg)
@@ -183,6 +184,16 @@ int loop_unwatch(struct loop *loop, int fd)
 int loop_call_soon(struct loop *loop, loop_call_fn fn, void *arg)
 {
 	return queue_push(&loop->soon, fn, arg);
+}
+
+void loop_set_concurrency(struct loop *loop, int tasks)
+{
+	loop->concurrency = tasks;
+}
+
+int loop_concurrency(const struct loop *loop)
+{
+	return loop->concurrency > 0 ? loop->concurrency : 1;
 }
 
 int loop_on_free(struct loop *loop, loop_call_fn fn, void *arg)

@@ -36,6 +36,12 @@ void loop_timer_cancel(struct loop *loop, struct loop_timer *timer);
  * sockets and free itself while the loop is still whole. Loop thread only. */
 int loop_on_free(struct loop *loop, loop_call_fn fn, void *arg);
 
+/* How many tasks the loop's owner keeps in flight at once (the epoll
+ * strategy's worker count), so that a workload can size what it binds to the
+ * loop (an io_uring queue, a connection cache). 1 until set. */
+void loop_set_concurrency(struct loop *loop, int tasks);
+int loop_concurrency(const struct loop *loop);
+
 /* Run until loop_stop; 0, or -1 with errno when epoll_wait fails. */
 int loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);
