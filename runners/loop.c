@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOOP_MAX_EVENTS 64
@@ -16,7 +17,7 @@ struct watch {
 	int fd;
 	loop_fd_fn fn;
 	void *arg;
-	struct watch *next;
+	struct watch *next; /* on the dead list only */
 };
 
 struct call {
@@ -29,20 +30,26 @@ struct call_queue {
 	size_t len, cap;
 };
 
+/* Timers live in a binary min-heap on their deadline behind one timerfd, so
+ * ten thousand sleeping tasks cost ten thousand small structs, not ten
+ * thousand descriptors. */
 struct loop_timer {
-	int fd;
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC */
+	size_t slot;          /* index in the heap */
 	loop_call_fn fn;
 	void *arg;
-	struct loop_timer *prev, *next; /* armed timers, so loop_free can release them */
 };
 
 struct loop {
 	int epfd;
 	int wakefd;
 	bool stopping;
-	struct watch *watches; /* few at a time: a list keeps it simple */
-	struct watch *dead;    /* unwatched during a batch; freed once the batch is over */
-	struct loop_timer *timers;
+	struct watch **by_fd; /* indexed by descriptor: lookups stay O(1) at 10k sockets */
+	int n_by_fd;
+	struct watch *dead; /* unwatched during a batch; freed once the batch is over */
+	int timerfd;
+	struct loop_timer **heap;
+	size_t n_timers, cap_timers;
 	struct call_queue soon;
 	pthread_mutex_t posted_mu;
 	struct call_queue posted;
@@ -64,17 +71,25 @@ static int queue_push(struct call_queue *q, loop_call_fn fn, void *arg)
 	return 0;
 }
 
-static struct watch *find_watch(struct loop *loop, int fd, struct watch ***link)
+static struct watch *find_watch(struct loop *loop, int fd)
 {
-	struct watch **pp = &loop->watches;
-	for (; *pp != NULL; pp = &(*pp)->next) {
-		if ((*pp)->fd == fd) {
-			if (link != NULL)
-				*link = pp;
-			return *pp;
-		}
-	}
-	return NULL;
+	return fd >= 0 && fd < loop->n_by_fd ? loop->by_fd[fd] : NULL;
+}
+
+static int make_room_for_fd(struct loop *loop, int fd)
+{
+	if (fd < loop->n_by_fd)
+		return 0;
+	int n = loop->n_by_fd ? loop->n_by_fd : 64;
+	while (n <= fd)
+		n *= 2;
+	struct watch **grown = realloc(loop->by_fd, (size_t)n * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	memset(grown + loop->n_by_fd, 0, (size_t)(n - loop->n_by_fd) * sizeof(*grown));
+	loop->by_fd = grown;
+	loop->n_by_fd = n;
+	return 0;
 }
 
 static void drain_posted(struct loop *loop, int fd, uint32_t events, void *arg)
@@ -93,7 +108,7 @@ static void drain_posted(struct loop *loop, int fd, uint32_t events, void *arg)
 	free(q.items);
 }
 
-static void free_watches(struct watch *w)
+static void free_dead_watches(struct watch *w)
 {
 	while (w != NULL) {
 		struct watch *next = w->next;
@@ -102,6 +117,8 @@ static void free_watches(struct watch *w)
 	}
 }
 
+static void timers_due(struct loop *loop, int fd, uint32_t events, void *arg);
+
 struct loop *loop_new(void)
 {
 	struct loop *loop = calloc(1, sizeof(*loop));
@@ -109,9 +126,11 @@ struct loop *loop_new(void)
 		return NULL;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	loop->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	loop->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	pthread_mutex_init(&loop->posted_mu, NULL);
-	if (loop->epfd < 0 || loop->wakefd < 0 ||
-	    loop_watch(loop, loop->wakefd, EPOLLIN, drain_posted, NULL) != 0) {
+	if (loop->epfd < 0 || loop->wakefd < 0 || loop->timerfd < 0 ||
+	    loop_watch(loop, loop->wakefd, EPOLLIN, drain_posted, NULL) != 0 ||
+	    loop_watch(loop, loop->timerfd, EPOLLIN, timers_due, NULL) != 0) {
 		loop_free(loop);
 		return NULL;
 	}
@@ -125,14 +144,19 @@ void loop_free(struct loop *loop)
 	for (size_t i = 0; i < loop->on_free.len; i++)
 		loop->on_free.items[i].fn(loop, loop->on_free.items[i].arg);
 	free(loop->on_free.items);
-	while (loop->timers != NULL)
-		loop_timer_cancel(loop, loop->timers);
-	free_watches(loop->watches);
-	free_watches(loop->dead);
+	for (size_t i = 0; i < loop->n_timers; i++)
+		free(loop->heap[i]);
+	free(loop->heap);
+	for (int fd = 0; fd < loop->n_by_fd; fd++)
+		free(loop->by_fd[fd]);
+	free(loop->by_fd);
+	free_dead_watches(loop->dead);
 	if (loop->epfd >= 0)
 		close(loop->epfd);
 	if (loop->wakefd >= 0)
 		close(loop->wakefd);
+	if (loop->timerfd >= 0)
+		close(loop->timerfd);
 	free(loop->soon.items);
 	free(loop->posted.items);
 	pthread_mutex_destroy(&loop->posted_mu);
@@ -141,22 +165,32 @@ void loop_free(struct loop *loop)
 
 int loop_watch(struct loop *loop, int fd, uint32_t events, loop_fd_fn fn, void *arg)
 {
-	struct watch *w = calloc(1, sizeof(*w));
-	if (w == NULL)
+	if (fd < 0) {
+		errno = EBADF;
 		return -1;
+	}
+	if (find_watch(loop, fd) != NULL) {
+		errno = EEXIST;
+		return -1;
+	}
+	struct watch *w = calloc(1, sizeof(*w));
+	if (w == NULL || make_room_for_fd(loop, fd) != 0) {
+		free(w);
+		return -1;
+	}
 	struct epoll_event ev = {.events = events, .data.ptr = w};
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		free(w);
 		return -1;
 	}
-	*w = (struct watch){.fd = fd, .fn = fn, .arg = arg, .next = loop->watches};
-	loop->watches = w;
+	*w = (struct watch){.fd = fd, .fn = fn, .arg = arg};
+	loop->by_fd[fd] = w;
 	return 0;
 }
 
 int loop_rewatch(struct loop *loop, int fd, uint32_t events)
 {
-	struct watch *w = find_watch(loop, fd, NULL);
+	struct watch *w = find_watch(loop, fd);
 	if (w == NULL) {
 		errno = ENOENT;
 		return -1;
@@ -167,10 +201,9 @@ int loop_rewatch(struct loop *loop, int fd, uint32_t events)
 
 int loop_unwatch(struct loop *loop, int fd)
 {
-	struct watch **link;
-	struct watch *w = find_watch(loop, fd, &link);
+	struct watch *w = find_watch(loop, fd);
 	if (w != NULL) {
-		*link = w->next;
+		loop->by_fd[fd] = NULL;
 		w->fd = -1; /* an event for it later in this batch is dropped */
 		w->next = loop->dead;
 		loop->dead = w;
@@ -212,56 +245,123 @@ int loop_call_threadsafe(struct loop *loop, loop_call_fn fn, void *arg)
 	return rc;
 }
 
-static void timer_fired(struct loop *loop, int fd, uint32_t events, void *arg)
+static uint64_t now_ns(void)
 {
-	(void)fd;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool earlier(const struct loop_timer *a, const struct loop_timer *b)
+{
+	return a->deadline_ns < b->deadline_ns;
+}
+
+static void heap_place(struct loop *loop, size_t i, struct loop_timer *t)
+{
+	loop->heap[i] = t;
+	t->slot = i;
+}
+
+static void sift_up(struct loop *loop, size_t i)
+{
+	struct loop_timer *t = loop->heap[i];
+	while (i > 0 && earlier(t, loop->heap[(i - 1) / 2])) {
+		heap_place(loop, i, loop->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_place(loop, i, t);
+}
+
+static void sift_down(struct loop *loop, size_t i)
+{
+	struct loop_timer *t = loop->heap[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= loop->n_timers)
+			break;
+		if (c + 1 < loop->n_timers && earlier(loop->heap[c + 1], loop->heap[c]))
+			c++;
+		if (!earlier(loop->heap[c], t))
+			break;
+		heap_place(loop, i, loop->heap[c]);
+		i = c;
+	}
+	heap_place(loop, i, t);
+}
+
+static void heap_remove(struct loop *loop, struct loop_timer *t)
+{
+	size_t i = t->slot;
+	struct loop_timer *last = loop->heap[--loop->n_timers];
+	if (last == t)
+		return;
+	heap_place(loop, i, last);
+	sift_down(loop, i);
+	sift_up(loop, last->slot);
+}
+
+/* Arm the one timerfd for the earliest deadline, or disarm it. */
+static void arm_timerfd(struct loop *loop)
+{
+	struct itimerspec its = {0};
+	if (loop->n_timers > 0) {
+		uint64_t d = loop->heap[0]->deadline_ns;
+		its.it_value.tv_sec = (time_t)(d / 1000000000u);
+		its.it_value.tv_nsec = (long)(d % 1000000000u);
+	}
+	timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void timers_due(struct loop *loop, int fd, uint32_t events, void *arg)
+{
 	(void)events;
-	struct loop_timer *t = arg;
-	loop_call_fn fn = t->fn;
-	void *fn_arg = t->arg;
-	loop_timer_cancel(loop, t);
-	fn(loop, fn_arg);
+	(void)arg;
+	uint64_t expirations;
+	while (read(fd, &expirations, sizeof(expirations)) < 0 && errno == EINTR)
+		;
+	uint64_t now = now_ns();
+	/* A callback may arm or cancel timers: take them one at a time off the top. */
+	while (loop->n_timers > 0 && loop->heap[0]->deadline_ns <= now) {
+		struct loop_timer *t = loop->heap[0];
+		heap_remove(loop, t);
+		loop_call_fn fn = t->fn;
+		void *fn_arg = t->arg;
+		free(t);
+		fn(loop, fn_arg);
+	}
+	arm_timerfd(loop);
 }
 
 struct loop_timer *loop_timer_start(struct loop *loop, uint64_t ns, loop_call_fn fn, void *arg)
 {
+	if (loop->n_timers == loop->cap_timers) {
+		size_t cap = loop->cap_timers ? loop->cap_timers * 2 : 64;
+		struct loop_timer **heap = realloc(loop->heap, cap * sizeof(*heap));
+		if (heap == NULL)
+			return NULL;
+		loop->heap = heap;
+		loop->cap_timers = cap;
+	}
 	struct loop_timer *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return NULL;
-	t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	t->fn = fn;
-	t->arg = arg;
-	/* An all-zero it_value would disarm the timer: 1 ns means "now". */
-	if (ns == 0)
-		ns = 1;
-	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ns / 1000000000u),
-	                                      .tv_nsec = (long)(ns % 1000000000u)}};
-	if (t->fd < 0 || timerfd_settime(t->fd, 0, &its, NULL) != 0 ||
-	    loop_watch(loop, t->fd, EPOLLIN, timer_fired, t) != 0) {
-		if (t->fd >= 0)
-			close(t->fd);
-		free(t);
-		return NULL;
-	}
-	t->next = loop->timers;
-	if (loop->timers != NULL)
-		loop->timers->prev = t;
-	loop->timers = t;
+	*t = (struct loop_timer){.deadline_ns = now_ns() + ns, .fn = fn, .arg = arg};
+	loop->heap[loop->n_timers++] = t;
+	sift_up(loop, loop->n_timers - 1);
+	if (loop->heap[0] == t)
+		arm_timerfd(loop);
 	return t;
 }
 
+/* A cancelled timer that was the earliest leaves the timerfd armed early: the
+ * wake-up then finds nothing due and re-arms, which is cheaper than re-arming
+ * on every cancel. */
 void loop_timer_cancel(struct loop *loop, struct loop_timer *timer)
 {
 	if (timer == NULL)
 		return;
-	if (timer->prev != NULL)
-		timer->prev->next = timer->next;
-	else
-		loop->timers = timer->next;
-	if (timer->next != NULL)
-		timer->next->prev = timer->prev;
-	loop_unwatch(loop, timer->fd);
-	close(timer->fd);
+	heap_remove(loop, timer);
 	free(timer);
 }
 
@@ -300,7 +400,7 @@ int loop_run(struct loop *loop)
 			if (w->fd >= 0)
 				w->fn(loop, w->fd, ev[i].events, w->arg);
 		}
-		free_watches(loop->dead);
+		free_dead_watches(loop->dead);
 		loop->dead = NULL;
 	}
 	return 0;

@@ -2,6 +2,8 @@
  * timeout, so a loop that never wakes fails instead of hanging the suite. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -462,4 +464,89 @@ LOOP_TEST(call_threadsafe_loses_nothing)
 	cr_assert_null(rb);
 	cr_assert_eq(c.calls, 2000);
 	loop_free(loop);
+}
+
+/* ---- scale: ten thousand timers and a free hook ---------------------------- */
+
+struct ordered {
+	int fired;
+	long last_deadline_us;
+	bool out_of_order;
+	int total;
+};
+
+struct ordered_timer {
+	struct ordered *o;
+	long deadline_us;
+};
+
+static void ordered_fired(struct loop *loop, void *arg)
+{
+	struct ordered_timer *t = arg;
+	/* 1 ms of slack: the armed time is read just before the timer reads its own
+	 * clock, and a preempted test thread can fall between the two */
+	if (t->deadline_us + 1000 < t->o->last_deadline_us)
+		t->o->out_of_order = true;
+	if (t->deadline_us > t->o->last_deadline_us)
+		t->o->last_deadline_us = t->deadline_us;
+	if (++t->o->fired == t->o->total)
+		loop_stop(loop);
+}
+
+static int open_descriptors(void)
+{
+	int n = 0;
+	for (int fd = 0; fd < 65536; fd++)
+		n += fcntl(fd, F_GETFD) != -1;
+	return n;
+}
+
+Test(loop, ten_thousand_timers_fire_in_order_on_one_descriptor)
+{
+	enum { N = 10000 };
+	static struct ordered_timer timers[N];
+	struct ordered o = {.total = N};
+	struct loop *loop = new_loop();
+	int before = open_descriptors();
+	struct loop_timer *cancelled = NULL;
+	double base = now_s();
+	for (int i = 0; i < N; i++) {
+		/* delays spread over 0-50 ms in a scrambled order; the deadline is
+		 * counted from when the timer was armed (the loop over N takes time) */
+		long delay_us = (i * 7919L) % 50000;
+		long armed_us = (long)((now_s() - base) * 1e6);
+		timers[i] = (struct ordered_timer){.o = &o, .deadline_us = armed_us + delay_us};
+		struct loop_timer *t =
+		    loop_timer_start(loop, (uint64_t)delay_us * 1000, ordered_fired, &timers[i]);
+		cr_assert_not_null(t);
+		if (i == 1234)
+			cancelled = t;
+	}
+	cr_assert_eq(open_descriptors(), before, "timers must not cost a descriptor each");
+	loop_timer_cancel(loop, cancelled);
+	o.total = N - 1;
+	double t0 = now_s();
+	cr_assert_eq(loop_run(loop), 0);
+	cr_assert_eq(o.fired, N - 1);
+	cr_assert_not(o.out_of_order, "a later deadline fired before an earlier one");
+	cr_assert_lt(now_s() - t0, 5.0);
+	loop_free(loop);
+}
+
+static void count_free(struct loop *loop, void *arg)
+{
+	(void)loop;
+	++*(int *)arg;
+}
+
+Test(loop, free_hooks_run_once_while_the_loop_is_whole)
+{
+	int calls = 0;
+	struct loop *loop = new_loop();
+	cr_assert_eq(loop_on_free(loop, count_free, &calls), 0);
+	cr_assert_eq(loop_on_free(loop, count_free, &calls), 0);
+	loop_set_concurrency(loop, 32);
+	cr_assert_eq(loop_concurrency(loop), 32);
+	loop_free(loop);
+	cr_assert_eq(calls, 2);
 }
