@@ -4,7 +4,7 @@ CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2
 SAN     ?=
-PKGS    := hwloc jansson libcurl libmicrohttpd liburing
+PKGS    := hwloc jansson libcurl libcrypto libmicrohttpd liburing
 TPKGS   := criterion
 
 # Libraries come from pkg-config; when one is missing, the targets below run

@@ -213,48 +213,286 @@ static void judge_convoy(const struct claim_ctx *cx, json_t *c, struct verdict *
 		    ratio, cx->interval_s * 1e6);
 }
 
+/* ---- claims that compare two strategies' cells (4 and 6) -------------------- */
+
+static double median_of_samples(json_t *c, const char *field)
+{
+	double v[256];
+	size_t i, n = 0;
+	json_t *s;
+	json_array_foreach(json_object_get(c, "samples"), i, s)
+	{
+		double x = 0;
+		if (strcmp(field, "cpu_s") == 0)
+			x = dbl(s, "user_s") + dbl(s, "sys_s");
+		else
+			x = dbl(s, field);
+		if (isfinite(x) && n < 256)
+			v[n++] = x;
+	}
+	if (n == 0)
+		return NAN;
+	for (size_t a = 1; a < n; a++) /* insertion sort: a handful of repetitions */
+		for (size_t b = a; b > 0 && v[b - 1] > v[b]; b--) {
+			double t = v[b];
+			v[b] = v[b - 1];
+			v[b - 1] = t;
+		}
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double mean_startup_s(json_t *c)
+{
+	json_t *a = json_object_get(json_object_get(c, "placement"), "worker_startup_s"), *x;
+	double sum = 0;
+	size_t i, n = 0;
+	json_array_foreach(a, i, x) if (json_is_number(x))
+	{
+		sum += json_number_value(x);
+		n++;
+	}
+	return n > 0 ? sum / (double)n : NAN;
+}
+
+static long workers_of(json_t *c)
+{
+	return (long)json_integer_value(json_object_get(c, "workers"));
+}
+
+static bool same_params(json_t *a, json_t *b)
+{
+	return json_equal(json_object_get(a, "params"), json_object_get(b, "params"));
+}
+
+/* The healthy cell of `strategy` that matches `like` in workload, params and
+ * workers. */
+static json_t *partner(const struct claim_ctx *cx, json_t *like, const char *strategy)
+{
+	json_t *c;
+	size_t i;
+	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	{
+		if (cell_ok(c) && is_strategy(c, strategy) &&
+		    strcmp(str(c, "workload"), str(like, "workload")) == 0 &&
+		    workers_of(c) == workers_of(like) && same_params(c, like))
+			return c;
+	}
+	return NULL;
+}
+
+/* The pair (processes, threads) with the most workers, among io cells when
+ * io_only. */
+static json_t *widest_pair(const struct claim_ctx *cx, bool io_only, json_t **threads)
+{
+	json_t *best = NULL, *c;
+	size_t i;
+	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	{
+		if (!cell_ok(c) || !is_strategy(c, "processes") || workers_of(c) < 2 ||
+		    (io_only && !is_kind(c, "io")))
+			continue;
+		json_t *t = partner(cx, c, "threads");
+		if (t != NULL && (best == NULL || workers_of(c) > workers_of(best))) {
+			best = c;
+			*threads = t;
+		}
+	}
+	return best;
+}
+
+#define HEAVIER 1.30 /* a ratio at or over this is "heavier" */
+#define LIGHTER 1.10 /* at or under this, no meaningful difference */
+
+static void judge_processes_heavier(const struct claim_ctx *cx, struct verdict *v)
+{
+	json_t *st = NULL, *it = NULL;
+	json_t *sp = widest_pair(cx, false, &st);
+	json_t *ip = widest_pair(cx, true, &it);
+	json_object_set_new(v->thresholds, "heavier_if_ratio_at_least", json_real(HEAVIER));
+	json_object_set_new(v->thresholds, "no_difference_if_ratio_at_most", json_real(LIGHTER));
+	if (sp == NULL || ip == NULL) {
+		set(v, "not-measured",
+		    "needs an io workload (http or sleep) under -s threads,processes with the same "
+		    "-n of 2 or more");
+		return;
+	}
+	json_array_append_new(v->cells, cell_ref(sp));
+	json_array_append_new(v->cells, cell_ref(st));
+	if (ip != sp) {
+		json_array_append_new(v->cells, cell_ref(ip));
+		json_array_append_new(v->cells, cell_ref(it));
+	}
+	double start = mean_startup_s(sp) / mean_startup_s(st);
+	double rss = median_of_samples(ip, "max_rss_kib") / median_of_samples(it, "max_rss_kib");
+	double cpu = median_of_samples(ip, "cpu_s") / median_of_samples(it, "cpu_s");
+	double wall = median_of_samples(ip, "wall_s") / median_of_samples(it, "wall_s");
+	json_object_set_new(v->thresholds, "measured",
+	                    json_pack("{s:f, s:f, s:f, s:f}", "startup_ratio", start,
+	                              "io_peak_rss_ratio", rss, "io_cpu_time_ratio", cpu,
+	                              "io_wall_ratio", wall));
+	bool start_heavier = start >= HEAVIER;
+	bool io_heavier = rss >= HEAVIER || cpu >= HEAVIER || wall >= HEAVIER;
+	const char *fmt = "start-up %.1fx a thread's; for %s at n=%ld: peak RSS %.2fx, CPU "
+	                  "time %.2fx, wall %.2fx those of threads";
+	if (!isfinite(start) || !isfinite(rss) || !isfinite(cpu))
+		set(v, "inconclusive", "the cells lack start-up or sample figures");
+	else if (start_heavier && io_heavier)
+		set(v, "confirmed", fmt, start, str(ip, "workload"), workers_of(ip), rss, cpu,
+		    wall);
+	else if (start <= LIGHTER && rss <= LIGHTER && cpu <= LIGHTER && wall <= LIGHTER)
+		set(v, "refuted", fmt, start, str(ip, "workload"), workers_of(ip), rss, cpu, wall);
+	else
+		set(v, "inconclusive", fmt, start, str(ip, "workload"), workers_of(ip), rss, cpu,
+		    wall);
+}
+
+/* The most tasks in flight that `strategy` completed on io workload w, and
+ * whether it failed at a larger count. */
+static long widest_completed(const struct claim_ctx *cx, const char *w, const char *strategy,
+                             long *failed_at)
+{
+	json_t *c;
+	size_t i;
+	long best = 0;
+	*failed_at = 0;
+	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	{
+		if (!is_strategy(c, strategy) || strcmp(str(c, "workload"), w) != 0)
+			continue;
+		if (cell_ok(c) && workers_of(c) > best)
+			best = workers_of(c);
+		if (!cell_ok(c) && workers_of(c) > *failed_at)
+			*failed_at = workers_of(c);
+	}
+	return best;
+}
+
+/* Memory per task in flight: the slope between the narrowest and the widest
+ * healthy cells of a strategy when there are two, so that the process's
+ * fixed size does not count; else the peak over the count. */
+static double memory_per_task_kib(const struct claim_ctx *cx, json_t *like, const char *strategy,
+                                  bool *slope)
+{
+	json_t *lo = NULL, *hi = NULL, *c;
+	size_t i;
+	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	{
+		if (!cell_ok(c) || !is_strategy(c, strategy) ||
+		    strcmp(str(c, "workload"), str(like, "workload")) != 0 || !same_params(c, like))
+			continue;
+		if (lo == NULL || workers_of(c) < workers_of(lo))
+			lo = c;
+		if (hi == NULL || workers_of(c) > workers_of(hi))
+			hi = c;
+	}
+	if (hi == NULL)
+		return NAN;
+	double rhi = median_of_samples(hi, "max_rss_kib");
+	*slope = workers_of(hi) - workers_of(lo) >= 8;
+	if (*slope)
+		return (rhi - median_of_samples(lo, "max_rss_kib")) /
+		       (double)(workers_of(hi) - workers_of(lo));
+	return rhi / (double)workers_of(hi);
+}
+
+static void judge_eventloop_lighter(const struct claim_ctx *cx, struct verdict *v)
+{
+	/* The widest io cell the loop completed, with a threads cell beside it. */
+	json_t *loop = NULL, *c;
+	size_t i;
+	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	{
+		if (cell_ok(c) && is_strategy(c, "epoll") && is_kind(c, "io") &&
+		    partner(cx, c, "threads") != NULL && workers_of(c) >= 2 &&
+		    (loop == NULL || workers_of(c) > workers_of(loop)))
+			loop = c;
+	}
+	json_object_set_new(v->thresholds, "lighter_if_memory_ratio_at_least", json_real(HEAVIER));
+	if (loop == NULL) {
+		set(v, "not-measured",
+		    "needs an io workload (http) under -s threads,epoll with the same -n of 2 or "
+		    "more");
+		return;
+	}
+	json_t *threads = partner(cx, loop, "threads");
+	json_array_append_new(v->cells, cell_ref(loop));
+	json_array_append_new(v->cells, cell_ref(threads));
+	bool slope_l = false, slope_t = false;
+	double mem_l = memory_per_task_kib(cx, loop, "epoll", &slope_l);
+	double mem_t = memory_per_task_kib(cx, loop, "threads", &slope_t);
+	double ratio = mem_t / fmax(mem_l, 1.0); /* under 1 KiB per task counts as 1 KiB */
+	long t_fail, l_fail;
+	long l_max = widest_completed(cx, str(loop, "workload"), "epoll", &l_fail);
+	long t_max = widest_completed(cx, str(loop, "workload"), "threads", &t_fail);
+	json_object_set_new(v->thresholds, "measured",
+	                    json_pack("{s:f, s:f, s:b, s:I, s:I, s:I}", "epoll_kib_per_task", mem_l,
+	                              "threads_kib_per_task", mem_t, "marginal", slope_l && slope_t,
+	                              "epoll_widest_completed", (json_int_t)l_max,
+	                              "threads_widest_completed", (json_int_t)t_max,
+	                              "threads_failed_at", (json_int_t)t_fail));
+	bool scales = l_max >= t_max;
+	const char *fmt = "%s per task in flight: epoll %.0f KiB, threads %.0f KiB (%.2fx); "
+	                  "widest completed: epoll %ld, threads %ld%s";
+	char failed[64] = "";
+	if (t_fail > t_max)
+		snprintf(failed, sizeof(failed), " (threads failed at %ld)", t_fail);
+	const char *how = slope_l && slope_t ? "added memory" : "peak memory";
+	if (!isfinite(ratio))
+		set(v, "inconclusive", "the cells lack memory figures");
+	else if (ratio >= HEAVIER && scales)
+		set(v, "confirmed", fmt, how, mem_l, mem_t, ratio, l_max, t_max, failed);
+	else if (ratio <= 1.0 / LIGHTER || l_max < t_max)
+		set(v, "refuted", fmt, how, mem_l, mem_t, ratio, l_max, t_max, failed);
+	else
+		set(v, "inconclusive", fmt, how, mem_l, mem_t, ratio, l_max, t_max, failed);
+}
+
 struct claim_rule {
 	const char *id;
 	const char *statement;
 	cell_filter cells;
 	void (*judge)(const struct claim_ctx *cx, json_t *cell, struct verdict *v);
 	const char *needs; /* what a run must include for the claim to be measured */
+	/* For claims that compare strategies: finds its own cells. */
+	void (*judge_run)(const struct claim_ctx *cx, struct verdict *v);
 };
 
 static const struct claim_rule rules[] = {
     {"cpu-gil-no-speedup", "CPU-bound work gains nothing from threads under a GIL.", cpu_gil,
-     judge_no_gain, "a cpu workload under -s gil with -n 2 or more"},
+     judge_no_gain, "a cpu workload under -s gil with -n 2 or more", NULL},
     {"cpu-processes-parallel", "Processes give true parallelism for CPU-bound work.", cpu_processes,
-     judge_parallel, "a cpu workload under -s processes with -n 2 or more"},
+     judge_parallel, "a cpu workload under -s processes with -n 2 or more", NULL},
     {"io-gil-overlaps",
      "Threads under a GIL still overlap I/O, because the lock is released while waiting.", io_gil,
-     judge_io_overlap, "an io workload (e.g. sleep) under -s gil with -n 2 or more"},
+     judge_io_overlap, "an io workload (e.g. sleep) under -s gil with -n 2 or more", NULL},
     {"processes-heavier",
      "Processes are heavier: their start-up costs more than a thread's, and for I/O they are "
      "less efficient.",
-     NULL, NULL, "the start-up and parent-memory sweep, not evaluated by this version"},
+     NULL, NULL, NULL, judge_processes_heavier},
     {"cpu-eventloop-no-speedup",
      "The event loop runs on one core: CPU-bound work gains nothing from it.", cpu_epoll,
-     judge_no_gain, "a cpu workload under -s epoll with -n 2 or more"},
+     judge_no_gain, "a cpu workload under -s epoll with -n 2 or more", NULL},
     {"eventloop-lighter",
      "The event loop uses less memory per concurrent task and scales to more concurrent tasks "
      "than threads.",
-     NULL, NULL, "the http scale cells, not evaluated by this version"},
+     NULL, NULL, NULL, judge_eventloop_lighter},
     {"release-gil-threads-useful",
      "C code that releases the GIL (NumPy-style) makes threads useful for CPU work again.",
      cpu_gil_released, judge_parallel,
-     "a cpu workload under -s gil with -p WORKLOAD.release_gil=1 and -n 2 or more"},
+     "a cpu workload under -s gil with -p WORKLOAD.release_gil=1 and -n 2 or more", NULL},
     {"gil-convoy",
      "With a CPU-bound thread running, an I/O-bound thread under the GIL waits about one "
      "switch interval per blocking call (the convoy effect).",
-     mixed_gil, judge_convoy, "the mixed workload under -s gil with -n 2"},
+     mixed_gil, judge_convoy, "the mixed workload under -s gil with -n 2", NULL},
 };
 
 static json_t *evaluate_rule(const struct claim_ctx *cx, const struct claim_rule *r)
 {
 	struct verdict v = {.cells = json_array(), .thresholds = json_object()};
 	json_t *cell = r->cells != NULL ? best_cell(cx, r->cells) : NULL;
-	if (cell == NULL) {
+	if (r->judge_run != NULL) {
+		r->judge_run(cx, &v);
+	} else if (cell == NULL) {
 		v.verdict = "not-measured";
 		snprintf(v.reason, sizeof(v.reason), "needs %s", r->needs);
 	} else {

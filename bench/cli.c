@@ -12,6 +12,7 @@
 #define OPT_QUICK           1003
 #define OPT_QUIET           1004
 #define OPT_SEED            1005
+#define OPT_URL             1007
 #define OPT_NO_FORCE_SWITCH 1006
 
 void run_usage(FILE *out)
@@ -30,6 +31,8 @@ void run_usage(FILE *out)
 	    "  -p, --param W.KEY=VALUE     override a workload parameter (see `concbench list`)\n"
 	    "      --quick                 small sizes, for smoke tests\n"
 	    "      --seed N                seed of the shuffled cell order (default 1)\n"
+	    "      --url URL               download from this server instead of starting the\n"
+	    "                              fixture server (http workload)\n"
 	    "  -o, --output FILE           result file (default results/<host>-<UTC time>.json)\n"
 	    "      --quiet                 no progress on stderr\n"
 	    "  -h, --help                  this text\n");
@@ -173,6 +176,11 @@ static int add_override(struct run_config *cfg, const char *text, char *err, siz
 	struct param_override *o = &cfg->overrides[cfg->n_overrides];
 	o->workload = w;
 	snprintf(o->key, sizeof(o->key), "%.*s", (int)(eq - dot - 1), dot + 1);
+	if (strlen(eq + 1) >= sizeof(o->value)) {
+		snprintf(err, errlen, "-p %.*s: the value is longer than %zu characters",
+		         (int)(eq - text), text, sizeof(o->value) - 1);
+		return -1;
+	}
 	snprintf(o->value, sizeof(o->value), "%s", eq + 1);
 	if (params_find(w->params, o->key, NULL) == NULL) {
 		snprintf(err, errlen, "unknown parameter '%s.%s' (see `concbench list`)", wname,
@@ -187,6 +195,24 @@ static int add_override(struct run_config *cfg, const char *text, char *err, siz
 		return -1;
 	}
 	cfg->n_overrides++;
+	return 0;
+}
+
+/* --url URL is -p W.KEY=URL for every workload that downloads from a server. */
+static int add_url_overrides(struct run_config *cfg, const char *url, char *err, size_t errlen)
+{
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+		snprintf(err, errlen, "--url needs an http:// or https:// URL, not '%s'", url);
+		return -1;
+	}
+	for (const struct workload_ops *const *w = workload_table(); *w != NULL; w++) {
+		if ((*w)->server_url_param == NULL)
+			continue;
+		char text[PARAM_TEXT_MAX + 128];
+		snprintf(text, sizeof(text), "%s.%s=%s", (*w)->name, (*w)->server_url_param, url);
+		if (add_override(cfg, text, err, errlen) != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -245,6 +271,7 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 	    {"quick", no_argument, NULL, OPT_QUICK},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
 	    {"seed", required_argument, NULL, OPT_SEED},
+	    {"url", required_argument, NULL, OPT_URL},
 	    {"output", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -327,6 +354,10 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 				return bad(err, errlen, "--seed needs a whole number, not '%s'",
 				           optarg);
 			cfg->seed = (uint64_t)v;
+			break;
+		case OPT_URL:
+			if (add_url_overrides(cfg, optarg, err, errlen) != 0)
+				return CLI_ERROR;
 			break;
 		case 'o':
 			if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->output))

@@ -13,12 +13,12 @@
 
 #define CLI_MAX_LIST      64
 #define CLI_MAX_OVERRIDES 64
-#define CLI_MAX_WORKERS   4096
+#define CLI_MAX_WORKERS   100000
 
 struct param_override {
 	const struct workload_ops *workload;
 	char key[64];
-	char value[64];
+	char value[PARAM_TEXT_MAX];
 };
 
 struct run_config {

@@ -90,6 +90,8 @@ static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
 	s->max_rss_kib = read_peak_rss_kib() + rr->children_max_rss_kib;
 	run_result_finish(rr);
 	if (rc != 0 || rr->failed || rr->tasks_failed > 0) {
+		c->tasks = rr->tasks_total;
+		c->tasks_failed = rr->tasks_failed;
 		snprintf(c->error, sizeof(c->error), "%s",
 		         rr->error[0] ? rr->error : "the runner failed without saying why");
 		run_result_free(rr);
@@ -109,12 +111,26 @@ static int verify_checksum(struct cell *c, const struct run_result *rr)
 		c->checksum_ok = false;
 		return -1;
 	}
+	if (!bw->has_expected_checksum && bw->first_cell != NULL &&
+	    rr->checksum != bw->first_checksum) {
+		snprintf(c->error, sizeof(c->error),
+		         "checksum mismatch: got 0x%016" PRIx64
+		         ", but %s with %d workers got 0x%016" PRIx64,
+		         rr->checksum, bw->first_cell->runner->name, bw->first_cell->workers,
+		         bw->first_checksum);
+		c->checksum_ok = false;
+		return -1;
+	}
 	if (bw->has_expected_items && rr->items != bw->expected_items) {
 		snprintf(c->error, sizeof(c->error),
 		         "wrong answer: %" PRIu64 " %s, expected %" PRIu64, rr->items,
 		         bw->w.ops->items_name, bw->expected_items);
 		c->checksum_ok = false;
 		return -1;
+	}
+	if (bw->first_cell == NULL) {
+		c->bw->first_cell = c;
+		c->bw->first_checksum = rr->checksum;
 	}
 	c->checksum_ok = true;
 	return 0;
@@ -135,6 +151,15 @@ static void keep_stream_latency(struct cell *c, const struct run_result *rr)
 	}
 }
 
+static void keep_workload_facts(struct cell *c, const struct run_result *rr)
+{
+	const struct workload *w = &c->bw->w;
+	c->connections = 0;
+	for (size_t i = 0; i < rr->tasks_total; i++)
+		c->connections += rr->task[i].connects;
+	c->n_facts = w->ops->facts != NULL ? w->ops->facts(w, c->facts, WORKLOAD_FACTS_MAX) : 0;
+}
+
 static void keep_run(struct cell *c, const struct sample *s, struct run_result *rr, bool counted)
 {
 	c->checksum = rr->checksum;
@@ -150,6 +175,7 @@ static void keep_run(struct cell *c, const struct sample *s, struct run_result *
 		keep_stream_latency(c, rr);
 		memcpy(c->stat, rr->stat, sizeof(c->stat));
 		c->n_stats = rr->n_stats;
+		keep_workload_facts(c, rr);
 		c->samples[c->n_samples++] = *s;
 		double *lat =
 		    realloc(c->latencies, (c->n_latencies + rr->tasks_total) * sizeof(*lat));
@@ -253,9 +279,72 @@ static int build_cells(struct bench_run *run, char *err, size_t errlen)
 	return 0;
 }
 
+/* The allowed PUs that no cell of this workload is pinned to: where the
+ * fixture server can run without taking a core from the workers. */
+static int spare_pus(const struct bench_run *run, const struct bench_workload *bw, int *out,
+                     int max)
+{
+	hwloc_bitmap_t spare = hwloc_bitmap_dup(hwloc_topology_get_allowed_cpuset(run->topology));
+	int n = 0, pu;
+	for (int i = 0; i < run->n_cells && spare != NULL; i++) {
+		const struct cell *c = &run->cells[i];
+		if (c->bw != bw)
+			continue;
+		for (int k = 0; k < c->plan.workers; k++) {
+			if (c->plan.cpus[k] < 0) { /* unpinned workers may run anywhere */
+				hwloc_bitmap_zero(spare);
+				break;
+			}
+			hwloc_bitmap_clr(spare, (unsigned)c->plan.cpus[k]);
+		}
+	}
+	if (spare == NULL)
+		return 0;
+	hwloc_bitmap_foreach_begin(pu, spare)
+	{
+		if (n < max)
+			out[n++] = pu;
+	}
+	hwloc_bitmap_foreach_end();
+	hwloc_bitmap_free(spare);
+	return n;
+}
+
+/* A workload that downloads from the fixture gets a server of its own on a
+ * loopback port, unless the user pointed it elsewhere with --url. */
+static int start_fixture_server(struct bench_run *run, struct bench_workload *bw)
+{
+	struct workload *w = &bw->w;
+	const char *key = w->ops->server_url_param;
+	int idx, cpus[64];
+	if (key == NULL || params_find(w->params.defs, key, &idx) == NULL ||
+	    (w->params.set_by_user & (1u << idx)))
+		return 0;
+	int n = spare_pus(run, bw, cpus, 64);
+	if (managed_server_start(run->topology, cpus, n, &bw->server, bw->error,
+	                         sizeof(bw->error)) != 0)
+		return -1;
+	bw->has_server = true;
+	bw->server_record = bw->server;
+	if (!run->cfg.quiet)
+		fprintf(stderr, "%s: fixture server at %s, %s\n", w->ops->name, bw->server.url,
+		        n > 0 ? "pinned to PUs the workers do not use"
+		              : "unpinned (no PU is free of workers)");
+	return params_set_internal(&w->params, key, bw->server.url, bw->error, sizeof(bw->error));
+}
+
+static void stop_fixture_server(struct bench_workload *bw)
+{
+	if (bw->has_server)
+		managed_server_stop(&bw->server);
+	bw->has_server = false;
+}
+
 static int setup_workload(struct bench_run *run, struct bench_workload *bw)
 {
 	struct workload *w = &bw->w;
+	if (start_fixture_server(run, bw) != 0)
+		return -1;
 	if (w->ops->setup(w, bw->error, sizeof(bw->error)) != 0)
 		return -1;
 	bw->has_expected_checksum = w->ops->expected_checksum != NULL &&
@@ -337,8 +426,37 @@ static void stamp_time(struct bench_run *run)
 	strftime(run->created_at, sizeof(run->created_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Each request in flight holds a socket (two with a local server), so the
+ * soft descriptor limit goes up to the hard one; a sweep that needs more
+ * than even that is said so before it starts. */
+static void raise_descriptor_limit(struct bench_run *run)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = {.rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	run->nofile_limit = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
+	int widest = 0;
+	for (int i = 0; i < run->n_cells; i++)
+		if (run->cells[i].bw->w.ops->server_url_param != NULL &&
+		    run->cells[i].workers > widest)
+			widest = run->cells[i].workers;
+	if (run->nofile_limit >= 0 && widest + 64 > run->nofile_limit &&
+	    run->n_warnings < (int)(sizeof(run->warnings) / sizeof(run->warnings[0])))
+		snprintf(
+		    run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+		    "%d requests in flight need about %d file descriptors, but RLIMIT_NOFILE's "
+		    "hard limit is %ld: raise it (ulimit -Hn) or expect EMFILE",
+		    widest, widest + 64, run->nofile_limit);
+}
+
 static void note_machine_warnings(struct bench_run *run)
 {
+	raise_descriptor_limit(run);
 	int pus = topology_pus(run->topology);
 	char gov[64];
 	if (getloadavg(run->load_avg, 3) != 3)
@@ -448,11 +566,13 @@ int cmd_run(int argc, char **argv)
 			fprintf(stderr, "concbench run: %s: set-up failed: %s\n", bw->w.ops->name,
 			        bw->error);
 			fail_workload_cells(&run, bw);
+			stop_fixture_server(bw);
 			json_decref(save_progress(&run));
 			continue;
 		}
 		run_workload_cells(&run, bw, &rng);
 		bw->w.ops->teardown(&bw->w);
+		stop_fixture_server(bw);
 	}
 	run.finished = true;
 	for (int i = 0; i < run.n_cells; i++)

@@ -8,8 +8,8 @@
 static void print_param(const char *workload, const struct param_def *p)
 {
 	if (p->type == PARAM_INT) {
-		printf("      %s.%-14s %-10" PRId64 " %-10" PRId64 " %s\n", workload, p->key, p->def,
-		       p->quick, p->help);
+		printf("      %s.%-14s %-10" PRId64 " %-10" PRId64 " %s\n", workload, p->key,
+		       p->def, p->quick, p->help);
 	} else if (p->type == PARAM_TEXT) {
 		printf("      %s.%-14s %-21s %s\n", workload, p->key,
 		       p->text_def && *p->text_def ? p->text_def : "(none)", p->help);

@@ -5,6 +5,7 @@
 #include "claims.h"
 #include "placement.h"
 #include "run.h"
+#include "serve.h"
 
 struct command {
 	const char *name;
@@ -17,6 +18,7 @@ static const struct command commands[] = {
     {"list", cmd_list, "workloads, strategies, parameters and their defaults"},
     {"topology", cmd_topology, "what hwloc sees and where workers would be placed"},
     {"claims", cmd_claims, "the seed article's claims and their verdicts on a result file"},
+    {"serve", cmd_serve, "the fixture HTTP server, in the foreground"},
     {NULL, NULL, NULL},
 };
 
@@ -51,7 +53,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], c->name) == 0)
 			return c->fn(argc - 1, argv + 1);
 	fprintf(stderr,
-	        "concbench: unknown command '%s' (try: run, list, topology, claims, --help)\n",
+	        "concbench: unknown command '%s' (try: run, list, topology, claims, serve, "
+	        "--help)\n",
 	        argv[1]);
 	return 2;
 }

@@ -139,6 +139,39 @@ static json_t *strategy_stats_json(const struct cell *c)
 	return o;
 }
 
+static double median_peak_rss_kib(const struct cell *c)
+{
+	double v[c->n_samples > 0 ? c->n_samples : 1];
+	for (int i = 0; i < c->n_samples; i++)
+		v[i] = (double)c->samples[i].max_rss_kib;
+	return c->n_samples > 0 ? percentile(v, (size_t)c->n_samples, 50) : NAN;
+}
+
+/* Bytes and connections for the workloads that move data; and, for the loop
+ * and the pools alike, the peak memory per task in flight, which is what
+ * "an event loop is lighter than threads" is about. */
+static void add_io_figures(json_t *o, const struct cell *c)
+{
+	if (c->bytes > 0) {
+		json_object_set_new(o, "bytes", json_integer((json_int_t)c->bytes));
+		json_object_set_new(o, "mb_per_s", num((double)c->bytes / c->wall.median / 1e6));
+	}
+	if (c->bw->w.ops->kind == WORKLOAD_CPU)
+		return;
+	if (c->bw->w.ops->server_url_param != NULL)
+		json_object_set_new(o, "connections", json_integer((json_int_t)c->connections));
+	json_object_set_new(o, "peak_rss_per_in_flight_kib",
+	                    num(median_peak_rss_kib(c) / (double)c->workers));
+}
+
+static void add_workload_facts(json_t *o, const struct cell *c)
+{
+	for (int i = 0; i < c->n_facts; i++) {
+		const struct workload_fact *f = &c->facts[i];
+		json_object_set_new(o, f->name, f->text[0] ? json_string(f->text) : num(f->value));
+	}
+}
+
 static json_t *cell_json(const struct cell *c)
 {
 	const struct workload *w = &c->bw->w;
@@ -163,6 +196,9 @@ static json_t *cell_json(const struct cell *c)
 	json_object_set_new(o, "latency_s", latency_json(c));
 	json_object_set_new(o, "answer", answer_json(c));
 	json_object_set_new(o, "tasks", json_integer((json_int_t)c->tasks));
+	json_object_set_new(o, "tasks_failed", json_integer((json_int_t)c->tasks_failed));
+	add_io_figures(o, c);
+	add_workload_facts(o, c);
 	json_object_set_new(o, "gil", json_null());
 	if (c->runner->stats_key != NULL && c->n_stats > 0)
 		json_object_set_new(o, c->runner->stats_key, strategy_stats_json(c));
@@ -200,6 +236,26 @@ static json_t *config_json(const struct bench_run *run)
 	return o;
 }
 
+/* Where each downloading workload's server was: ours (and on which PUs) or the user's. */
+static json_t *servers_json(const struct bench_run *run)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < run->n_workloads; i++) {
+		const struct bench_workload *bw = &run->workloads[i];
+		const char *key = bw->w.ops->server_url_param;
+		if (key == NULL)
+			continue;
+		json_t *o = json_pack("{s:s, s:s, s:b}", "workload", bw->w.ops->name, "url",
+		                      param_get_text(&bw->w.params, key), "managed",
+		                      bw->server_record.port > 0);
+		if (bw->server_record.port > 0)
+			json_object_set_new(
+			    o, "cpus", int_array(bw->server_record.cpus, bw->server_record.n_cpus));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 json_t *bench_run_to_json(const struct bench_run *run)
 {
 	json_t *results = json_array();
@@ -214,8 +270,12 @@ json_t *bench_run_to_json(const struct bench_run *run)
 	              tool_to_json(), "created_at", run->created_at, "machine",
 	              machine_to_json(run->topology, run->load_avg), "config", config_json(run),
 	              "results", results, "warnings", warnings, "complete", run->finished);
-	if (doc != NULL)
+	if (doc != NULL) {
+		json_object_set_new(doc, "servers", servers_json(run));
+		json_object_set_new(json_object_get(doc, "config"), "nofile_limit",
+		                    json_integer(run->nofile_limit));
 		json_object_set_new(doc, "claims", claims_evaluate(doc));
+	}
 	return doc;
 }
 

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "placement.h"
+#include "serve.h"
 #include "runner.h"
 #include "stats.h"
 #include "workload.h"
@@ -30,7 +31,7 @@ struct cell {
 
 	struct sample *samples; /* counted repetitions measured so far */
 	int n_samples;
-		double *latencies; /* per task over the counted repetitions */
+	double *latencies; /* per task over the counted repetitions */
 	size_t n_latencies;
 	/* An I/O stream's round trips, one summary per counted repetition (mixed). */
 	struct latency_summary *stream;
@@ -40,7 +41,11 @@ struct cell {
 	int n_stats;
 	int n_last_workers;
 	uint64_t checksum, items, bytes;
-	size_t tasks; /* in the workload, recorded while it was set up */
+	uint64_t connections; /* opened by the latest counted run's tasks */
+	struct workload_fact facts[WORKLOAD_FACTS_MAX]; /* the workload's, latest counted run */
+	int n_facts;
+	size_t tasks;        /* in the workload, recorded while it was set up */
+	size_t tasks_failed; /* in the run that failed the cell */
 	bool measured_any;
 	bool checksum_ok;
 	char error[320]; /* empty while the cell is healthy */
@@ -62,6 +67,12 @@ struct bench_workload {
 	bool has_expected_checksum;
 	uint64_t expected_items;
 	bool has_expected_items;
+	/* Without an expected checksum, every strategy must agree with the first. */
+	uint64_t first_checksum;
+	const struct cell *first_cell;
+	struct managed_server server; /* started for it when it downloads from the fixture */
+	bool has_server;
+	struct managed_server server_record; /* where it ran, kept after it stopped */
 };
 
 struct bench_run {
@@ -77,6 +88,7 @@ struct bench_run {
 	char created_at[32];
 	char output[PATH_MAX];
 	double load_avg[3];
+	long nofile_limit; /* RLIMIT_NOFILE after raising the soft limit */
 	char warnings[8][200];
 	int n_warnings;
 	bool finished;

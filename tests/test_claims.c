@@ -114,3 +114,73 @@ Test(claims, convoy_judged_against_the_switch_interval)
 	cr_assert_str_eq(verdict_of(doc, "gil-convoy"), "refuted");
 	json_decref(doc);
 }
+
+/* ---- claims 4 and 6: pairs of strategies ------------------------------------- */
+
+static json_t *io_cell(const char *strategy, int workers, double startup_s, long rss_kib,
+                       double cpu_s, double wall_s)
+{
+	json_t *c =
+	    json_pack("{s:s, s:s, s:s, s:i, s:f, s:{s:i}, s:b, s:n, s:i}", "workload", "http",
+	              "kind", "io", "strategy", strategy, "workers", workers, "speedup_vs_serial",
+	              4.0, "params", "size", 65536, "checksum_ok", 1, "error", "tasks", 256);
+	json_t *startup = json_array(), *samples = json_array();
+	for (int i = 0; i < workers && i < 64; i++)
+		json_array_append_new(startup, json_real(startup_s));
+	for (int r = 0; r < 3; r++)
+		json_array_append_new(samples, json_pack("{s:f, s:f, s:f, s:I}", "wall_s", wall_s,
+		                                         "user_s", cpu_s, "sys_s", 0.0,
+		                                         "max_rss_kib", (json_int_t)rss_kib));
+	json_object_set_new(c, "placement", json_pack("{s:o}", "worker_startup_s", startup));
+	json_object_set_new(c, "samples", samples);
+	return c;
+}
+
+Test(claims, processes_heavier_needs_both_startup_and_io_cost)
+{
+	/* fork start-up 20x a thread's, 3x the memory: confirmed */
+	json_t *doc =
+	    doc_with(2, json_pack("[o,o]", io_cell("threads", 32, 0.00005, 20000, 0.2, 0.2),
+	                          io_cell("processes", 32, 0.001, 60000, 0.3, 0.21)));
+	cr_assert_str_eq(verdict_of(doc, "processes-heavier"), "confirmed");
+	json_decref(doc);
+	/* the same cost on every count: refuted */
+	doc = doc_with(2, json_pack("[o,o]", io_cell("threads", 32, 0.001, 20000, 0.2, 0.2),
+	                            io_cell("processes", 32, 0.001, 20000, 0.2, 0.2)));
+	cr_assert_str_eq(verdict_of(doc, "processes-heavier"), "refuted");
+	json_decref(doc);
+	/* slower to start but no heavier at I/O: inconclusive */
+	doc = doc_with(2, json_pack("[o,o]", io_cell("threads", 32, 0.00005, 20000, 0.2, 0.2),
+	                            io_cell("processes", 32, 0.001, 21000, 0.2, 0.2)));
+	cr_assert_str_eq(verdict_of(doc, "processes-heavier"), "inconclusive");
+	json_decref(doc);
+	/* no threads cell at the same count: not measured */
+	doc = doc_with(2, json_pack("[o,o]", io_cell("threads", 8, 0.00005, 20000, 0.2, 0.2),
+	                            io_cell("processes", 32, 0.001, 60000, 0.3, 0.2)));
+	cr_assert_str_eq(verdict_of(doc, "processes-heavier"), "not-measured");
+	json_decref(doc);
+}
+
+Test(claims, event_loop_lighter_uses_added_memory_and_the_widest_count)
+{
+	/* threads add 64 KiB per request, the loop 8: confirmed */
+	json_t *doc =
+	    doc_with(2, json_pack("[o,o,o,o]", io_cell("threads", 32, 0, 12000 + 32 * 64, 0.1, 0.2),
+	                          io_cell("threads", 1000, 0, 12000 + 1000 * 64, 0.5, 0.3),
+	                          io_cell("epoll", 32, 0, 12000 + 32 * 8, 0.1, 0.2),
+	                          io_cell("epoll", 1000, 0, 12000 + 1000 * 8, 0.3, 0.3)));
+	cr_assert_str_eq(verdict_of(doc, "eventloop-lighter"), "confirmed");
+	json_decref(doc);
+	/* the loop costs as much per request: refuted */
+	doc =
+	    doc_with(2, json_pack("[o,o,o,o]", io_cell("threads", 32, 0, 12000 + 32 * 8, 0.1, 0.2),
+	                          io_cell("threads", 1000, 0, 12000 + 1000 * 8, 0.5, 0.3),
+	                          io_cell("epoll", 32, 0, 12000 + 32 * 10, 0.1, 0.2),
+	                          io_cell("epoll", 1000, 0, 12000 + 1000 * 10, 0.3, 0.3)));
+	cr_assert_str_eq(verdict_of(doc, "eventloop-lighter"), "refuted");
+	json_decref(doc);
+	/* no epoll cell: not measured */
+	doc = doc_with(2, json_pack("[o]", io_cell("threads", 32, 0, 20000, 0.1, 0.2)));
+	cr_assert_str_eq(verdict_of(doc, "eventloop-lighter"), "not-measured");
+	json_decref(doc);
+}

@@ -240,9 +240,9 @@ Test(cli, workers_trailing_junk)
 
 Test(cli, workers_too_many)
 {
-	char *argv[] = {"run", "-n", "4097"};
+	char *argv[] = {"run", "-n", "100001"};
 
-	parse_fails(ARGC(argv), argv, "4097");
+	parse_fails(ARGC(argv), argv, "100001");
 }
 
 Test(cli, workers_empty_item)
@@ -520,4 +520,26 @@ Test(cli, apply_overrides_without_any_leaves_defaults)
 	cr_assert_eq(apply_overrides(&cfg, primes, &pv, err, sizeof(err)), 0);
 	cr_assert_eq(param_get(&pv, "limit"), params_find(primes->params, "limit", NULL)->quick);
 	cr_assert_eq(pv.set_by_user, 0);
+}
+
+Test(cli, url_sets_the_server_parameter_of_downloading_workloads)
+{
+	char *argv[] = {"run", "--url", "http://127.0.0.1:8080/file.bin"};
+	struct run_config cfg;
+	char err[256];
+	cr_assert_eq(run_config_parse(ARGC(argv), argv, &cfg, err, sizeof(err)), CLI_OK, "%s", err);
+	int found = 0;
+	for (int i = 0; i < cfg.n_overrides; i++)
+		if (strcmp(cfg.overrides[i].key, cfg.overrides[i].workload->server_url_param) ==
+		    0) {
+			cr_assert_str_eq(cfg.overrides[i].value, "http://127.0.0.1:8080/file.bin");
+			found++;
+		}
+	cr_assert_eq(found, 1, "one workload downloads from a server");
+}
+
+Test(cli, url_must_be_http)
+{
+	char *argv[] = {"run", "--url", "file:///etc/passwd"};
+	parse_fails(ARGC(argv), argv, "--url");
 }

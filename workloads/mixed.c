@@ -34,7 +34,8 @@
 static const struct param_def mixed_params[] = {
     PARAM_INT_DEF("roundtrips", 2000, 500, 1, 1000000, "most round trips of the I/O stream"),
     PARAM_INT_DEF("cpu_tasks", 48, 24, 1, 100000, "primes ranges beside the stream"),
-    PARAM_INT_DEF("limit", 4000000, 1500000, 2, 2000000000, "primes below this bound, split in cpu_tasks"),
+    PARAM_INT_DEF("limit", 4000000, 1500000, 2, 2000000000,
+                  "primes below this bound, split in cpu_tasks"),
     PARAM_END,
 };
 

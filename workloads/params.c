@@ -99,8 +99,7 @@ static int set_text(struct param_values *pv, int i, const char *value, char *err
 	return 0;
 }
 
-static int set_choice(struct param_values *pv, int i, const char *value, char *err,
-                      size_t errlen)
+static int set_choice(struct param_values *pv, int i, const char *value, char *err, size_t errlen)
 {
 	const struct param_def *def = &pv->defs[i];
 	char names[256] = "";
@@ -111,7 +110,8 @@ static int set_choice(struct param_values *pv, int i, const char *value, char *e
 			return 0;
 		}
 		size_t used = strlen(names);
-		snprintf(names + used, sizeof(names) - used, "%s%s", c ? ", " : "", def->choices[c]);
+		snprintf(names + used, sizeof(names) - used, "%s%s", c ? ", " : "",
+		         def->choices[c]);
 	}
 	snprintf(err, errlen, "parameter '%s' must be one of %s, not '%s'", def->key, names, value);
 	return -1;

@@ -20,26 +20,36 @@ struct param_def {
 	int64_t max;
 	const char *help;
 	enum param_type type;
-	const char *text_def;        /* PARAM_TEXT: the default text */
-	const char *const *choices;  /* PARAM_CHOICE: the names, NULL-terminated */
+	const char *text_def;       /* PARAM_TEXT: the default text */
+	const char *const *choices; /* PARAM_CHOICE: the names, NULL-terminated */
 };
 
 /* Table entries: designated, so that the text and choice fields may be left out. */
-#define PARAM_INT_DEF(k, d, q, lo, hi, h)                                                      \
-	{.key = (k), .def = (d), .quick = (q), .min = (lo), .max = (hi), .help = (h)}
-#define PARAM_TEXT_DEF(k, dflt, h)                                                             \
-	{.key = (k), .max = PARAM_TEXT_MAX - 1, .help = (h), .type = PARAM_TEXT, .text_def = (dflt)}
+#define PARAM_INT_DEF(k, d, q, lo, hi, h)                                                          \
+	{                                                                                          \
+		.key = (k), .def = (d), .quick = (q), .min = (lo), .max = (hi), .help = (h)        \
+	}
+#define PARAM_TEXT_DEF(k, dflt, h)                                                                 \
+	{                                                                                          \
+		.key = (k), .max = PARAM_TEXT_MAX - 1, .help = (h), .type = PARAM_TEXT,            \
+		.text_def = (dflt)                                                                 \
+	}
 /* choices: a NULL-terminated array of names; d and q index it. */
-#define PARAM_CHOICE_DEF(k, d, q, names, n, h)                                                 \
-	{.key = (k), .def = (d), .quick = (q), .max = (n) - 1, .help = (h), .type = PARAM_CHOICE, \
-	 .choices = (names)}
-#define PARAM_END {.key = NULL}
+#define PARAM_CHOICE_DEF(k, d, q, names, n, h)                                                     \
+	{                                                                                          \
+		.key = (k), .def = (d), .quick = (q), .max = (n)-1, .help = (h),                   \
+		.type = PARAM_CHOICE, .choices = (names)                                           \
+	}
+#define PARAM_END                                                                                  \
+	{                                                                                          \
+		.key = NULL                                                                        \
+	}
 
 struct param_values {
 	const struct param_def *defs;
 	int64_t value[PARAM_MAX];
 	char text[PARAM_MAX][PARAM_TEXT_MAX]; /* PARAM_TEXT values; a choice's name */
-	unsigned set_by_user; /* bit i: value[i] came from -p */
+	unsigned set_by_user;                 /* bit i: value[i] came from -p */
 };
 
 void params_init(struct param_values *pv, const struct param_def *defs, int quick);

@@ -11,9 +11,11 @@
 #include "workload.h"
 
 static const struct param_def primes_params[] = {
-    PARAM_INT_DEF("limit", PRIMES_DEFAULT_LIMIT, 1000000, 2, 2000000000, "count primes below this bound"),
+    PARAM_INT_DEF("limit", PRIMES_DEFAULT_LIMIT, 1000000, 2, 2000000000,
+                  "count primes below this bound"),
     PARAM_INT_DEF("tasks", PRIMES_DEFAULT_TASKS, 32, 1, 1000000, "number of equal-width ranges"),
-    PARAM_INT_DEF("release_gil", 0, 0, 0, 1, "1: run the kernel with the lock released, as NumPy does"),
+    PARAM_INT_DEF("release_gil", 0, 0, 0, 1,
+                  "1: run the kernel with the lock released, as NumPy does"),
     PARAM_END,
 };
 

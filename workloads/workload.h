@@ -64,7 +64,7 @@ struct task_result {
 	double latency_s;  /* filled in by the runner around run_task/submit */
 	bool done;         /* set by the runner: the task ran (failed or not) */
 	struct latency_summary io_latency; /* n == 0 unless the task is an I/O stream */
-	uint32_t connects; /* network connections the task opened (http) */
+	uint32_t connects;                 /* network connections the task opened (http) */
 	bool failed;
 	char error[TASK_ERROR_LEN];
 };

@@ -1,0 +1,772 @@
+/* serve_run: the fixture HTTP server itself. One thread, one epoll set that
+ * watches libmicrohttpd's own epoll fd and a signalfd; the delays and the rate
+ * pacing are deadlines in a binary heap (one per suspended connection at most)
+ * whose earliest entry bounds the epoll_wait timeout, so a waiting request
+ * costs no file descriptor beyond its socket and no thread. */
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "content.h"
+
+#define BODY_BLOCK (64 * 1024) /* the content reader's buffer, at most */
+#define CONN_MEMORY                                                                                \
+	(16 * 1024)    /* libmicrohttpd's pool per connection (default 32 KiB):                    \
+	                * 10,000 connections hold about 180 MB instead of 340 */
+#define FD_RESERVE  64 /* descriptors kept for everything but connections */
+#define LOG_CAP     20 /* libmicrohttpd messages printed before the rest are dropped */
+#define HEAP_NONE   SIZE_MAX
+#define RATE_QUANTA 100 /* a paced body wakes about this many times a second */
+
+enum fault { FAULT_NONE, FAULT_500, FAULT_404, FAULT_RESET, FAULT_TRUNCATE };
+
+struct server;
+
+/* One HTTP request; lives from the access handler's first call to MHD's
+ * request-completed notification. */
+struct request {
+	struct server *srv;
+	struct MHD_Connection *conn;
+	uint64_t size, delay_ms, seed, rate;
+	enum fault fault;
+	int bad_status; /* 400 or 405 once parsing found a problem, else 0 */
+	char reason[256];
+	bool responded;
+	bool delayed; /* the delay has been waited (or is being waited) */
+	bool suspended;
+	int64_t deadline_ns; /* when the armed timer fires */
+	size_t heap_index;   /* HEAP_NONE: no timer armed */
+	int64_t body_start_ns;
+};
+
+struct server {
+	struct MHD_Daemon *daemon;
+	bool quiet;
+	bool stopping;
+	struct request **heap; /* min-heap on deadline_ns */
+	size_t heap_len, heap_cap;
+	unsigned log_count;
+	uint64_t requests, status_2xx, status_other, resets, truncated, body_bytes;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- the timer heap ---------------------------------------------------- */
+
+static void heap_set(struct server *srv, size_t i, struct request *r)
+{
+	srv->heap[i] = r;
+	r->heap_index = i;
+}
+
+static void heap_up(struct server *srv, size_t i)
+{
+	struct request *r = srv->heap[i];
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (srv->heap[parent]->deadline_ns <= r->deadline_ns)
+			break;
+		heap_set(srv, i, srv->heap[parent]);
+		i = parent;
+	}
+	heap_set(srv, i, r);
+}
+
+static void heap_down(struct server *srv, size_t i)
+{
+	struct request *r = srv->heap[i];
+	for (;;) {
+		size_t child = 2 * i + 1;
+		if (child >= srv->heap_len)
+			break;
+		if (child + 1 < srv->heap_len &&
+		    srv->heap[child + 1]->deadline_ns < srv->heap[child]->deadline_ns)
+			child++;
+		if (r->deadline_ns <= srv->heap[child]->deadline_ns)
+			break;
+		heap_set(srv, i, srv->heap[child]);
+		i = child;
+	}
+	heap_set(srv, i, r);
+}
+
+static int heap_push(struct server *srv, struct request *r)
+{
+	if (srv->heap_len == srv->heap_cap) {
+		size_t cap = srv->heap_cap ? srv->heap_cap * 2 : 1024;
+		struct request **heap = realloc(srv->heap, cap * sizeof(*heap));
+		if (heap == NULL)
+			return -1;
+		srv->heap = heap;
+		srv->heap_cap = cap;
+	}
+	heap_set(srv, srv->heap_len++, r);
+	heap_up(srv, r->heap_index);
+	return 0;
+}
+
+static void heap_remove(struct server *srv, struct request *r)
+{
+	size_t i = r->heap_index;
+	if (i == HEAP_NONE)
+		return;
+	r->heap_index = HEAP_NONE;
+	struct request *last = srv->heap[--srv->heap_len];
+	if (i == srv->heap_len)
+		return;
+	heap_set(srv, i, last);
+	heap_up(srv, i);
+	heap_down(srv, last->heap_index);
+}
+
+/* Suspend the request's connection until `deadline`; callable only from the
+ * access handler or the content reader, as libmicrohttpd requires. */
+static int suspend_until(struct request *r, int64_t deadline)
+{
+	r->deadline_ns = deadline;
+	if (heap_push(r->srv, r) != 0)
+		return -1;
+	r->suspended = true;
+	MHD_suspend_connection(r->conn);
+	return 0;
+}
+
+static void resume(struct request *r)
+{
+	heap_remove(r->srv, r);
+	if (r->suspended) {
+		r->suspended = false;
+		MHD_resume_connection(r->conn);
+	}
+}
+
+/* Resumes every connection whose deadline has passed; true when any was. */
+static bool fire_timers(struct server *srv, int64_t now)
+{
+	bool any = false;
+	while (srv->heap_len > 0 && srv->heap[0]->deadline_ns <= now) {
+		resume(srv->heap[0]);
+		any = true;
+	}
+	return any;
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+/* Digits only, no sign, no space, no overflow. */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+/* A copy fit for a one-line message: control bytes become '?', long text is cut. */
+static const char *printable(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+	if (src == NULL)
+		src = "";
+	for (; src[i] != '\0' && i + 1 < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	dst[i] = '\0';
+	if (src[i] != '\0' && len > 4)
+		memcpy(dst + len - 4, "...", 4);
+	return dst;
+}
+
+static void reject(struct request *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void reject(struct request *r, int status, const char *fmt, ...)
+{
+	if (r->bad_status != 0)
+		return; /* the first problem is the one reported */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+	r->bad_status = status;
+}
+
+enum param { P_SIZE, P_DELAY, P_SEED, P_RATE, P_FAULT, P_COUNT };
+static const char *const param_names[P_COUNT] = {"size", "delay_ms", "seed", "rate", "fault"};
+
+struct parse_state {
+	struct request *r;
+	unsigned seen;
+};
+
+static enum MHD_Result on_argument(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+	(void)kind;
+	struct parse_state *ps = cls;
+	struct request *r = ps->r;
+	char k[48], v[48];
+	int p = 0;
+	while (p < P_COUNT && strcmp(key, param_names[p]) != 0)
+		p++;
+	if (p == P_COUNT) {
+		reject(r, 400, "unknown parameter '%s' (known: size, delay_ms, seed, rate, fault)",
+		       printable(k, sizeof(k), key));
+		return MHD_NO;
+	}
+	if (ps->seen & (1u << p)) {
+		reject(r, 400, "parameter '%s' is given twice", key);
+		return MHD_NO;
+	}
+	ps->seen |= 1u << p;
+	if (value == NULL || *value == '\0') {
+		reject(r, 400, "parameter '%s' needs a value", key);
+		return MHD_NO;
+	}
+	if (p == P_FAULT) {
+		static const struct {
+			const char *name;
+			enum fault fault;
+		} faults[] = {{"500", FAULT_500},
+		              {"404", FAULT_404},
+		              {"reset", FAULT_RESET},
+		              {"truncate", FAULT_TRUNCATE}};
+		for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+			if (strcmp(value, faults[i].name) == 0) {
+				r->fault = faults[i].fault;
+				return MHD_YES;
+			}
+		}
+		reject(r, 400, "unknown fault '%s' (known: 500, 404, reset, truncate)",
+		       printable(v, sizeof(v), value));
+		return MHD_NO;
+	}
+	uint64_t n;
+	if (!parse_u64(value, &n)) {
+		reject(r, 400, "%s=%s is not a non-negative decimal integer", key,
+		       printable(v, sizeof(v), value));
+		return MHD_NO;
+	}
+	switch (p) {
+	case P_SIZE:
+		if (n > SERVE_MAX_SIZE) {
+			reject(r, 400, "size %" PRIu64 " is over the limit of %llu bytes (1 GiB)",
+			       n, SERVE_MAX_SIZE);
+			return MHD_NO;
+		}
+		r->size = n;
+		break;
+	case P_DELAY:
+		if (n > SERVE_MAX_DELAY_MS) {
+			reject(r, 400, "delay_ms %" PRIu64 " is over the limit of %u ms", n,
+			       SERVE_MAX_DELAY_MS);
+			return MHD_NO;
+		}
+		r->delay_ms = n;
+		break;
+	case P_SEED:
+		r->seed = n;
+		break;
+	case P_RATE:
+		r->rate = n;
+		break;
+	}
+	return MHD_YES;
+}
+
+static void parse_request(struct request *r, const char *url, const char *method)
+{
+	char u[96];
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+		reject(r, 405, "method %s is not allowed: only GET (and HEAD)",
+		       printable(u, sizeof(u), method));
+		return;
+	}
+	if (strcmp(url, "/bytes") != 0) {
+		reject(r, 400, "unknown path '%s' (the only path is /bytes)",
+		       printable(u, sizeof(u), url));
+		return;
+	}
+	struct parse_state ps = {.r = r};
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, on_argument, &ps);
+	if (r->bad_status == 0 && r->rate > 0 && r->size / r->rate >= SERVE_MAX_PACED_S)
+		reject(r, 400,
+		       "size %" PRIu64 " at rate %" PRIu64
+		       " bytes/s would take over the limit of %u s",
+		       r->size, r->rate, SERVE_MAX_PACED_S);
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+static enum MHD_Result queue_text(struct request *r, int status, const char *line)
+{
+	char body[300];
+	int n = snprintf(body, sizeof(body), "%s\n", line);
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	r->srv->status_other++;
+	return ret;
+}
+
+static ssize_t body_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct request *r = cls;
+	struct server *srv = r->srv;
+	if (srv->stopping)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	uint64_t end = r->fault == FAULT_TRUNCATE ? r->size / 2 : r->size;
+	if (pos >= end) {
+		if (r->fault == FAULT_TRUNCATE)
+			srv->truncated++;
+		return r->fault == FAULT_TRUNCATE ? MHD_CONTENT_READER_END_WITH_ERROR
+		                                  : MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	uint64_t n = end - pos < max ? end - pos : max;
+	if (r->rate > 0) {
+		/* The schedule is absolute (rate x time since the body began), so a late
+		 * wake-up is made up by the next slice and the mean rate holds. */
+		int64_t now = now_ns();
+		double allowed = (double)(now - r->body_start_ns) * 1e-9 * (double)r->rate;
+		if (allowed < (double)pos + 1.0) {
+			uint64_t quantum = r->rate / RATE_QUANTA;
+			if (quantum < 1)
+				quantum = 1;
+			if (quantum > n)
+				quantum = n;
+			double at = (double)(pos + quantum) / (double)r->rate * 1e9;
+			if (suspend_until(r, r->body_start_ns + (int64_t)at + 1) != 0)
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			return 0; /* called again once resumed */
+		}
+		if ((double)(pos + n) > allowed)
+			n = (uint64_t)allowed - pos;
+	}
+	content_fill(r->seed, pos, buf, (size_t)n);
+	srv->body_bytes += n;
+	return (ssize_t)n;
+}
+
+static enum MHD_Result respond(struct request *r)
+{
+	struct server *srv = r->srv;
+	r->responded = true;
+	srv->requests++;
+	if (r->bad_status != 0)
+		return queue_text(r, r->bad_status, r->reason);
+	switch (r->fault) {
+	case FAULT_500:
+		return queue_text(r, 500, "injected fault: 500 Internal Server Error");
+	case FAULT_404:
+		return queue_text(r, 404, "injected fault: 404 Not Found");
+	case FAULT_RESET: {
+		/* libmicrohttpd shuts the socket down for writing (a FIN) before it
+		 * closes it, so a zero linger time alone would reset the connection only
+		 * after an orderly end. Connecting a TCP socket to AF_UNSPEC disconnects
+		 * it on Linux, sending RST at once; the linger covers other kernels. */
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci != NULL) {
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+			setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+			(void)connect(ci->connect_fd, &unspec, sizeof(unspec));
+		}
+		srv->resets++;
+		return MHD_NO; /* libmicrohttpd closes the connection */
+	}
+	case FAULT_NONE:
+	case FAULT_TRUNCATE:
+		break;
+	}
+	struct MHD_Response *resp;
+	if (r->size == 0) {
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	} else {
+		size_t block = r->size < BODY_BLOCK ? (size_t)r->size : BODY_BLOCK;
+		resp = MHD_create_response_from_callback(r->size, block, body_reader, r, NULL);
+	}
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+	r->body_start_ns = now_ns();
+	enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	srv->status_2xx++;
+	return ret;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	(void)upload_data;
+	struct server *srv = cls;
+	struct request *r = *con_cls;
+	if (srv->stopping)
+		return MHD_NO;
+	if (r == NULL) {
+		/* The first call: headers only. A response queued now would make
+		 * libmicrohttpd stop reading and close the connection after it, so
+		 * only a refused method (whose body we do not want) is answered here. */
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return MHD_NO;
+		r->srv = srv;
+		r->conn = conn;
+		r->heap_index = HEAP_NONE;
+		*con_cls = r;
+		parse_request(r, url, method);
+		if (r->bad_status == MHD_HTTP_METHOD_NOT_ALLOWED)
+			return respond(r);
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0; /* a body on a GET: read and dropped */
+		return MHD_YES;
+	}
+	if (r->responded || r->suspended)
+		return MHD_YES;
+	if (r->bad_status == 0 && r->delay_ms > 0 && !r->delayed) {
+		/* Resumed by fire_timers, libmicrohttpd calls again and we answer. */
+		r->delayed = true;
+		if (suspend_until(r, now_ns() + (int64_t)r->delay_ms * 1000000) != 0)
+			return MHD_NO;
+		return MHD_YES;
+	}
+	return respond(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	struct request *r = *con_cls;
+	if (r == NULL)
+		return;
+	heap_remove(r->srv, r);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct server *srv = cls;
+	if (srv->quiet || srv->log_count > LOG_CAP)
+		return;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* What clients and injected faults cause all the time is not news. */
+	static const char *const routine[] = {
+	    "Application reported internal error", "application reported error generating data",
+	    "socket is no longer available", "forcibly closed by remote peer",
+	    "Connection reset by peer"};
+	for (size_t i = 0; i < sizeof(routine) / sizeof(routine[0]); i++)
+		if (strstr(msg, routine[i]) != NULL)
+			return;
+	size_t n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	if (srv->log_count++ == LOG_CAP) {
+		fprintf(stderr, "concbench serve: further libmicrohttpd messages not shown\n");
+		return;
+	}
+	fprintf(stderr, "concbench serve: libmicrohttpd: %s\n", msg);
+}
+
+/* ---- serve_run --------------------------------------------------------- */
+
+static int fail(const struct serve_options *opt, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail(const struct serve_options *opt, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (opt->ready_fd >= 0)
+		dprintf(opt->ready_fd, "error: %s\n", msg);
+	else
+		fprintf(stderr, "concbench serve: %s\n", msg);
+	return 1;
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_LOOPBACK(a))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+	}
+	return false;
+}
+
+/* Raise the soft open-file limit to the hard one and fit the connection limit
+ * under it. */
+static unsigned fit_connection_limit(unsigned want, bool quiet)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit raised = {.rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)want + FD_RESERVE)
+		return want;
+	unsigned fit = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 16;
+	if (!quiet)
+		fprintf(stderr,
+		        "concbench serve: the open-file limit is %llu, so the connection limit is "
+		        "%u instead of %u\n",
+		        (unsigned long long)rl.rlim_cur, fit, want);
+	return fit;
+}
+
+static void print_stats(const struct server *srv, double seconds)
+{
+	fprintf(stderr,
+	        "concbench serve: stopped after %.1f s: %" PRIu64 " requests (%" PRIu64
+	        " answered 200, %" PRIu64 " other statuses, %" PRIu64 " resets, %" PRIu64
+	        " truncated), %" PRIu64 " body bytes sent\n",
+	        seconds, srv->requests, srv->status_2xx, srv->status_other, srv->resets,
+	        srv->truncated, srv->body_bytes);
+}
+
+/* Resume every suspended connection (libmicrohttpd must not be stopped with
+ * any) and stop the daemon. */
+static void shut_down(struct server *srv)
+{
+	srv->stopping = true;
+	while (srv->heap_len > 0)
+		resume(srv->heap[0]);
+	MHD_run(srv->daemon); /* lets the resumed ones see `stopping` and close */
+	MHD_stop_daemon(srv->daemon);
+	srv->daemon = NULL;
+}
+
+static int event_loop(struct server *srv, int sigfd)
+{
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL) {
+		fprintf(stderr, "concbench serve: libmicrohttpd has no epoll descriptor\n");
+		return 1;
+	}
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev_mhd = {.events = EPOLLIN, .data.u32 = 1};
+	struct epoll_event ev_sig = {.events = EPOLLIN, .data.u32 = 2};
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, info->epoll_fd, &ev_mhd) != 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &ev_sig) != 0) {
+		fprintf(stderr, "concbench serve: epoll: %s\n", strerror(errno));
+		if (ep >= 0)
+			close(ep);
+		return 1;
+	}
+	int rc = 0;
+	for (;;) {
+		fire_timers(srv, now_ns());
+		if (MHD_run(srv->daemon) != MHD_YES) {
+			fprintf(stderr, "concbench serve: libmicrohttpd failed to run\n");
+			rc = 1;
+			break;
+		}
+		/* The wait ends at the earlier of libmicrohttpd's own timeout and the
+		 * first deadline in the heap (rounded up to whole milliseconds). */
+		int64_t timeout = -1;
+		MHD_UNSIGNED_LONG_LONG mhd_ms;
+		if (MHD_get_timeout(srv->daemon, &mhd_ms) == MHD_YES)
+			timeout = mhd_ms > INT_MAX ? INT_MAX : (int64_t)mhd_ms;
+		if (srv->heap_len > 0) {
+			int64_t left = srv->heap[0]->deadline_ns - now_ns();
+			int64_t ms = left <= 0 ? 0 : (left + 999999) / 1000000;
+			if (timeout < 0 || ms < timeout)
+				timeout = ms;
+		}
+		struct epoll_event ev[4];
+		int n = epoll_wait(ep, ev, 4, (int)timeout);
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "concbench serve: epoll_wait: %s\n", strerror(errno));
+			rc = 1;
+			break;
+		}
+		bool stop = false;
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.u32 != 2)
+				continue;
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				stop = true;
+		}
+		if (stop)
+			break;
+	}
+	close(ep);
+	return rc;
+}
+
+int serve_run(const struct serve_options *opt)
+{
+	const char *bind_addr = opt->bind != NULL ? opt->bind : "127.0.0.1";
+	unsigned limit = opt->connection_limit ? opt->connection_limit : SERVE_DEFAULT_CONN_LIMIT;
+	unsigned idle = opt->idle_timeout_s ? opt->idle_timeout_s : SERVE_DEFAULT_IDLE_TIMEOUT;
+	if (opt->port < 0 || opt->port > 65535)
+		return fail(opt, "port %d is not in 0..65535", opt->port);
+
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+	struct addrinfo *ai = NULL;
+	/* A numeric address first: no name service in a forked child unless needed. */
+	hints.ai_flags |= AI_NUMERICHOST;
+	int gai = getaddrinfo(bind_addr, NULL, &hints, &ai);
+	if (gai == EAI_NONAME) {
+		hints.ai_flags &= ~AI_NUMERICHOST;
+		gai = getaddrinfo(bind_addr, NULL, &hints, &ai);
+	}
+	if (gai != 0)
+		return fail(opt, "cannot bind to '%s': %s", bind_addr, gai_strerror(gai));
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	struct sockaddr *sa = (struct sockaddr *)&ss;
+	if (sa->sa_family == AF_INET)
+		((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)opt->port);
+	else if (sa->sa_family == AF_INET6)
+		((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)opt->port);
+	else
+		return fail(opt, "cannot bind to '%s': not an IPv4 or IPv6 address", bind_addr);
+	char host[INET6_ADDRSTRLEN];
+	if (getnameinfo(sa, sizeof(ss), host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(host, sizeof(host), "%s", bind_addr);
+	if (!is_loopback(sa))
+		fprintf(stderr,
+		        "concbench serve: WARNING: %s is not a loopback address: anyone who can "
+		        "reach this machine can make this server send up to 1 GiB per request; "
+		        "bind 127.0.0.1 unless you mean it\n",
+		        host);
+
+	limit = fit_connection_limit(limit, opt->quiet);
+
+	/* Signals arrive through a signalfd: block them, and undo any SIG_IGN
+	 * inherited from a parent, which would drop them before they are queued. */
+	struct sigaction dfl = {.sa_handler = SIG_DFL}, old_int, old_term,
+	                 ign = {.sa_handler = SIG_IGN};
+	struct sigaction old_pipe;
+	sigaction(SIGPIPE, &ign, &old_pipe);
+	sigaction(SIGINT, &dfl, &old_int);
+	sigaction(SIGTERM, &dfl, &old_term);
+	sigset_t stop_set, old_mask;
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_set, &old_mask);
+	int sigfd = signalfd(-1, &stop_set, SFD_CLOEXEC | SFD_NONBLOCK);
+	int rc = 1;
+	struct server srv = {.quiet = opt->quiet};
+	if (sigfd < 0) {
+		rc = fail(opt, "signalfd: %s", strerror(errno));
+		goto out;
+	}
+
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (sa->sa_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	errno = 0;
+	srv.daemon = MHD_start_daemon(
+	    flags, (uint16_t)opt->port, NULL, NULL, on_access, &srv, MHD_OPTION_EXTERNAL_LOGGER,
+	    on_mhd_log, &srv, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
+	    idle, MHD_OPTION_LISTEN_BACKLOG_SIZE, SERVE_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, &srv, MHD_OPTION_END);
+	if (srv.daemon == NULL) {
+		rc = fail(opt, "cannot listen on %s port %d%s%s", host, opt->port,
+		          errno ? ": " : "", errno ? strerror(errno) : "");
+		goto out;
+	}
+	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
+	int port = pi != NULL ? pi->port : opt->port;
+	if (port <= 0) {
+		rc = fail(opt, "cannot tell which port libmicrohttpd listens on");
+		MHD_stop_daemon(srv.daemon);
+		goto out;
+	}
+	bool v6 = sa->sa_family == AF_INET6;
+	printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", port);
+	fflush(stdout);
+	if (opt->ready_fd >= 0)
+		dprintf(opt->ready_fd, "%d\n", port);
+
+	int64_t start = now_ns();
+	rc = event_loop(&srv, sigfd);
+	shut_down(&srv);
+	if (!opt->quiet)
+		print_stats(&srv, (double)(now_ns() - start) * 1e-9);
+
+out:
+	free(srv.heap);
+	if (sigfd >= 0) {
+		/* A second signal that came during the shutdown is consumed here, not
+		 * delivered (fatally) when the old mask comes back. */
+		struct signalfd_siginfo si;
+		while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			;
+		close(sigfd);
+	}
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	return rc;
+}
