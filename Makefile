@@ -38,7 +38,7 @@ $(BUILD)/obj/bench/result.o: CPPFLAGS += $(BUILD_INFO)
 
 TEST_ARGS ?= --jobs 1
 
-.PHONY: all test bench bench-quick clean deps asan tsan format help plot
+.PHONY: all test bench bench-quick clean deps bench-tools asan tsan format help plot
 
 ifneq ($(strip $(MISSING)),)
 all test bench bench-quick asan tsan:
@@ -91,6 +91,10 @@ $(BUILD)/obj/%.o: %.c
 deps:
 	scripts/install-deps $(PKGS) $(TPKGS)
 
+# wrk and fio, for scripts/bench-vs-wrk and scripts/bench-vs-fio.
+bench-tools:
+	BENCH_TOOLS=1 scripts/install-deps $(PKGS) $(TPKGS)
+
 format:
 	clang-format -i $(wildcard bench/*.[ch] runners/*.[ch] workloads/*.[ch] tests/*.[ch])
 
@@ -104,4 +108,5 @@ help:
 	@echo "make test         unit and integration tests (Criterion)"
 	@echo "make asan|tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer"
 	@echo "make deps         install missing libraries (Debian/Ubuntu)"
+	@echo "make bench-tools  also wrk and fio, for scripts/bench-vs-wrk and bench-vs-fio"
 	@echo "make clean        remove the build folders"

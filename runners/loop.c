@@ -48,6 +48,7 @@ struct loop {
 	int n_by_fd;
 	struct watch *dead; /* unwatched during a batch; freed once the batch is over */
 	int timerfd;
+	uint64_t armed_ns; /* the timerfd's deadline, 0 when disarmed */
 	struct loop_timer **heap;
 	size_t n_timers, cap_timers;
 	struct call_queue soon;
@@ -305,10 +306,12 @@ static void heap_remove(struct loop *loop, struct loop_timer *t)
 static void arm_timerfd(struct loop *loop)
 {
 	struct itimerspec its = {0};
+	loop->armed_ns = 0;
 	if (loop->n_timers > 0) {
 		uint64_t d = loop->heap[0]->deadline_ns;
 		its.it_value.tv_sec = (time_t)(d / 1000000000u);
 		its.it_value.tv_nsec = (long)(d % 1000000000u);
+		loop->armed_ns = d;
 	}
 	timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
@@ -349,7 +352,10 @@ struct loop_timer *loop_timer_start(struct loop *loop, uint64_t ns, loop_call_fn
 	*t = (struct loop_timer){.deadline_ns = now_ns() + ns, .fn = fn, .arg = arg};
 	loop->heap[loop->n_timers++] = t;
 	sift_up(loop, loop->n_timers - 1);
-	if (loop->heap[0] == t)
+	/* Only an earlier deadline needs a system call: a later one is picked up
+	 * when the armed one fires (a client such as curl pushes its timeout
+	 * back on every request, and would otherwise pay a syscall each time). */
+	if (loop->armed_ns == 0 || t->deadline_ns < loop->armed_ns)
 		arm_timerfd(loop);
 	return t;
 }

@@ -315,8 +315,9 @@ struct http_loop {
 	struct loop *loop;
 	CURLM *multi;
 	struct loop_timer *timer;
-	struct xfer *active; /* in flight, so that a loop freed early can cancel them */
-	struct xfer *idle;   /* finished, their easy handles kept for the next request */
+	bool soon_wanted, soon_queued; /* curl asked for "now": the loop's next turn */
+	struct xfer *active;           /* in flight, so that a loop freed early can cancel them */
+	struct xfer *idle;             /* finished, their easy handles kept for the next request */
 };
 
 static void reap_transfers(struct http_loop *hl)
@@ -387,6 +388,16 @@ static void curl_timer_due(struct loop *loop, void *arg)
 	reap_transfers(hl);
 }
 
+static void curl_soon_due(struct loop *loop, void *arg)
+{
+	struct http_loop *hl = arg;
+	hl->soon_queued = false;
+	if (hl->soon_wanted) {
+		hl->soon_wanted = false;
+		curl_timer_due(loop, hl);
+	}
+}
+
 static int curl_timer_changed(CURLM *multi, long timeout_ms, void *userp)
 {
 	(void)multi;
@@ -395,8 +406,18 @@ static int curl_timer_changed(CURLM *multi, long timeout_ms, void *userp)
 		loop_timer_cancel(hl->loop, hl->timer);
 		hl->timer = NULL;
 	}
+	hl->soon_wanted = false;
 	if (timeout_ms < 0)
 		return 0;
+	/* curl asks for 0 on every new request: a call on the loop's next turn
+	 * costs no system call, where a timer would. */
+	if (timeout_ms == 0) {
+		hl->soon_wanted = true;
+		if (!hl->soon_queued && loop_call_soon(hl->loop, curl_soon_due, hl) != 0)
+			return -1;
+		hl->soon_queued = true;
+		return 0;
+	}
 	hl->timer = loop_timer_start(hl->loop, (uint64_t)timeout_ms * 1000000u, curl_timer_due, hl);
 	return hl->timer != NULL ? 0 : -1;
 }
