@@ -34,6 +34,10 @@ struct content_hash {
 void content_hash_init(struct content_hash *h);
 void content_hash_update(struct content_hash *h, const void *data, size_t n);
 uint64_t content_hash_final(const struct content_hash *h);
+/* Which stripe fold content_hash_update uses: "avx512", "avx2", "scalar",
+ * or NULL for the best this CPU has (the default). -1 when the CPU lacks it.
+ * For tests: every fold gives the same hash. */
+int content_hash_use(const char *isa);
 /* One-shot hash of a buffer. */
 uint64_t content_hash_buffer(const void *data, size_t n);
 /* The hash of the first `size` bytes of stream `seed`, computed by generating them. */

@@ -8,12 +8,14 @@
 extern const struct workload_ops primes_workload;
 extern const struct workload_ops sleep_workload;
 extern const struct workload_ops mixed_workload;
+extern const struct workload_ops files_workload;
 extern const struct workload_ops http_workload;
 
 static const struct workload_ops *const workloads[] = {
     &primes_workload,
     &sleep_workload,
     &mixed_workload,
+    &files_workload,
     &http_workload,
     NULL,
 };
