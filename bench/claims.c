@@ -280,6 +280,17 @@ static json_t *partner(const struct claim_ctx *cx, json_t *like, const char *str
 	return NULL;
 }
 
+/* Cells of a workload that opens connections (http) are the claims' first
+ * evidence for I/O; then the one with more tasks in flight. */
+static bool better_io_evidence(json_t *c, json_t *than)
+{
+	bool net_c = json_object_get(c, "connections") != NULL;
+	bool net_t = json_object_get(than, "connections") != NULL;
+	if (net_c != net_t)
+		return net_c;
+	return workers_of(c) > workers_of(than);
+}
+
 /* The pair (processes, threads) with the most workers, among io cells when
  * io_only. */
 static json_t *widest_pair(const struct claim_ctx *cx, bool io_only, json_t **threads)
@@ -292,7 +303,8 @@ static json_t *widest_pair(const struct claim_ctx *cx, bool io_only, json_t **th
 		    (io_only && !is_kind(c, "io")))
 			continue;
 		json_t *t = partner(cx, c, "threads");
-		if (t != NULL && (best == NULL || workers_of(c) > workers_of(best))) {
+		if (t != NULL && (best == NULL || (io_only ? better_io_evidence(c, best)
+		                                           : workers_of(c) > workers_of(best)))) {
 			best = c;
 			*threads = t;
 		}
@@ -404,7 +416,7 @@ static void judge_eventloop_lighter(const struct claim_ctx *cx, struct verdict *
 	{
 		if (cell_ok(c) && is_strategy(c, "epoll") && is_kind(c, "io") &&
 		    partner(cx, c, "threads") != NULL && workers_of(c) >= 2 &&
-		    (loop == NULL || workers_of(c) > workers_of(loop)))
+		    (loop == NULL || better_io_evidence(c, loop)))
 			loop = c;
 	}
 	json_object_set_new(v->thresholds, "lighter_if_memory_ratio_at_least", json_real(HEAVIER));

@@ -2,6 +2,7 @@
  * the repetitions with the cells shuffled anew in every repetition), check
  * every run's checksum, and keep the result file up to date as it goes. */
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +26,10 @@ static double tv_seconds(struct timeval tv)
  * that each run's own peak can be read from VmHWM. */
 static void reset_peak_rss(void)
 {
+	/* Memory an earlier cell freed but the allocator kept would count as
+	 * this cell's peak (and be copied into every forked worker): give it
+	 * back first. */
+	malloc_trim(0);
 	FILE *f = fopen("/proc/self/clear_refs", "w");
 	if (f != NULL) {
 		fputs("5", f);

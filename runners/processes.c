@@ -65,12 +65,29 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+static long current_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	long kib = -1;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return kib;
+}
+
 static void child_main(const struct run_spec *spec, struct shared_queue *q, size_t tasks, int id,
                        int fd, double created)
 {
 	struct task_ctx ctx = {.hooks = NULL, .lock_state = NULL, .worker = id};
 	struct message m;
 	memset(&m, 0, sizeof(m));
+	/* A forked child's RSS starts with every page it shares with the parent;
+	 * summing those over children would count the parent N times. What a
+	 * worker costs is what it adds. */
+	long inherited_kib = current_rss_kib();
 	worker_bind(spec->topology, spec->cpus[id]);
 	m.u.done.record.planned_cpu = spec->cpus[id];
 	m.u.done.record.startup_s = monotonic_now() - created;
@@ -90,7 +107,8 @@ static void child_main(const struct run_spec *spec, struct shared_queue *q, size
 	m.u.done.record.observed_cpu = worker_observe_cpu(spec->topology);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	m.u.done.max_rss_kib = ru.ru_maxrss;
+	m.u.done.max_rss_kib =
+	    inherited_kib >= 0 && ru.ru_maxrss > inherited_kib ? ru.ru_maxrss - inherited_kib : 0;
 	if (write_all(fd, &m, sizeof(m)) != 0)
 		_exit(3);
 	_exit(0);

@@ -50,7 +50,9 @@ struct run_result {
 	size_t tasks_failed;
 	struct worker_record *worker; /* malloc'd, workers long */
 	int workers;
-	long children_max_rss_kib; /* summed over forked workers (0 for threads) */
+	/* Summed over forked workers (0 for threads): each child's peak RSS less
+	 * what it had inherited at fork, i.e. the memory the worker added. */
+	long children_max_rss_kib;
 	struct run_stat stat[RUN_STATS_MAX];
 	int n_stats;
 	bool failed;     /* the run as a whole failed: its figures are void */
