@@ -37,19 +37,6 @@ static void reset_peak_rss(void)
 	}
 }
 
-static long read_peak_rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kib = -1;
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-			break;
-	if (f != NULL)
-		fclose(f);
-	return kib;
-}
-
 static void usage_delta(const struct rusage *a, const struct rusage *b, struct sample *s)
 {
 	s->user_s += tv_seconds(b->ru_utime) - tv_seconds(a->ru_utime);
@@ -92,7 +79,7 @@ static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
 	s->wall_s = t1 - t0;
 	usage_delta(&self0, &self1, s);
 	usage_delta(&kids0, &kids1, s);
-	s->max_rss_kib = read_peak_rss_kib() + rr->children_max_rss_kib;
+	s->max_rss_kib = proc_status_kib("VmHWM") + rr->children_max_rss_kib;
 	run_result_finish(rr);
 	if (rc != 0 || rr->failed || rr->tasks_failed > 0) {
 		c->tasks = rr->tasks_total;

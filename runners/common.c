@@ -163,3 +163,19 @@ void thread_binding_restore(hwloc_topology_t topology, hwloc_bitmap_t saved)
 	hwloc_set_cpubind(topology, saved, HWLOC_CPUBIND_THREAD);
 	hwloc_bitmap_free(saved);
 }
+
+long proc_status_kib(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	size_t len = strlen(field);
+	long kib = -1;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, field, len) == 0 && line[len] == ':' &&
+		    sscanf(line + len + 1, "%ld", &kib) == 1)
+			break;
+	}
+	if (f != NULL)
+		fclose(f);
+	return kib;
+}

@@ -65,19 +65,6 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-static long current_rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	long kib = -1;
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	if (f != NULL)
-		fclose(f);
-	return kib;
-}
-
 static void child_main(const struct run_spec *spec, struct shared_queue *q, size_t tasks, int id,
                        int fd, double created)
 {
@@ -87,7 +74,7 @@ static void child_main(const struct run_spec *spec, struct shared_queue *q, size
 	/* A forked child's RSS starts with every page it shares with the parent;
 	 * summing those over children would count the parent N times. What a
 	 * worker costs is what it adds. */
-	long inherited_kib = current_rss_kib();
+	long inherited_kib = proc_status_kib("VmRSS");
 	worker_bind(spec->topology, spec->cpus[id]);
 	m.u.done.record.planned_cpu = spec->cpus[id];
 	m.u.done.record.startup_s = monotonic_now() - created;

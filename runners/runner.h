@@ -94,6 +94,8 @@ void run_result_fail(struct run_result *r, const char *fmt, ...)
 /* Run task i with ctx, timing it into its latency and marking it done. */
 struct task_result run_timed_task(const struct workload *w, size_t i, struct task_ctx *ctx);
 double monotonic_now(void);
+/* A "kB" line of /proc/self/status ("VmRSS", "VmHWM"), -1 when unreadable. */
+long proc_status_kib(const char *field);
 
 /* Start `workers` threads, thread i running fn(args + i * arg_size), and join
  * them all. Returns how many started; a failed pthread_create fails the run

@@ -53,8 +53,8 @@ static const char *const cache_names[] = {"warm", "cold", NULL};
 static const char *const backend_names[] = {"auto", "io_uring", "threadpool", NULL};
 
 static const struct param_def files_params[] = {
-    PARAM_INT_DEF("count", 128, 16, 1, 100000, "number of files (one task each)"),
-    PARAM_INT_DEF("size", 4 * MIB, 1 * MIB, 1, INT64_C(1) << 40, "bytes per file"),
+    PARAM_INT_DEF("count", 128, 32, 1, 100000, "number of files (one task each)"),
+    PARAM_INT_DEF("size", 4 * MIB, 4 * MIB, 1, INT64_C(1) << 40, "bytes per file"),
     PARAM_INT_DEF("bs", 128 * KIB, 128 * KIB, 512, 64 * MIB, "bytes per read() call"),
     PARAM_CHOICE_DEF("cache", 0, 0, cache_names, 2,
                      "warm: files read once beforehand; cold: evicted before every run"),
