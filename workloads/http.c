@@ -372,7 +372,10 @@ static int curl_socket_changed(CURL *e, curl_socket_t s, int what, void *userp, 
 	    ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
 	if (socketp != NULL)
 		return loop_rewatch(hl->loop, s, events) == 0 ? 0 : -1;
-	if (loop_watch(hl->loop, s, events, socket_ready, hl) != 0)
+	/* A descriptor number curl reuses before its REMOVE reached us is
+	 * already watched: take it over rather than fail the transfer. */
+	if (loop_watch(hl->loop, s, events, socket_ready, hl) != 0 &&
+	    (errno != EEXIST || loop_rewatch(hl->loop, s, events) != 0))
 		return -1;
 	curl_multi_assign(hl->multi, s, hl);
 	return 0;
