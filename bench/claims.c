@@ -3,6 +3,7 @@
  * on the JSON (not on live cells) makes every verdict reproducible from the
  * file alone, which is what `concbench claims FILE` does. */
 #include "claims.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -230,15 +231,7 @@ static double median_of_samples(json_t *c, const char *field)
 		if (isfinite(x) && n < 256)
 			v[n++] = x;
 	}
-	if (n == 0)
-		return NAN;
-	for (size_t a = 1; a < n; a++) /* insertion sort: a handful of repetitions */
-		for (size_t b = a; b > 0 && v[b - 1] > v[b]; b--) {
-			double t = v[b];
-			v[b] = v[b - 1];
-			v[b - 1] = t;
-		}
-	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+	return percentile(v, n, 50); /* NAN when there are none */
 }
 
 static double mean_startup_s(json_t *c)
