@@ -10,14 +10,21 @@
 #define CV_WARN        0.10
 #define SHORT_SAMPLE_S 0.005
 
-const struct cell *serial_cell_of(const struct bench_run *run, const struct bench_workload *bw)
+/* The serial cell a cell's speedup is measured against: same workload, and
+ * the same ballast where serial ran with it, else none. */
+const struct cell *serial_cell_of(const struct bench_run *run, const struct cell *of)
 {
+	const struct cell *fallback = NULL;
 	for (int i = 0; i < run->n_cells; i++) {
 		const struct cell *c = &run->cells[i];
-		if (c->bw == bw && strcmp(c->runner->name, "serial") == 0)
+		if (c->bw != of->bw || !c->runner->single_worker) /* serial: the one baseline */
+			continue;
+		if (c->ballast_mb == of->ballast_mb)
 			return c;
+		if (c->ballast_mb == 0)
+			fallback = c;
 	}
-	return NULL;
+	return fallback;
 }
 
 static void warn(struct cell *c, const char *fmt, double a, double b)
@@ -42,7 +49,7 @@ void cell_summarize(struct bench_run *run, struct cell *c)
 	summarize(wall, wall ? (size_t)c->n_samples : 0, &c->wall);
 	free(wall);
 
-	const struct cell *base = serial_cell_of(run, c->bw);
+	const struct cell *base = serial_cell_of(run, c);
 	c->speedup = (struct ratio){NAN, NAN, NAN};
 	if (base != NULL && base->n_samples > 0 && c->n_samples > 0)
 		c->speedup = speedup_of(&base->wall, &c->wall);

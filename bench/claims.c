@@ -28,7 +28,7 @@ struct claim_ctx {
 
 struct verdict {
 	const char *verdict;
-	char reason[400];
+	char reason[640];
 	json_t *cells;      /* evidence: the cells used */
 	json_t *thresholds; /* evidence: the bounds applied */
 };
@@ -252,9 +252,16 @@ static long workers_of(json_t *c)
 	return (long)json_integer_value(json_object_get(c, "workers"));
 }
 
+static long ballast_of(json_t *c)
+{
+	return (long)json_integer_value(json_object_get(c, "ballast_mb"));
+}
+
+/* Same parameters, and the same memory in the parent. */
 static bool same_params(json_t *a, json_t *b)
 {
-	return json_equal(json_object_get(a, "params"), json_object_get(b, "params"));
+	return json_equal(json_object_get(a, "params"), json_object_get(b, "params")) &&
+	       ballast_of(a) == ballast_of(b);
 }
 
 /* The healthy cell of `strategy` that matches `like` in workload, params and
@@ -305,13 +312,45 @@ static json_t *widest_pair(const struct claim_ctx *cx, bool io_only, json_t **th
 	return best;
 }
 
+/* The processes cell with the most ballast that has a threads cell beside it,
+ * and the same processes cell without ballast: how start-up grows with the
+ * parent's memory, which is what fork copies the page tables of. */
+static json_t *ballast_pair(const struct claim_ctx *cx, json_t **threads, json_t **unloaded)
+{
+	json_t *best = NULL, *c;
+	size_t i;
+	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	{
+		if (!cell_ok(c) || !is_strategy(c, "processes") || ballast_of(c) <= 0)
+			continue;
+		json_t *t = partner(cx, c, "threads");
+		if (t != NULL && (best == NULL || ballast_of(c) > ballast_of(best))) {
+			best = c;
+			*threads = t;
+		}
+	}
+	*unloaded = NULL;
+	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	{
+		if (best != NULL && cell_ok(c) && is_strategy(c, "processes") &&
+		    ballast_of(c) == 0 && strcmp(str(c, "workload"), str(best, "workload")) == 0 &&
+		    workers_of(c) == workers_of(best) &&
+		    json_equal(json_object_get(c, "params"), json_object_get(best, "params")))
+			*unloaded = c;
+	}
+	return best;
+}
+
 #define HEAVIER 1.30 /* a ratio at or over this is "heavier" */
 #define LIGHTER 1.10 /* at or under this, no meaningful difference */
 
 static void judge_processes_heavier(const struct claim_ctx *cx, struct verdict *v)
 {
-	json_t *st = NULL, *it = NULL;
-	json_t *sp = widest_pair(cx, false, &st);
+	json_t *st = NULL, *it = NULL, *unloaded = NULL;
+	/* Start-up from the parent-memory sweep where there is one. */
+	json_t *sp = ballast_pair(cx, &st, &unloaded);
+	if (sp == NULL)
+		sp = widest_pair(cx, false, &st);
 	json_t *ip = widest_pair(cx, true, &it);
 	json_object_set_new(v->thresholds, "heavier_if_ratio_at_least", json_real(HEAVIER));
 	json_object_set_new(v->thresholds, "no_difference_if_ratio_at_most", json_real(LIGHTER));
@@ -327,28 +366,41 @@ static void judge_processes_heavier(const struct claim_ctx *cx, struct verdict *
 		json_array_append_new(v->cells, cell_ref(ip));
 		json_array_append_new(v->cells, cell_ref(it));
 	}
+	if (unloaded != NULL)
+		json_array_append_new(v->cells, cell_ref(unloaded));
 	double start = mean_startup_s(sp) / mean_startup_s(st);
+	double growth = unloaded != NULL ? mean_startup_s(sp) / mean_startup_s(unloaded) : NAN;
+	char sweep[160] = "";
+	if (unloaded != NULL)
+		snprintf(sweep, sizeof(sweep),
+		         " (with %ld MiB in the parent: fork start-up %.2f ms, %.1fx its %.2f ms "
+		         "with none)",
+		         ballast_of(sp), 1e3 * mean_startup_s(sp), growth,
+		         1e3 * mean_startup_s(unloaded));
 	double rss = median_of_samples(ip, "max_rss_kib") / median_of_samples(it, "max_rss_kib");
 	double cpu = median_of_samples(ip, "cpu_s") / median_of_samples(it, "cpu_s");
 	double wall = median_of_samples(ip, "wall_s") / median_of_samples(it, "wall_s");
 	json_object_set_new(v->thresholds, "measured",
-	                    json_pack("{s:f, s:f, s:f, s:f}", "startup_ratio", start,
+	                    json_pack("{s:f, s:f, s:f, s:f, s:I, s:o}", "startup_ratio", start,
 	                              "io_peak_rss_ratio", rss, "io_cpu_time_ratio", cpu,
-	                              "io_wall_ratio", wall));
+	                              "io_wall_ratio", wall, "startup_ballast_mb",
+	                              (json_int_t)ballast_of(sp), "startup_growth_with_ballast",
+	                              isfinite(growth) ? json_real(growth) : json_null()));
 	bool start_heavier = start >= HEAVIER;
 	bool io_heavier = rss >= HEAVIER || cpu >= HEAVIER || wall >= HEAVIER;
-	const char *fmt = "start-up %.1fx a thread's; for %s at n=%ld: peak RSS %.2fx, CPU "
+	const char *fmt = "start-up %.1fx a thread's%s; for %s at n=%ld: peak RSS %.2fx, CPU "
 	                  "time %.2fx, wall %.2fx those of threads";
 	if (!isfinite(start) || !isfinite(rss) || !isfinite(cpu))
 		set(v, "inconclusive", "the cells lack start-up or sample figures");
 	else if (start_heavier && io_heavier)
-		set(v, "confirmed", fmt, start, str(ip, "workload"), workers_of(ip), rss, cpu,
-		    wall);
+		set(v, "confirmed", fmt, start, sweep, str(ip, "workload"), workers_of(ip), rss,
+		    cpu, wall);
 	else if (start <= LIGHTER && rss <= LIGHTER && cpu <= LIGHTER && wall <= LIGHTER)
-		set(v, "refuted", fmt, start, str(ip, "workload"), workers_of(ip), rss, cpu, wall);
-	else
-		set(v, "inconclusive", fmt, start, str(ip, "workload"), workers_of(ip), rss, cpu,
+		set(v, "refuted", fmt, start, sweep, str(ip, "workload"), workers_of(ip), rss, cpu,
 		    wall);
+	else
+		set(v, "inconclusive", fmt, start, sweep, str(ip, "workload"), workers_of(ip), rss,
+		    cpu, wall);
 }
 
 /* The most tasks in flight that `strategy` completed on io workload w, and

@@ -13,6 +13,8 @@
 #define OPT_QUIET           1004
 #define OPT_SEED            1005
 #define OPT_URL             1007
+#define OPT_BALLAST         1008
+#define OPT_LIST_CELLS      1009
 #define OPT_NO_FORCE_SWITCH 1006
 
 void run_usage(FILE *out)
@@ -31,6 +33,9 @@ void run_usage(FILE *out)
 	    "  -p, --param W.KEY=VALUE     override a workload parameter (see `concbench list`)\n"
 	    "      --quick                 small sizes, for smoke tests\n"
 	    "      --seed N                seed of the shuffled cell order (default 1)\n"
+	    "      --ballast-mb LIST       the parent touches this much memory before its workers\n"
+	    "                              start (fork copies its page tables): e.g. 0,256,1024\n"
+	    "      --list-cells            print the cells this run would measure, and stop\n"
 	    "      --url URL               download from this server instead of starting the\n"
 	    "                              fixture server (http workload)\n"
 	    "  -o, --output FILE           result file (default results/<host>-<UTC time>.json)\n"
@@ -198,6 +203,36 @@ static int add_override(struct run_config *cfg, const char *text, char *err, siz
 	return 0;
 }
 
+/* --ballast-mb 0,256,1024: megabytes the parent touches before its workers
+ * start, one set of cells per value. */
+static int parse_ballast(struct run_config *cfg, const char *text, char *err, size_t errlen)
+{
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s", text);
+	cfg->n_ballast = 0;
+	for (char *item = buf, *next; item != NULL && *text != '\0'; item = next) {
+		next = strchr(item, ',');
+		if (next != NULL)
+			*next++ = '\0';
+		long v;
+		if (parse_int(item, 0, CLI_MAX_BALLAST_MB, &v) != 0) {
+			snprintf(err, errlen, "--ballast-mb needs megabytes from 0 to %d, not '%s'",
+			         CLI_MAX_BALLAST_MB, item);
+			return -1;
+		}
+		if (cfg->n_ballast == CLI_MAX_LIST) {
+			snprintf(err, errlen, "--ballast-mb: at most %d values", CLI_MAX_LIST);
+			return -1;
+		}
+		cfg->ballast_mb[cfg->n_ballast++] = (int)v;
+	}
+	if (cfg->n_ballast == 0) {
+		snprintf(err, errlen, "--ballast-mb needs a list of megabytes, not '%s'", text);
+		return -1;
+	}
+	return 0;
+}
+
 /* --url URL is -p W.KEY=URL for every workload that downloads from a server. */
 static int add_url_overrides(struct run_config *cfg, const char *url, char *err, size_t errlen)
 {
@@ -272,6 +307,8 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 	    {"quiet", no_argument, NULL, OPT_QUIET},
 	    {"seed", required_argument, NULL, OPT_SEED},
 	    {"url", required_argument, NULL, OPT_URL},
+	    {"ballast-mb", required_argument, NULL, OPT_BALLAST},
+	    {"list-cells", no_argument, NULL, OPT_LIST_CELLS},
 	    {"output", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -355,6 +392,13 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 				           optarg);
 			cfg->seed = (uint64_t)v;
 			break;
+		case OPT_LIST_CELLS:
+			cfg->list_cells = true;
+			break;
+		case OPT_BALLAST:
+			if (parse_ballast(cfg, optarg, err, errlen) != 0)
+				return CLI_ERROR;
+			break;
 		case OPT_URL:
 			if (add_url_overrides(cfg, optarg, err, errlen) != 0)
 				return CLI_ERROR;
@@ -375,8 +419,10 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 	}
 	if (optind < argc)
 		return bad(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
-	if (cfg->n_workloads == 0)
+	if (cfg->n_workloads == 0) {
+		cfg->default_suite = true;
 		add_workload("all", &lc);
+	}
 	if (cfg->n_strategies == 0)
 		add_strategy("all", &lc);
 	return CLI_OK;

@@ -11,9 +11,10 @@
 #include "runner.h"
 #include "workload.h"
 
-#define CLI_MAX_LIST      64
-#define CLI_MAX_OVERRIDES 64
-#define CLI_MAX_WORKERS   100000
+#define CLI_MAX_LIST       64
+#define CLI_MAX_OVERRIDES  64
+#define CLI_MAX_WORKERS    100000
+#define CLI_MAX_BALLAST_MB (64 * 1024)
 
 struct param_override {
 	const struct workload_ops *workload;
@@ -28,6 +29,11 @@ struct run_config {
 	int n_strategies;
 	int workers[CLI_MAX_LIST]; /* n_workers == 0: the default sweep */
 	int n_workers;
+	/* -w not given: the default suite, which adds the cells every claim needs
+	 * (a release_gil variant, a parent-memory sweep) to the plain matrix. */
+	bool default_suite;
+	int ballast_mb[CLI_MAX_LIST]; /* --ballast-mb; n_ballast == 0: none given */
+	int n_ballast;
 	int reps;
 	int warmup;
 	enum pin_policy pin;
@@ -35,6 +41,7 @@ struct run_config {
 	bool force_switching; /* --gil-no-force-switch turns it off, for ablation */
 	bool quick;
 	bool quiet;
+	bool list_cells; /* print the cells that would run, and stop */
 	uint64_t seed;
 	char output[PATH_MAX]; /* empty: results/<host>-<UTC time>.json */
 	struct param_override overrides[CLI_MAX_OVERRIDES];

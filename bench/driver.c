@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,53 @@ static void usage_delta(const struct rusage *a, const struct rusage *b, struct s
 	s->ctx_involuntary += b->ru_nivcsw - a->ru_nivcsw;
 }
 
+/* The parent's memory before its workers start, as a Python program's heap
+ * would be: touched page by page, and kept off transparent huge pages (an
+ * interpreter's arenas are small pages), so that fork has every page-table
+ * entry to copy. NULL for none or on failure. */
+static void *touch_ballast(size_t len)
+{
+	if (len == 0)
+		return NULL;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_NOHUGEPAGE);
+	long page = sysconf(_SC_PAGESIZE);
+	for (size_t off = 0; off < len; off += (size_t)page)
+		p[off] = 1;
+	return p;
+}
+
+/* All CPUs' time from /proc/stat's first line, to tell "faster" from "burns
+ * more CPU": the share left idle while a cell ran. */
+struct cpu_times {
+	unsigned long long idle, total;
+};
+
+static void read_cpu_times(struct cpu_times *t)
+{
+	unsigned long long v[10] = {0};
+	FILE *f = fopen("/proc/stat", "re");
+	t->idle = t->total = 0;
+	if (f == NULL)
+		return;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+	               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+	fclose(f);
+	/* guest time (8, 9) is already counted in user and nice */
+	for (int i = 0; i < n && i < 8; i++)
+		t->total += v[i];
+	t->idle = v[3] + v[4]; /* idle and iowait */
+}
+
+static double idle_share(const struct cpu_times *a, const struct cpu_times *b)
+{
+	if (b->total <= a->total)
+		return NAN; /* under one clock tick: too short to tell */
+	return (double)(b->idle - a->idle) / (double)(b->total - a->total);
+}
+
 /* Runs the cell once. Returns 0 with the sample and the run's result, or -1
  * with the cell's error set (the result is then freed). */
 static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
@@ -68,6 +116,16 @@ static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
 	if (w->ops->before_run != NULL)
 		w->ops->before_run(w);
 	reset_peak_rss();
+	size_t ballast_len = (size_t)c->ballast_mb << 20;
+	void *ballast = touch_ballast(ballast_len);
+	if (ballast_len > 0 && ballast == NULL) {
+		snprintf(c->error, sizeof(c->error), "cannot hold %d MiB of ballast: %s",
+		         c->ballast_mb, strerror(errno));
+		run_result_free(rr);
+		return -1;
+	}
+	struct cpu_times cpu0, cpu1;
+	read_cpu_times(&cpu0);
 	getrusage(RUSAGE_SELF, &self0);
 	getrusage(RUSAGE_CHILDREN, &kids0);
 	double t0 = monotonic_now();
@@ -75,8 +133,12 @@ static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
 	double t1 = monotonic_now();
 	getrusage(RUSAGE_SELF, &self1);
 	getrusage(RUSAGE_CHILDREN, &kids1);
+	read_cpu_times(&cpu1);
+	if (ballast != NULL)
+		munmap(ballast, ballast_len);
 
 	s->wall_s = t1 - t0;
+	s->idle_share = idle_share(&cpu0, &cpu1);
 	usage_delta(&self0, &self1, s);
 	usage_delta(&kids0, &kids1, s);
 	s->max_rss_kib = proc_status_kib("VmHWM") + rr->children_max_rss_kib;
@@ -181,33 +243,83 @@ static void keep_run(struct cell *c, const struct sample *s, struct run_result *
 	run_result_free(rr);
 }
 
-static void progress(const struct bench_run *run, const struct cell *c, const char *phase,
-                     const struct sample *s)
+static void format_duration(double s, char *buf, size_t len)
 {
+	long t = isfinite(s) && s > 0 ? (long)(s + 0.5) : 0;
+	if (t >= 3600)
+		snprintf(buf, len, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void cell_label(const struct cell *c, char *buf, size_t len)
+{
+	int k = snprintf(buf, len, "%s%s%s %s n=%d", c->bw->w.ops->name,
+	                 c->bw->variant[0] ? ":" : "", c->bw->variant, c->runner->name, c->workers);
+	if (c->ballast_mb > 0 && k > 0 && (size_t)k < len)
+		snprintf(buf + k, len - (size_t)k, " ballast=%dM", c->ballast_mb);
+}
+
+/* On a terminal, one line rewritten after every run: the cell, the
+ * repetition, the time so far and an estimate of what is left. */
+static void show_live_line(struct bench_run *run, const struct cell *c, const char *phase)
+{
+	char label[128], elapsed[32], eta[32];
+	double spent = monotonic_now() - run->started_mono;
+	double per_run = run->runs_done > 0 ? spent / run->runs_done : NAN;
+	cell_label(c, label, sizeof(label));
+	format_duration(spent, elapsed, sizeof(elapsed));
+	format_duration(per_run * (run->total_runs - run->runs_done), eta, sizeof(eta));
+	fprintf(stderr, "\r\033[K[%d/%d] %s, %s  elapsed %s  ETA %s", run->runs_done,
+	        run->total_runs, label, phase, elapsed, eta);
+	fflush(stderr);
+}
+
+/* A line that stays: a failed cell, or (off a terminal) a finished one. */
+static void show_cell_line(struct bench_run *run, const struct cell *c)
+{
+	char label[128];
+	cell_label(c, label, sizeof(label));
+	if (run->live_progress)
+		fprintf(stderr, "\r\033[K");
+	if (c->error[0] != '\0')
+		fprintf(stderr, "%s: error: %s\n", label, c->error);
+	else
+		fprintf(stderr, "%s: median %.4f s over %d runs\n", label, c->wall.median,
+		        c->n_samples);
+}
+
+static void progress(struct bench_run *run, const struct cell *c, const char *phase,
+                     bool failed_now, bool cell_done)
+{
+	run->runs_done++;
 	if (run->cfg.quiet)
 		return;
-	if (c->error[0] != '\0')
-		fprintf(stderr, "%-10s %-10s n=%-4d %-8s error: %s\n", c->bw->w.ops->name,
-		        c->runner->name, c->workers, phase, c->error);
-	else
-		fprintf(stderr, "%-10s %-10s n=%-4d %-8s %.4f s\n", c->bw->w.ops->name,
-		        c->runner->name, c->workers, phase, s->wall_s);
+	if (failed_now || (cell_done && !run->live_progress))
+		show_cell_line(run, c);
+	if (run->live_progress)
+		show_live_line(run, c, phase);
 }
 
 static void run_cell_once(struct bench_run *run, struct cell *c, bool counted, const char *phase)
 {
 	struct sample s;
 	struct run_result rr;
-	if (c->error[0] != '\0')
-		return; /* a failed cell stays failed: its later runs would not be comparable */
+	if (c->error[0] != '\0') {
+		run->runs_done++; /* a failed cell stays failed: later runs would not compare */
+		return;
+	}
 	if (measure_once(run, c, &s, &rr) != 0 || verify_checksum(c, &rr) != 0) {
 		if (rr.task != NULL)
 			run_result_free(&rr);
-		progress(run, c, phase, &s);
+		progress(run, c, phase, true, true);
 		return;
 	}
 	keep_run(c, &s, &rr, counted);
-	progress(run, c, phase, &s);
+	bool done = counted && c->n_samples == run->cfg.reps;
+	if (done)
+		cell_summarize(run, c);
+	progress(run, c, phase, false, done);
 }
 
 /* ---- the matrix ------------------------------------------------------------ */
@@ -234,13 +346,14 @@ static void shuffle(struct cell **order, int n, uint64_t *rng)
 }
 
 static int add_cell(struct bench_run *run, struct bench_workload *bw, const struct runner_ops *r,
-                    int workers, char *err, size_t errlen)
+                    int workers, int ballast_mb, char *err, size_t errlen)
 {
 	struct cell *c = &run->cells[run->n_cells];
 	memset(c, 0, sizeof(*c));
 	c->bw = bw;
 	c->runner = r;
 	c->workers = workers;
+	c->ballast_mb = ballast_mb;
 	c->samples = calloc((size_t)run->cfg.reps, sizeof(*c->samples));
 	if (c->samples == NULL || placement_plan_make(run->topology, run->cfg.pin, cell_threads(c),
 	                                              &c->plan, err, errlen) != 0)
@@ -249,26 +362,94 @@ static int add_cell(struct bench_run *run, struct bench_workload *bw, const stru
 	return 0;
 }
 
-/* serial runs once per workload with one worker: it is the baseline. */
-static int build_cells(struct bench_run *run, char *err, size_t errlen)
+/* The worker counts of one workload: the run's sweep, and for I/O workloads
+ * under the default sweep also 8 and 32 tasks in flight, where waiting, not
+ * cores, sets the pace. */
+static int workload_sweep(const struct bench_run *run, const struct bench_workload *bw, int *out)
 {
-	int per_workload = run->cfg.n_strategies * run->n_sweep;
-	run->cells = calloc((size_t)(run->n_workloads * per_workload), sizeof(*run->cells));
-	if (run->cells == NULL) {
-		snprintf(err, errlen, "out of memory for the cells");
-		return -1;
-	}
-	for (int wi = 0; wi < run->n_workloads; wi++) {
+	int n = run->n_sweep;
+	memcpy(out, run->sweep, sizeof(int) * (size_t)n);
+	if (run->cfg.n_workers > 0 || bw->w.ops->kind != WORKLOAD_IO)
+		return n;
+	static const int in_flight[] = {8, 32};
+	for (size_t k = 0; k < sizeof(in_flight) / sizeof(in_flight[0]); k++)
+		if (in_flight[k] > out[n - 1] && n < CLI_MAX_LIST)
+			out[n++] = in_flight[k];
+	return n;
+}
+
+static bool strategy_allowed(const struct bench_workload *bw, const struct runner_ops *r)
+{
+	if (bw->n_only == 0)
+		return true;
+	for (int i = 0; i < bw->n_only; i++)
+		if (bw->only[i] == r)
+			return true;
+	return false;
+}
+
+/* serial runs once per workload and ballast with one worker: it is the baseline. */
+static int build_workload_cells(struct bench_run *run, struct bench_workload *bw, char *err,
+                                size_t errlen)
+{
+	int sweep[CLI_MAX_LIST];
+	int n_sweep = workload_sweep(run, bw, sweep);
+	int zero = 0;
+	const int *ballast = run->cfg.n_ballast > 0 ? run->cfg.ballast_mb : &zero;
+	int n_ballast = run->cfg.n_ballast > 0 ? run->cfg.n_ballast : 1;
+	for (int bi = 0; bi < n_ballast; bi++) {
 		for (int si = 0; si < run->cfg.n_strategies; si++) {
 			const struct runner_ops *r = run->cfg.strategies[si];
 			bool one = r->single_worker;
-			for (int k = 0; k < (one ? 1 : run->n_sweep); k++)
-				if (add_cell(run, &run->workloads[wi], r, one ? 1 : run->sweep[k],
-				             err, errlen) != 0)
+			if (!strategy_allowed(bw, r))
+				continue;
+			for (int k = 0; k < (one ? 1 : n_sweep); k++)
+				if (add_cell(run, bw, r, one ? 1 : sweep[k], ballast[bi], err,
+				             errlen) != 0)
 					return -1;
 		}
 	}
 	return 0;
+}
+
+/* The default suite's parent-memory sweep: threads and processes at the core
+ * count on the first I/O workload, with the parent holding 256 MiB and 1 GiB,
+ * which is what fork has to copy the page tables of (claim 4). */
+static int add_ballast_sweep(struct bench_run *run, char *err, size_t errlen)
+{
+	static const int ballast[] = {256, 1024};
+	const struct runner_ops *pair[] = {runner_find("threads"), runner_find("processes")};
+	struct bench_workload *io = NULL;
+	for (int i = 0; i < run->n_workloads && io == NULL; i++)
+		if (run->workloads[i].w.ops->kind == WORKLOAD_IO && run->workloads[i].n_only == 0)
+			io = &run->workloads[i];
+	if (io == NULL || !run->cfg.default_suite || run->cfg.n_ballast > 0)
+		return 0;
+	for (size_t p = 0; p < 2; p++) {
+		bool chosen = false;
+		for (int si = 0; si < run->cfg.n_strategies; si++)
+			chosen |= run->cfg.strategies[si] == pair[p];
+		for (size_t b = 0; chosen && b < sizeof(ballast) / sizeof(ballast[0]); b++)
+			if (add_cell(run, io, pair[p], run->sweep[run->n_sweep - 1], ballast[b],
+			             err, errlen) != 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int build_cells(struct bench_run *run, char *err, size_t errlen)
+{
+	size_t per_workload = (size_t)run->cfg.n_strategies * (size_t)(run->n_sweep + 2) *
+	                      (size_t)(run->cfg.n_ballast > 0 ? run->cfg.n_ballast : 1);
+	run->cells = calloc((size_t)run->n_workloads * per_workload + 8, sizeof(*run->cells));
+	if (run->cells == NULL) {
+		snprintf(err, errlen, "out of memory for the cells");
+		return -1;
+	}
+	for (int wi = 0; wi < run->n_workloads; wi++)
+		if (build_workload_cells(run, &run->workloads[wi], err, errlen) != 0)
+			return -1;
+	return add_ballast_sweep(run, err, errlen);
 }
 
 /* The allowed PUs that no cell of this workload is pinned to: where the
@@ -461,8 +642,50 @@ static void note_machine_warnings(struct bench_run *run)
 	if (machine_governor(gov, sizeof(gov)) != NULL && strcmp(gov, "performance") != 0)
 		snprintf(run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
 		         "CPU frequency governor is '%s', not 'performance': clocks may vary", gov);
+	if (topology_has_smt(run->topology))
+		snprintf(
+		    run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+		    "SMT is on: with --pin pu, or more workers than cores, two workers share a "
+		    "core's units");
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	if (online > pus)
+		snprintf(run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+		         "this process may use %d of the %ld online CPUs (cpuset or affinity): the "
+		         "sweep stops at %d",
+		         pus, online, pus);
 	for (int i = 0; i < run->n_warnings && !run->cfg.quiet; i++)
 		fprintf(stderr, "warning: %s\n", run->warnings[i]);
+}
+
+/* The default suite runs the first CPU workload that can release the lock a
+ * second time with release_gil=1, under serial (its baseline) and gil: the
+ * NumPy case of claim 7. */
+static void add_release_gil_variant(struct bench_run *run)
+{
+	const struct runner_ops *want[] = {runner_find("serial"), runner_find("gil")};
+	for (int i = 0; i < run->cfg.n_workloads; i++) {
+		const struct workload_ops *ops = run->cfg.workloads[i];
+		char why[160];
+		if (ops->kind != WORKLOAD_CPU ||
+		    params_find(ops->params, "release_gil", NULL) == NULL)
+			continue;
+		struct bench_workload *v = &run->workloads[run->n_workloads];
+		v->w.ops = ops;
+		params_init(&v->w.params, ops->params, run->cfg.quick);
+		if (apply_overrides(&run->cfg, ops, &v->w.params, why, sizeof(why)) != 0 ||
+		    params_set_internal(&v->w.params, "release_gil", "1", why, sizeof(why)) != 0)
+			return;
+		snprintf(v->variant, sizeof(v->variant), "release_gil=1");
+		for (int si = 0; si < run->cfg.n_strategies; si++)
+			for (size_t k = 0; k < 2; k++)
+				if (run->cfg.strategies[si] == want[k])
+					v->only[v->n_only++] = want[k];
+		if (v->n_only == 2)
+			run->n_workloads++;
+		else
+			memset(v, 0, sizeof(*v));
+		return;
+	}
 }
 
 static int prepare(struct bench_run *run, char *err, size_t errlen)
@@ -484,7 +707,7 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 		    default_worker_sweep(topology_cores(run->topology), run->sweep, CLI_MAX_LIST);
 	}
 	run->n_workloads = run->cfg.n_workloads;
-	run->workloads = calloc((size_t)run->n_workloads, sizeof(*run->workloads));
+	run->workloads = calloc((size_t)run->n_workloads + 1, sizeof(*run->workloads));
 	if (run->workloads == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -496,6 +719,8 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 		if (apply_overrides(&run->cfg, w->ops, &w->params, err, errlen) != 0)
 			return -1;
 	}
+	if (run->cfg.default_suite)
+		add_release_gil_variant(run);
 	return build_cells(run, err, errlen);
 }
 
@@ -533,6 +758,16 @@ static int count_failed_cells(const struct bench_run *run)
 	return failed;
 }
 
+/* --list-cells: one line per cell, "workload[:variant] strategy workers ballast_mb". */
+static void print_cell_list(const struct bench_run *run, FILE *out)
+{
+	for (int i = 0; i < run->n_cells; i++) {
+		const struct cell *c = &run->cells[i];
+		fprintf(out, "%s%s%s %s %d %d\n", c->bw->w.ops->name, c->bw->variant[0] ? ":" : "",
+		        c->bw->variant, c->runner->name, c->workers, c->ballast_mb);
+	}
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static struct bench_run run; /* large; static keeps it off the stack */
@@ -549,7 +784,15 @@ int cmd_run(int argc, char **argv)
 		release(&run);
 		return 2;
 	}
+	if (run.cfg.list_cells) {
+		print_cell_list(&run, stdout);
+		release(&run);
+		return 0;
+	}
 	note_machine_warnings(&run);
+	run.total_runs = run.n_cells * (run.cfg.warmup + run.cfg.reps);
+	run.started_mono = monotonic_now();
+	run.live_progress = isatty(STDERR_FILENO);
 
 	uint64_t rng = run.cfg.seed;
 	for (int i = 0; i < run.n_workloads; i++) {
@@ -567,6 +810,8 @@ int cmd_run(int argc, char **argv)
 		stop_fixture_server(bw);
 	}
 	run.finished = true;
+	if (run.live_progress && !run.cfg.quiet)
+		fprintf(stderr, "\r\033[K");
 	for (int i = 0; i < run.n_cells; i++)
 		cell_summarize(&run, &run.cells[i]);
 	json_t *doc = save_progress(&run);

@@ -39,10 +39,21 @@ static json_t *summary_json(const struct summary *s)
 
 static json_t *sample_json(const struct sample *s)
 {
-	return json_pack("{s:o, s:o, s:o, s:I, s:I, s:I}", "wall_s", num(s->wall_s), "user_s",
+	return json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "wall_s", num(s->wall_s), "user_s",
 	                 num(s->user_s), "sys_s", num(s->sys_s), "max_rss_kib",
 	                 (json_int_t)s->max_rss_kib, "ctx_voluntary", (json_int_t)s->ctx_voluntary,
-	                 "ctx_involuntary", (json_int_t)s->ctx_involuntary);
+	                 "ctx_involuntary", (json_int_t)s->ctx_involuntary, "idle_share",
+	                 num(s->idle_share));
+}
+
+static double median_idle_share(const struct cell *c)
+{
+	double v[c->n_samples > 0 ? c->n_samples : 1];
+	size_t n = 0;
+	for (int i = 0; i < c->n_samples; i++)
+		if (isfinite(c->samples[i].idle_share))
+			v[n++] = c->samples[i].idle_share;
+	return percentile(v, n, 50);
 }
 
 static json_t *params_json(const struct workload *w)
@@ -197,6 +208,10 @@ static json_t *cell_json(const struct cell *c)
 	json_object_set_new(o, "answer", answer_json(c));
 	json_object_set_new(o, "tasks", json_integer((json_int_t)c->tasks));
 	json_object_set_new(o, "tasks_failed", json_integer((json_int_t)c->tasks_failed));
+	json_object_set_new(o, "variant",
+	                    c->bw->variant[0] ? json_string(c->bw->variant) : json_null());
+	json_object_set_new(o, "ballast_mb", json_integer(c->ballast_mb));
+	json_object_set_new(o, "idle_cpu_share", num(median_idle_share(c)));
 	add_io_figures(o, c);
 	add_workload_facts(o, c);
 	json_object_set_new(o, "gil", json_null());
@@ -233,6 +248,8 @@ static json_t *config_json(const struct bench_run *run)
 		                                   cfg->overrides[i].key, cfg->overrides[i].value));
 	json_object_set_new(o, "param_overrides", overrides);
 	json_object_set_new(o, "force_switching", json_boolean(cfg->force_switching));
+	json_object_set_new(o, "default_suite", json_boolean(cfg->default_suite));
+	json_object_set_new(o, "ballast_mb", int_array(cfg->ballast_mb, cfg->n_ballast));
 	return o;
 }
 

@@ -19,6 +19,7 @@
 
 struct sample {
 	double wall_s, user_s, sys_s;
+	double idle_share; /* of all CPUs' time during the run, from /proc/stat */
 	long max_rss_kib;
 	long ctx_voluntary, ctx_involuntary;
 };
@@ -27,6 +28,7 @@ struct cell {
 	struct bench_workload *bw;
 	const struct runner_ops *runner;
 	int workers;
+	int ballast_mb; /* memory the parent touched before the workers started */
 	struct placement_plan plan;
 
 	struct sample *samples; /* counted repetitions measured so far */
@@ -61,6 +63,11 @@ struct cell {
 
 struct bench_workload {
 	struct workload w;
+	/* A variant of a workload run beside it in the default suite (e.g.
+	 * "release_gil=1"), under the strategies listed only. */
+	char variant[64];
+	const struct runner_ops *only[CLI_MAX_LIST];
+	int n_only;
 	bool ready; /* set up successfully */
 	char error[256];
 	uint64_t expected_checksum;
@@ -84,6 +91,9 @@ struct bench_run {
 	int n_cells;
 	int sweep[CLI_MAX_LIST];
 	int n_sweep;
+	int total_runs, runs_done; /* for the progress line */
+	double started_mono;
+	bool live_progress; /* stderr is a terminal: one line, rewritten */
 	time_t started;
 	char created_at[32];
 	char output[PATH_MAX];
@@ -97,7 +107,7 @@ struct bench_run {
 void cell_summarize(struct bench_run *run, struct cell *c);
 /* Threads the cell's strategy runs on: its workers, or 1 for single-threaded strategies. */
 int cell_threads(const struct cell *c);
-const struct cell *serial_cell_of(const struct bench_run *run, const struct bench_workload *bw);
+const struct cell *serial_cell_of(const struct bench_run *run, const struct cell *of);
 
 /* result.c */
 json_t *bench_run_to_json(const struct bench_run *run);

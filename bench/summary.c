@@ -9,7 +9,8 @@
 static void print_workload_header(const struct bench_workload *bw, FILE *out)
 {
 	const struct workload_ops *ops = bw->w.ops;
-	fprintf(out, "\n%s (%s): %s\n", ops->name, workload_kind_name(ops->kind), ops->description);
+	fprintf(out, "\n%s%s%s (%s): %s\n", ops->name, bw->variant[0] ? " with " : "", bw->variant,
+	        workload_kind_name(ops->kind), ops->description);
 	if (bw->has_expected_items)
 		fprintf(out, "  expected answer: %llu %s\n", (unsigned long long)bw->expected_items,
 		        ops->items_name);
@@ -31,8 +32,82 @@ static void print_cell(const struct cell *c, FILE *out)
 	        c->error[0] ? "ERROR" : (c->checksum_ok ? "ok" : "wrong"));
 	if (c->error[0])
 		fprintf(out, "  %-10s %7s  error: %s\n", "", "", c->error);
+	if (c->ballast_mb > 0)
+		fprintf(out,
+		        "  %-10s %7s  with %d MiB held by the parent before its workers started\n",
+		        "", "", c->ballast_mb);
 	for (int i = 0; i < c->n_warnings; i++)
 		fprintf(out, "  %-10s %7s  warning: %s\n", "", "", c->warnings[i]);
+}
+
+/* The best (highest speedup) healthy cell of one strategy for one workload,
+ * without ballast. */
+static const struct cell *best_of(const struct bench_run *run, const struct bench_workload *bw,
+                                  const struct runner_ops *r)
+{
+	const struct cell *best = NULL;
+	for (int i = 0; i < run->n_cells; i++) {
+		const struct cell *c = &run->cells[i];
+		if (c->bw != bw || c->runner != r || c->ballast_mb != 0 || c->error[0] != '\0' ||
+		    c->n_samples == 0 || !isfinite(c->speedup.value))
+			continue;
+		if (best == NULL || c->speedup.value > best->speedup.value)
+			best = c;
+	}
+	return best;
+}
+
+#define TIE 0.05 /* best speedups this close share the win */
+
+static void print_winner(const struct bench_run *run, const struct bench_workload *bw,
+                         const struct cell *const *best, FILE *out)
+{
+	const struct cell *top = NULL;
+	for (int si = 0; si < run->cfg.n_strategies; si++)
+		if (best[si] != NULL &&
+		    (top == NULL || best[si]->speedup.value > top->speedup.value))
+			top = best[si];
+	if (top == NULL) {
+		fprintf(out, "  (no healthy cell)\n");
+		return;
+	}
+	fprintf(out, "  %s", top->runner->name);
+	for (int si = 0; si < run->cfg.n_strategies; si++)
+		if (best[si] != NULL && best[si] != top &&
+		    best[si]->speedup.value >= (1 - TIE) * top->speedup.value)
+			fprintf(out, " ~ %s", best[si]->runner->name);
+	(void)bw;
+	fprintf(out, "\n");
+}
+
+/* Per workload: each strategy's best speedup over serial and where it got it,
+ * and the winner (strategies within 5% of the best share it). */
+static void print_best_table(const struct bench_run *run, FILE *out)
+{
+	fprintf(
+	    out,
+	    "\nbest speedup over serial per strategy (at that many workers), and the winner:\n");
+	fprintf(out, "  %-24s", "workload");
+	for (int si = 0; si < run->cfg.n_strategies; si++)
+		fprintf(out, " %-12s", run->cfg.strategies[si]->name);
+	fprintf(out, "  winner\n");
+	for (int wi = 0; wi < run->n_workloads; wi++) {
+		const struct bench_workload *bw = &run->workloads[wi];
+		const struct cell *best[CLI_MAX_LIST] = {0};
+		char name[160];
+		snprintf(name, sizeof(name), "%s%s%s", bw->w.ops->name, bw->variant[0] ? ":" : "",
+		         bw->variant);
+		fprintf(out, "  %-24s", name);
+		for (int si = 0; si < run->cfg.n_strategies; si++) {
+			char cell[32] = "-";
+			best[si] = best_of(run, bw, run->cfg.strategies[si]);
+			if (best[si] != NULL)
+				snprintf(cell, sizeof(cell), "%.2fx @%d", best[si]->speedup.value,
+				         best[si]->workers);
+			fprintf(out, " %-12s", cell);
+		}
+		print_winner(run, bw, best, out);
+	}
 }
 
 void print_summary(const struct bench_run *run, FILE *out)
@@ -44,6 +119,7 @@ void print_summary(const struct bench_run *run, FILE *out)
 			if (run->cells[i].bw == bw)
 				print_cell(&run->cells[i], out);
 	}
+	print_best_table(run, out);
 	for (int i = 0; i < run->n_warnings; i++)
 		fprintf(out, "\nwarning: %s\n", run->warnings[i]);
 }

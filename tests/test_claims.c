@@ -184,3 +184,34 @@ Test(claims, event_loop_lighter_uses_added_memory_and_the_widest_count)
 	cr_assert_str_eq(verdict_of(doc, "eventloop-lighter"), "not-measured");
 	json_decref(doc);
 }
+
+Test(claims, processes_heavier_reads_the_parent_memory_sweep)
+{
+	json_t *t0 = io_cell("threads", 2, 0.00005, 20000, 0.2, 0.2);
+	json_t *p0 = io_cell("processes", 2, 0.001, 60000, 0.3, 0.21);
+	json_t *t1 = io_cell("threads", 2, 0.00005, 1068000, 0.2, 0.2);
+	json_t *p1 = io_cell("processes", 2, 0.030, 1100000, 0.3, 0.25);
+	json_object_set_new(t1, "ballast_mb", json_integer(1024));
+	json_object_set_new(p1, "ballast_mb", json_integer(1024));
+	json_t *doc = doc_with(2, json_pack("[o,o,o,o]", t0, p0, t1, p1));
+	json_t *claims = claims_evaluate(doc), *c;
+	size_t i;
+	bool seen = false;
+	json_array_foreach(claims, i, c)
+	{
+		if (strcmp(json_string_value(json_object_get(c, "id")), "processes-heavier") != 0)
+			continue;
+		seen = true;
+		json_t *m = json_object_get(
+		    json_object_get(json_object_get(c, "evidence"), "thresholds"), "measured");
+		cr_assert_str_eq(json_string_value(json_object_get(c, "verdict")), "confirmed");
+		cr_assert_eq(json_integer_value(json_object_get(m, "startup_ballast_mb")), 1024);
+		cr_assert_float_eq(
+		    json_real_value(json_object_get(m, "startup_growth_with_ballast")), 30.0, 1e-9);
+		cr_assert_not_null(
+		    strstr(json_string_value(json_object_get(c, "reason")), "1024 MiB"));
+	}
+	cr_assert(seen);
+	json_decref(claims);
+	json_decref(doc);
+}
