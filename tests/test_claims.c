@@ -215,3 +215,54 @@ Test(claims, processes_heavier_reads_the_parent_memory_sweep)
 	json_decref(claims);
 	json_decref(doc);
 }
+
+/* Every single-cell claim reaches each of its verdicts on a hand-made cell. */
+struct single_case {
+	const char *id;
+	const char *workload, *kind, *strategy;
+	int workers;
+	double speedup;
+	int release_gil;
+	double p50; /* mixed only; 0 leaves latency out */
+	const char *verdict;
+};
+
+static const struct single_case single_cases[] = {
+    {"cpu-gil-no-speedup", "primes", "cpu", "gil", 2, 1.0, 0, 0, "confirmed"},
+    {"cpu-gil-no-speedup", "primes", "cpu", "gil", 2, 1.8, 0, 0, "refuted"},
+    {"cpu-gil-no-speedup", "primes", "cpu", "gil", 2, 1.2, 0, 0, "inconclusive"},
+    {"io-gil-overlaps", "sleep", "io", "gil", 8, 7.0, 0, 0, "confirmed"},
+    {"io-gil-overlaps", "sleep", "io", "gil", 8, 1.0, 0, 0, "refuted"},
+    {"io-gil-overlaps", "sleep", "io", "gil", 8, 2.0, 0, 0, "inconclusive"},
+    {"cpu-eventloop-no-speedup", "primes", "cpu", "epoll", 2, 1.2, 0, 0, "inconclusive"},
+    {"release-gil-threads-useful", "primes", "cpu", "gil", 2, 1.9, 1, 0, "confirmed"},
+    {"release-gil-threads-useful", "primes", "cpu", "gil", 2, 1.0, 1, 0, "refuted"},
+    {"release-gil-threads-useful", "primes", "cpu", "gil", 2, 1.3, 1, 0, "inconclusive"},
+    {"gil-convoy", "mixed", "mixed", "gil", 2, 1.0, 0, 0.0015, "inconclusive"},
+};
+
+Test(claims, each_single_cell_claim_reaches_each_verdict)
+{
+	for (size_t i = 0; i < sizeof(single_cases) / sizeof(single_cases[0]); i++) {
+		const struct single_case *k = &single_cases[i];
+		json_t *c =
+		    cell(k->workload, k->kind, k->strategy, k->workers, k->speedup, k->release_gil);
+		if (k->p50 > 0)
+			json_object_set_new(c, "latency_s", json_pack("{s:f}", "p50", k->p50));
+		json_t *doc = doc_with(2, json_pack("[o]", c));
+		cr_assert_str_eq(verdict_of(doc, k->id), k->verdict, "case %zu (%s, speedup %.2f)",
+		                 i, k->id, k->speedup);
+		json_decref(doc);
+	}
+}
+
+Test(claims, event_loop_lighter_inconclusive_when_memory_is_close)
+{
+	json_t *doc =
+	    doc_with(2, json_pack("[o,o,o,o]", io_cell("threads", 32, 0, 12000 + 32 * 11, 0.1, 0.2),
+	                          io_cell("threads", 1000, 0, 12000 + 1000 * 11, 0.5, 0.3),
+	                          io_cell("epoll", 32, 0, 12000 + 32 * 10, 0.1, 0.2),
+	                          io_cell("epoll", 1000, 0, 12000 + 1000 * 10, 0.3, 0.3)));
+	cr_assert_str_eq(verdict_of(doc, "eventloop-lighter"), "inconclusive");
+	json_decref(doc);
+}
