@@ -6,6 +6,8 @@
 #include "workload.h"
 
 extern const struct workload_ops primes_workload;
+extern const struct workload_ops mandelbrot_workload;
+extern const struct workload_ops triad_workload;
 extern const struct workload_ops sleep_workload;
 extern const struct workload_ops mixed_workload;
 extern const struct workload_ops files_workload;
@@ -13,6 +15,8 @@ extern const struct workload_ops http_workload;
 
 static const struct workload_ops *const workloads[] = {
     &primes_workload,
+    &mandelbrot_workload,
+    &triad_workload,
     &sleep_workload,
     &mixed_workload,
     &files_workload,
