@@ -63,7 +63,8 @@ void cell_summarize(struct bench_run *run, struct cell *c)
 	if (shortest < SHORT_SAMPLE_S)
 		warn(c, "a sample took %.2f ms, under %.0f ms: timer and start-up noise dominate",
 		     1e3 * shortest, 1e3 * SHORT_SAMPLE_S);
-	if (c->plan.wrapped && c->plan.policy != PIN_SINGLE)
+	/* For I/O, more tasks in flight than cores is the point, not a caveat. */
+	if (c->plan.wrapped && c->plan.policy != PIN_SINGLE && c->bw->w.ops->kind != WORKLOAD_IO)
 		warn(c, "%.0f workers over %.0f places: placement wrapped around", c->workers,
 		     c->plan.targets);
 }

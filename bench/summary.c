@@ -112,6 +112,10 @@ static void print_best_table(const struct bench_run *run, FILE *out)
 
 void print_summary(const struct bench_run *run, FILE *out)
 {
+	fprintf(out,
+	        "\nmedian s: wall time of the run, median of the repetitions; speedup: serial's "
+	        "median over this one;\nefficiency: speedup per thread used (epoll and serial "
+	        "use one); checksum ok: the answer was verified.\n");
 	for (int wi = 0; wi < run->n_workloads; wi++) {
 		const struct bench_workload *bw = &run->workloads[wi];
 		print_workload_header(bw, out);
