@@ -15,6 +15,7 @@
 #define OPT_URL             1007
 #define OPT_BALLAST         1008
 #define OPT_LIST_CELLS      1009
+#define OPT_CELL_TIMEOUT    1010
 #define OPT_NO_FORCE_SWITCH 1006
 
 void run_usage(FILE *out)
@@ -36,6 +37,8 @@ void run_usage(FILE *out)
 	    "      --ballast-mb LIST       the parent touches this much memory before its workers\n"
 	    "                              start (fork copies its page tables): e.g. 0,256,1024\n"
 	    "      --list-cells            print the cells this run would measure, and stop\n"
+	    "      --cell-timeout S        a run of one cell that takes longer than S seconds is\n"
+	    "                              recorded as timed out and the run stops (default 600)\n"
 	    "      --url URL               download from this server instead of starting the\n"
 	    "                              fixture server (http workload)\n"
 	    "  -o, --output FILE           result file (default results/<host>-<UTC time>.json)\n"
@@ -282,6 +285,7 @@ static void config_defaults(struct run_config *cfg)
 	cfg->switch_interval_us = 5000;
 	cfg->force_switching = true;
 	cfg->seed = 1;
+	cfg->cell_timeout_s = CLI_DEFAULT_CELL_TIMEOUT_S;
 }
 
 static enum cli_status bad(char *err, size_t errlen, const char *fmt, const char *arg)
@@ -309,6 +313,7 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 	    {"url", required_argument, NULL, OPT_URL},
 	    {"ballast-mb", required_argument, NULL, OPT_BALLAST},
 	    {"list-cells", no_argument, NULL, OPT_LIST_CELLS},
+	    {"cell-timeout", required_argument, NULL, OPT_CELL_TIMEOUT},
 	    {"output", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -391,6 +396,13 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 				return bad(err, errlen, "--seed needs a whole number, not '%s'",
 				           optarg);
 			cfg->seed = (uint64_t)v;
+			break;
+		case OPT_CELL_TIMEOUT:
+			if (parse_int(optarg, 1, 86400, &v) != 0)
+				return bad(err, errlen,
+				           "--cell-timeout needs seconds from 1 to 86400, not '%s'",
+				           optarg);
+			cfg->cell_timeout_s = (int)v;
 			break;
 		case OPT_LIST_CELLS:
 			cfg->list_cells = true;

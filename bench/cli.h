@@ -11,10 +11,11 @@
 #include "runner.h"
 #include "workload.h"
 
-#define CLI_MAX_LIST       64
-#define CLI_MAX_OVERRIDES  64
-#define CLI_MAX_WORKERS    100000
-#define CLI_MAX_BALLAST_MB (64 * 1024)
+#define CLI_MAX_LIST               64
+#define CLI_MAX_OVERRIDES          64
+#define CLI_MAX_WORKERS            100000
+#define CLI_MAX_BALLAST_MB         (64 * 1024)
+#define CLI_DEFAULT_CELL_TIMEOUT_S 600
 
 struct param_override {
 	const struct workload_ops *workload;
@@ -41,7 +42,8 @@ struct run_config {
 	bool force_switching; /* --gil-no-force-switch turns it off, for ablation */
 	bool quick;
 	bool quiet;
-	bool list_cells; /* print the cells that would run, and stop */
+	bool list_cells;    /* print the cells that would run, and stop */
+	int cell_timeout_s; /* a single run longer than this stops the whole run */
 	uint64_t seed;
 	char output[PATH_MAX]; /* empty: results/<host>-<UTC time>.json */
 	struct param_override overrides[CLI_MAX_OVERRIDES];

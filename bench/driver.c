@@ -2,6 +2,8 @@
  * the repetitions with the cells shuffled anew in every repetition), check
  * every run's checksum, and keep the result file up to date as it goes. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <malloc.h>
 #include <inttypes.h>
 #include <math.h>
@@ -301,21 +303,147 @@ static void progress(struct bench_run *run, const struct cell *c, const char *ph
 		show_live_line(run, c, phase);
 }
 
+/* ---- stopping early: Ctrl-C, SIGTERM, a cell that never ends ------------------
+ * The first SIGINT or SIGTERM lets the run in flight end, drops it (a worker
+ * the signal reached may have died with it), writes what was measured with
+ * "interrupted": true and exits 128 + the signal; a second one exits at once,
+ * leaving the file as last written (it is always whole). */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	if (stop_signal != 0)
+		_exit(128 + sig);
+	stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static bool stopping(void)
+{
+	return stop_signal != 0;
+}
+
+/* A run that outlives --cell-timeout cannot be stopped from outside (threads
+ * cannot be cancelled safely), so the watchdog records the cell as timed out,
+ * writes the file and ends the process; forked workers and the fixture server
+ * die with it (parent-death signal). */
+struct watchdog {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct bench_run *run;
+	struct cell *cell; /* the cell whose run is in flight, NULL between runs */
+	double deadline;   /* CLOCK_MONOTONIC seconds */
+	bool quit;
+};
+
+static struct watchdog dog = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static json_t *save_progress(struct bench_run *run);
+
+static void *watch_runs(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&dog.mu);
+	while (!dog.quit) {
+		if (dog.cell == NULL) {
+			pthread_cond_wait(&dog.cv, &dog.mu);
+			continue;
+		}
+		struct timespec until = {.tv_sec = (time_t)dog.deadline,
+		                         .tv_nsec =
+		                             (long)((dog.deadline - floor(dog.deadline)) * 1e9)};
+		if (pthread_cond_timedwait(&dog.cv, &dog.mu, &until) != ETIMEDOUT ||
+		    dog.cell == NULL || monotonic_now() < dog.deadline)
+			continue;
+		struct cell *c = dog.cell;
+		struct bench_run *run = dog.run;
+		snprintf(
+		    c->error, sizeof(c->error),
+		    "timed out: one run took longer than %d s (--cell-timeout); the run stopped "
+		    "here",
+		    run->cfg.cell_timeout_s);
+		snprintf(run->interrupted_by, sizeof(run->interrupted_by), "cell-timeout");
+		json_decref(save_progress(run));
+		fprintf(stderr,
+		        "\nconcbench run: %s %s n=%d: %s; cells measured so far are in %s\n",
+		        c->bw->w.ops->name, c->runner->name, c->workers, c->error, run->output);
+		_exit(124);
+	}
+	pthread_mutex_unlock(&dog.mu);
+	return NULL;
+}
+
+static void watchdog_arm(struct bench_run *run, struct cell *c)
+{
+	pthread_mutex_lock(&dog.mu);
+	dog.run = run;
+	dog.cell = c;
+	dog.deadline = monotonic_now() + run->cfg.cell_timeout_s;
+	pthread_cond_signal(&dog.cv);
+	pthread_mutex_unlock(&dog.mu);
+}
+
+/* Returns with the watchdog's lock held, so that the cell is not written
+ * while the watchdog reads it; watchdog_release lets go. */
+static void watchdog_disarm(void)
+{
+	pthread_mutex_lock(&dog.mu);
+	dog.cell = NULL;
+}
+
+static void watchdog_release(void)
+{
+	pthread_cond_signal(&dog.cv);
+	pthread_mutex_unlock(&dog.mu);
+}
+
+static int timed_measure(struct bench_run *run, struct cell *c, struct sample *s,
+                         struct run_result *rr)
+{
+	watchdog_arm(run, c);
+	int rc = measure_once(run, c, s, rr);
+	watchdog_disarm();
+	return rc;
+}
+
 static void run_cell_once(struct bench_run *run, struct cell *c, bool counted, const char *phase)
 {
 	struct sample s;
 	struct run_result rr;
-	if (c->error[0] != '\0') {
+	if (c->error[0] != '\0' || stopping()) {
 		run->runs_done++; /* a failed cell stays failed: later runs would not compare */
 		return;
 	}
-	if (measure_once(run, c, &s, &rr) != 0 || verify_checksum(c, &rr) != 0) {
+	memset(&rr, 0, sizeof(rr));
+	int rc = timed_measure(run, c, &s, &rr);
+	if (stopping()) {
+		/* the signal may have reached the workers too: this run is not evidence */
+		c->error[0] = '\0';
 		if (rr.task != NULL)
 			run_result_free(&rr);
+		watchdog_release();
+		return;
+	}
+	if (rc != 0 || verify_checksum(c, &rr) != 0) {
+		if (rr.task != NULL)
+			run_result_free(&rr);
+		watchdog_release();
 		progress(run, c, phase, true, true);
 		return;
 	}
 	keep_run(c, &s, &rr, counted);
+	watchdog_release();
 	bool done = counted && c->n_samples == run->cfg.reps;
 	if (done)
 		cell_summarize(run, c);
@@ -553,7 +681,7 @@ static void run_workload_cells(struct bench_run *run, struct bench_workload *bw,
 	for (int k = 0; k < run->cfg.warmup; k++)
 		for (int i = 0; i < n; i++)
 			run_cell_once(run, order[i], false, "warm-up");
-	for (int rep = 0; rep < run->cfg.reps; rep++) {
+	for (int rep = 0; rep < run->cfg.reps && !stopping(); rep++) {
 		char phase[32];
 		snprintf(phase, sizeof(phase), "rep %d/%d", rep + 1, run->cfg.reps);
 		shuffle(order, n, rng);
@@ -794,8 +922,11 @@ int cmd_run(int argc, char **argv)
 	run.started_mono = monotonic_now();
 	run.live_progress = isatty(STDERR_FILENO);
 
+	catch_stop_signals();
+	pthread_t watcher;
+	bool watching = pthread_create(&watcher, NULL, watch_runs, NULL) == 0;
 	uint64_t rng = run.cfg.seed;
-	for (int i = 0; i < run.n_workloads; i++) {
+	for (int i = 0; i < run.n_workloads && !stopping(); i++) {
 		struct bench_workload *bw = &run.workloads[i];
 		if (setup_workload(&run, bw) != 0) {
 			fprintf(stderr, "concbench run: %s: set-up failed: %s\n", bw->w.ops->name,
@@ -809,7 +940,17 @@ int cmd_run(int argc, char **argv)
 		bw->w.ops->teardown(&bw->w);
 		stop_fixture_server(bw);
 	}
-	run.finished = true;
+	if (watching) {
+		pthread_mutex_lock(&dog.mu);
+		dog.quit = true;
+		pthread_cond_signal(&dog.cv);
+		pthread_mutex_unlock(&dog.mu);
+		pthread_join(watcher, NULL);
+	}
+	if (stopping())
+		snprintf(run.interrupted_by, sizeof(run.interrupted_by), "%s",
+		         stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	run.finished = !stopping();
 	if (run.live_progress && !run.cfg.quiet)
 		fprintf(stderr, "\r\033[K");
 	for (int i = 0; i < run.n_cells; i++)
@@ -826,6 +967,11 @@ int cmd_run(int argc, char **argv)
 	if (failed > 0)
 		fprintf(stderr, "concbench run: %d cell%s failed (see \"error\" in %s)\n", failed,
 		        failed == 1 ? "" : "s", run.output);
+	int sig = stop_signal;
+	if (sig != 0)
+		fprintf(stderr,
+		        "concbench run: interrupted by %s; the cells measured so far are in %s\n",
+		        run.interrupted_by, run.output);
 	release(&run);
-	return failed > 0 ? 1 : 0;
+	return sig != 0 ? 128 + sig : failed > 0 ? 1 : 0;
 }

@@ -249,6 +249,7 @@ static json_t *config_json(const struct bench_run *run)
 	json_object_set_new(o, "param_overrides", overrides);
 	json_object_set_new(o, "force_switching", json_boolean(cfg->force_switching));
 	json_object_set_new(o, "default_suite", json_boolean(cfg->default_suite));
+	json_object_set_new(o, "cell_timeout_s", json_integer(cfg->cell_timeout_s));
 	json_object_set_new(o, "ballast_mb", int_array(cfg->ballast_mb, cfg->n_ballast));
 	return o;
 }
@@ -289,6 +290,11 @@ json_t *bench_run_to_json(const struct bench_run *run)
 	              "results", results, "warnings", warnings, "complete", run->finished);
 	if (doc != NULL) {
 		json_object_set_new(doc, "servers", servers_json(run));
+		json_object_set_new(doc, "interrupted",
+		                    json_boolean(run->interrupted_by[0] != '\0'));
+		json_object_set_new(doc, "interrupted_by",
+		                    run->interrupted_by[0] ? json_string(run->interrupted_by)
+		                                           : json_null());
 		json_object_set_new(json_object_get(doc, "config"), "nofile_limit",
 		                    json_integer(run->nofile_limit));
 		json_object_set_new(doc, "claims", claims_evaluate(doc));

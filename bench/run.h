@@ -99,6 +99,9 @@ struct bench_run {
 	char output[PATH_MAX];
 	double load_avg[3];
 	long nofile_limit; /* RLIMIT_NOFILE after raising the soft limit */
+	/* Why the run stopped early: "SIGINT", "SIGTERM", "cell-timeout"; empty
+	 * when it ran to the end. */
+	char interrupted_by[32];
 	char warnings[8][200];
 	int n_warnings;
 	bool finished;

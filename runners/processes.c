@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -177,6 +178,9 @@ static int fork_workers(const struct run_spec *spec, struct shared_queue *q, str
 			return id;
 		}
 		if (pid == 0) {
+			/* A worker never outlives the run that forked it (the driver may
+			 * end the process when a cell times out). */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			/* The child keeps only its own write end. */
 			for (int k = 0; k < id; k++)
 				close(kids[k].fd);

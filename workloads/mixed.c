@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -98,6 +99,7 @@ static int start_echo_peer(struct mixed_state *st, char *err, size_t errlen)
 		return -1;
 	}
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the run */
 		close(sv[0]);
 		echo_forever(sv[1]);
 	}

@@ -1,0 +1,254 @@
+/* Faults a user meets, tried as a user would: Ctrl-C or SIGTERM in the middle
+ * of a run, a cell that never ends, the fixture server dying, absurd limits,
+ * broken result files. Every case must end promptly with its promised exit
+ * status and keep what was measured. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CONCBENCH_BIN
+#error "the Makefile passes CONCBENCH_BIN"
+#endif
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Starts `concbench ARGS...` (NULL-terminated) with stdout and stderr to /dev/null. */
+static pid_t start(char *const argv[])
+{
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		execv(CONCBENCH_BIN, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits up to limit_s for pid; returns its exit status, or fails the test. */
+static int finish(pid_t pid, double limit_s)
+{
+	double t0 = now_s();
+	int status;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_s() - t0 > limit_s) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			cr_assert_fail("concbench did not end within %.0f s", limit_s);
+		}
+		usleep(20000);
+	}
+	cr_assert(WIFEXITED(status), "concbench died of signal %d", WTERMSIG(status));
+	return WEXITSTATUS(status);
+}
+
+static json_t *load(const char *path)
+{
+	json_error_t e;
+	json_t *doc = json_load_file(path, 0, &e);
+	cr_assert_not_null(doc, "%s is not a whole JSON file: %s (line %d)", path, e.text, e.line);
+	return doc;
+}
+
+static size_t measured_cells(json_t *doc)
+{
+	size_t n = 0, i;
+	json_t *c;
+	json_array_foreach(json_object_get(doc, "results"), i, c) n +=
+	    json_array_size(json_object_get(c, "samples")) > 0;
+	return n;
+}
+
+static void interrupt_with(int sig, int want_status, const char *want_name)
+{
+	char out[] = "/tmp/concbench-int-XXXXXX.json";
+	close(mkstemps(out, 5));
+	unlink(out);
+	char *argv[] = {"concbench", "run", "-w", "sleep", "-s", "serial,threads",
+	                "-n",        "1,2", "-r", "40",    "-p", "sleep.ms=5",
+	                "-o",        out,   NULL};
+	pid_t pid = start(argv);
+	/* let some repetitions finish and a file be written */
+	for (int i = 0; i < 200 && access(out, F_OK) != 0; i++)
+		usleep(50000);
+	usleep(300000);
+	cr_assert_eq(kill(pid, sig), 0);
+	int status = finish(pid, 30);
+	cr_assert_eq(status, want_status, "exit status %d after %s", status, want_name);
+	json_t *doc = load(out);
+	cr_assert(json_is_true(json_object_get(doc, "interrupted")));
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "interrupted_by")), want_name);
+	cr_assert(json_is_false(json_object_get(doc, "complete")));
+	cr_assert_gt(measured_cells(doc), 0, "the cells measured before the signal were lost");
+	json_decref(doc);
+	unlink(out);
+}
+
+Test(faults, ctrl_c_keeps_the_cells_measured_so_far, .timeout = 60)
+{
+	interrupt_with(SIGINT, 128 + SIGINT, "SIGINT");
+}
+
+Test(faults, sigterm_keeps_the_cells_measured_so_far, .timeout = 60)
+{
+	interrupt_with(SIGTERM, 128 + SIGTERM, "SIGTERM");
+}
+
+Test(faults, a_cell_past_its_timeout_is_recorded_and_the_run_stops, .timeout = 60)
+{
+	char out[] = "/tmp/concbench-timeout-XXXXXX.json";
+	close(mkstemps(out, 5));
+	char *argv[] = {"concbench",
+	                "run",
+	                "-w",
+	                "sleep",
+	                "-s",
+	                "serial",
+	                "-r",
+	                "1",
+	                "--warmup",
+	                "0",
+	                "-p",
+	                "sleep.tasks=1",
+	                "-p",
+	                "sleep.ms=20000",
+	                "--cell-timeout",
+	                "1",
+	                "-o",
+	                out,
+	                NULL};
+	double t0 = now_s();
+	int status = finish(start(argv), 30);
+	cr_assert_eq(status, 124);
+	cr_assert_lt(now_s() - t0, 10.0, "the timeout did not stop the run");
+	json_t *doc = load(out);
+	json_t *cell = json_array_get(json_object_get(doc, "results"), 0);
+	const char *err = json_string_value(json_object_get(cell, "error"));
+	cr_assert(err != NULL && strstr(err, "timed out") != NULL, "error: %s", err ? err : "none");
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "interrupted_by")), "cell-timeout");
+	json_decref(doc);
+	unlink(out);
+}
+
+/* The managed fixture server is a child of the run: find it and kill it. */
+static pid_t child_of(pid_t parent)
+{
+	char path[64], text[256] = "";
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", parent, parent);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return n > 0 ? (pid_t)atoi(text) : -1;
+}
+
+Test(faults, a_dead_fixture_server_fails_its_cells_without_a_hang, .timeout = 90)
+{
+	char out[] = "/tmp/concbench-deadsrv-XXXXXX.json";
+	close(mkstemps(out, 5));
+	char *argv[] = {"concbench", "run",
+	                "-w",        "http",
+	                "-s",        "serial,threads,epoll",
+	                "-n",        "4",
+	                "-r",        "3",
+	                "--warmup",  "0",
+	                "-p",        "http.requests=200",
+	                "-p",        "http.delay_ms=20",
+	                "-p",        "http.timeout_ms=2000",
+	                "-o",        out,
+	                NULL};
+	pid_t pid = start(argv);
+	pid_t server = -1;
+	for (int i = 0; i < 200 && server <= 0; i++) {
+		usleep(20000);
+		server = child_of(pid);
+	}
+	cr_assert_gt(server, 0, "no fixture server under the run");
+	usleep(500000);
+	cr_assert_eq(kill(server, SIGKILL), 0);
+	int status = finish(pid, 60);
+	cr_assert_eq(status, 1, "exit status %d: a failed cell must make it 1", status);
+	json_t *doc = load(out);
+	json_t *c;
+	size_t i, failed = 0;
+	json_array_foreach(json_object_get(doc, "results"), i, c) failed +=
+	    json_is_string(json_object_get(c, "error"));
+	cr_assert_gt(failed, 0);
+	json_decref(doc);
+	unlink(out);
+}
+
+static int run_shell(const char *args, char *err, size_t len)
+{
+	char cmd[1024], errfile[] = "/tmp/concbench-faults-err-XXXXXX";
+	close(mkstemp(errfile));
+	snprintf(cmd, sizeof(cmd), "timeout 60 %s %s >/dev/null 2>%s", CONCBENCH_BIN, args,
+	         errfile);
+	int status = system(cmd);
+	FILE *f = fopen(errfile, "r");
+	size_t n = f ? fread(err, 1, len - 1, f) : 0;
+	err[n] = '\0';
+	if (f)
+		fclose(f);
+	unlink(errfile);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(faults, absurd_sizes_and_counts_are_refused_before_anything_starts)
+{
+	static const struct {
+		const char *args, *needle;
+	} cases[] = {
+	    {"run -w primes -n 1000000", "100000"},
+	    {"run -w http -p http.size=1000000000000000", "http.size"},
+	    {"run -w files -p files.size=1000000000000000", "files.size"},
+	    {"run -w sleep --ballast-mb 1000000", "65536"},
+	    {"run -w sleep --cell-timeout 0", "--cell-timeout"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[1024];
+		double t0 = now_s();
+		cr_assert_eq(run_shell(cases[i].args, err, sizeof(err)), 2, "%s", cases[i].args);
+		cr_assert_not_null(strstr(err, cases[i].needle), "%s: %s", cases[i].args, err);
+		cr_assert_lt(now_s() - t0, 2.0, "%s started something", cases[i].args);
+	}
+}
+
+Test(faults, a_broken_result_file_gets_one_line_with_where)
+{
+	char bad[] = "/tmp/concbench-bad-XXXXXX.json", err[1024];
+	static const char *const bodies[] = {
+	    "{\"schema_version\": 1, \"results\": [",     /* truncated */
+	    "this is not JSON\n",                         /* not JSON */
+	    "{\"schema_version\": 7, \"results\": []}\n", /* another version */
+	};
+	for (size_t i = 0; i < 3; i++) {
+		int fd = mkstemps(bad, 5);
+		cr_assert(write(fd, bodies[i], strlen(bodies[i])) > 0);
+		close(fd);
+		char args[128];
+		snprintf(args, sizeof(args), "claims %s", bad);
+		cr_assert_eq(run_shell(args, err, sizeof(err)), 2, "%s", bodies[i]);
+		cr_assert_not_null(strstr(err, bad), "the message does not name the file: %s", err);
+		cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "not one line: %s", err);
+		unlink(bad);
+		snprintf(bad, sizeof(bad), "/tmp/concbench-bad-XXXXXX.json");
+	}
+}
