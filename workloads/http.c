@@ -639,6 +639,9 @@ static void http_before_run(struct workload *w)
 {
 	(void)w;
 	atomic_fetch_add(&run_generation, 1);
+	/* The calling thread (serial's, and the one that forks) starts the run
+	 * without a handle, so none is copied into a forked worker. */
+	release_thread_easy();
 }
 
 static size_t http_task_count(const struct workload *w)
