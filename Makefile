@@ -38,10 +38,10 @@ $(BUILD)/obj/bench/result.o: CPPFLAGS += $(BUILD_INFO)
 
 TEST_ARGS ?= --jobs 1
 
-.PHONY: all test bench bench-quick clean deps bench-tools asan tsan format help plot
+.PHONY: all test bench bench-quick clean deps bench-tools asan tsan format help plot valgrind
 
 ifneq ($(strip $(MISSING)),)
-all test bench bench-quick asan tsan:
+all test bench bench-quick asan tsan valgrind:
 	@echo "concbench: missing libraries ($(strip $(MISSING))); running make deps" >&2
 	$(MAKE) deps
 	$(MAKE) $@
@@ -55,13 +55,26 @@ test: $(BIN) $(BARE) $(TEST_BIN)
 # result lands in results/<host>-<UTC time>.json and the summary is printed.
 bench: $(BIN)
 	$(BIN) run $(BENCH_ARGS)
+	@scripts/plot --run-args $(BENCH_ARGS) || echo "make: no plots (make deps installs gnuplot-nox)" >&2
 
 bench-quick: $(BIN)
 	$(BIN) run --quick $(BENCH_ARGS)
+	@scripts/plot --run-args $(BENCH_ARGS) || echo "make: no plots (make deps installs gnuplot-nox)" >&2
 
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+# A quick run of every workload and strategy under valgrind's memcheck: no
+# errors, no definite leaks. io_uring writes what memcheck cannot see, so the
+# files workload uses its thread-pool backend here.
+valgrind: $(BIN)
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  --show-leak-kinds=definite $(BIN) run --quick \
+	  -w primes,mandelbrot,triad,sleep,mixed,files,http -s all -n 1,2 -r 1 --warmup 0 --quiet \
+	  -p primes.limit=200000 -p mixed.limit=300000 -p triad.elements=262144 \
+	  -p files.backend=threadpool -o $(BUILD)/valgrind-run.json
+	@echo "valgrind: no errors, no definite leaks"
 
 # Criterion cannot start under ThreadSanitizer (its inheritable arena fails to
 # map), so the TSan build runs the binary itself through every strategy.
@@ -91,6 +104,11 @@ $(BUILD)/obj/%.o: %.c
 deps:
 	scripts/install-deps $(PKGS) $(TPKGS)
 
+# SVG and PNG charts into results/plots/<name>/; RESULTS defaults to the newest
+# results/*.json, and several files add the cross-machine charts.
+plot:
+	scripts/plot $(if $(RESULTS),$(RESULTS),--latest)
+
 # wrk and fio, for scripts/bench-vs-wrk and scripts/bench-vs-fio.
 bench-tools:
 	BENCH_TOOLS=1 scripts/install-deps $(PKGS) $(TPKGS)
@@ -106,7 +124,9 @@ help:
 	@echo "make bench        the default suite into results/, with its summary"
 	@echo "make bench-quick  the same in well under a minute (smaller sizes)"
 	@echo "make test         unit and integration tests (Criterion)"
+	@echo "make plot RESULTS=file.json   charts (gnuplot) into results/plots/<name>/"
 	@echo "make asan|tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer"
+	@echo "make valgrind     a quick run of everything under valgrind memcheck"
 	@echo "make deps         install missing libraries (Debian/Ubuntu)"
 	@echo "make bench-tools  also wrk and fio, for scripts/bench-vs-wrk and bench-vs-fio"
 	@echo "make clean        remove the build folders"

@@ -4,6 +4,7 @@
 
 #include "claims.h"
 #include "placement.h"
+#include "resultfile.h"
 #include "run.h"
 #include "serve.h"
 
@@ -18,6 +19,8 @@ static const struct command commands[] = {
     {"list", cmd_list, "workloads, strategies, parameters and their defaults"},
     {"topology", cmd_topology, "what hwloc sees and where workers would be placed"},
     {"claims", cmd_claims, "the seed article's claims and their verdicts on a result file"},
+    {"report", cmd_report, "a result file as text, markdown, CSV or benchmark-action JSON"},
+    {"compare", cmd_compare, "compare result files cell by cell: ratios, p-values, regressions"},
     {"serve", cmd_serve, "the fixture HTTP server, in the foreground"},
     {NULL, NULL, NULL},
 };
@@ -53,8 +56,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], c->name) == 0)
 			return c->fn(argc - 1, argv + 1);
 	fprintf(stderr,
-	        "concbench: unknown command '%s' (try: run, list, topology, claims, serve, "
-	        "--help)\n",
+	        "concbench: unknown command '%s' (try: run, list, topology, claims, report, "
+	        "compare, serve, --help)\n",
 	        argv[1]);
 	return 2;
 }

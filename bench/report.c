@@ -1,0 +1,551 @@
+/* `concbench report FILE`: a result file as tables a person reads (text,
+ * markdown), as rows a spreadsheet reads (csv), or as the JSON that the
+ * github-action-benchmark action tracks across commits. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "claims.h"
+#include "resultfile.h"
+
+enum format { FMT_TEXT, FMT_MARKDOWN, FMT_CSV, FMT_GAB };
+
+static const char *const format_names[] = {"text", "markdown", "csv", "github-action-benchmark"};
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: concbench report FILE [--format text|markdown|csv|github-action-benchmark]\n"
+	    "\n"
+	    "  text      per workload, a table with the strategies as columns and the worker\n"
+	    "            counts as rows: median wall time, +- half its 95%% interval (as %% of\n"
+	    "            the median) and the speedup over serial; latency percentiles for I/O\n"
+	    "            workloads; errors, warnings and the claims' verdicts (the default)\n"
+	    "  markdown  the same tables in GitHub markdown (job summaries, pull requests)\n"
+	    "  csv       one row per cell and sample, with the cell's statistics\n"
+	    "  github-action-benchmark\n"
+	    "            the customSmallerIsBetter JSON: one entry per healthy cell, named\n"
+	    "            WORKLOAD/STRATEGY/n=WORKERS, value = median wall time in s\n"
+	    "\n"
+	    "Exit status 2 when the file cannot be read or is not a version-1 result.\n");
+}
+
+/* ---- formatting helpers ------------------------------------------------ */
+
+/* "51.9 ms ±0.5% 1.94x": the cell as the tables show it. */
+static void fmt_cell(const struct rf_cell *c, char *buf, size_t len)
+{
+	if (c->error != NULL || !isfinite(c->median)) {
+		snprintf(buf, len, "error");
+		return;
+	}
+	char t[32], pm[32] = "", sp[32] = "";
+	rf_fmt_duration(c->median, t, sizeof(t));
+	if (isfinite(c->ci_lo) && isfinite(c->ci_hi) && c->median > 0)
+		snprintf(pm, sizeof(pm), " \u00b1%.1f%%",
+		         (c->ci_hi - c->ci_lo) / 2 / c->median * 100);
+	if (isfinite(c->speedup))
+		snprintf(sp, sizeof(sp), " %.2fx", c->speedup);
+	snprintf(buf, len, "%s%s%s%s", t, pm, sp,
+	         json_is_false(json_object_get(c->json, "checksum_ok")) ? " WRONG" : "");
+}
+
+/* "10.3 / 13.5 ms" (p50 / p99) */
+static void fmt_latency(const struct rf_cell *c, char *buf, size_t len)
+{
+	json_t *lat = json_object_get(c->json, "latency_s");
+	double p50 = rf_num(lat, "p50"), p99 = rf_num(lat, "p99");
+	if (!isfinite(p50) || !isfinite(p99)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	char a[32], b[32];
+	rf_fmt_duration(p50, a, sizeof(a));
+	rf_fmt_duration(p99, b, sizeof(b));
+	snprintf(buf, len, "%s / %s", a, b);
+}
+
+/* ---- the file's cells in groups --------------------------------------- */
+
+struct group {
+	const struct rf_cell *first; /* the group's workload and params */
+	const char **strategies;     /* in the file's order, those with a cell here */
+	size_t n_strategies;
+	int *workers; /* ascending */
+	size_t n_workers;
+	bool has_latency;
+};
+
+struct layout {
+	const char **strategies; /* every strategy, config.strategies first */
+	size_t n_strategies;
+	struct group *groups;
+	size_t n_groups;
+};
+
+static bool has_name(const char **names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+static bool same_group(const struct rf_cell *a, const struct rf_cell *b)
+{
+	return strcmp(a->workload, b->workload) == 0 && strcmp(a->params, b->params) == 0;
+}
+
+static const struct rf_cell *find_cell(const struct result_file *rf, const struct group *g,
+                                       const char *strategy, int workers)
+{
+	for (size_t i = 0; i < rf->n_cells; i++) {
+		const struct rf_cell *c = &rf->cells[i];
+		if (same_group(c, g->first) && c->workers == workers &&
+		    strcmp(c->strategy, strategy) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static int layout_build(const struct result_file *rf, struct layout *l)
+{
+	memset(l, 0, sizeof(*l));
+	size_t n = rf->n_cells;
+	json_t *configured = json_object_get(json_object_get(rf->doc, "config"), "strategies");
+	l->strategies = calloc(n + json_array_size(configured) + 1, sizeof(char *));
+	l->groups = calloc(n + 1, sizeof(*l->groups));
+	if (l->strategies == NULL || l->groups == NULL)
+		return -1;
+	size_t i;
+	json_t *s;
+	json_array_foreach(configured, i,
+	                   s) if (json_is_string(s) &&
+	                          !has_name(l->strategies, l->n_strategies, json_string_value(s)))
+	    l->strategies[l->n_strategies++] = json_string_value(s);
+	for (i = 0; i < n; i++)
+		if (!has_name(l->strategies, l->n_strategies, rf->cells[i].strategy))
+			l->strategies[l->n_strategies++] = rf->cells[i].strategy;
+
+	for (i = 0; i < n; i++) {
+		const struct rf_cell *c = &rf->cells[i];
+		struct group *g = NULL;
+		for (size_t k = 0; k < l->n_groups && g == NULL; k++)
+			if (same_group(l->groups[k].first, c))
+				g = &l->groups[k];
+		if (g == NULL) {
+			g = &l->groups[l->n_groups++];
+			g->first = c;
+			g->strategies = calloc(l->n_strategies + 1, sizeof(char *));
+			g->workers = calloc(n + 1, sizeof(int));
+			if (g->strategies == NULL || g->workers == NULL)
+				return -1;
+		}
+		bool seen = false;
+		for (size_t k = 0; k < g->n_workers; k++)
+			seen |= g->workers[k] == c->workers;
+		if (!seen)
+			g->workers[g->n_workers++] = c->workers;
+		/* CPU cells time their tasks too; the percentiles mean something for I/O */
+		if (strcmp(c->kind, "cpu") != 0 &&
+		    isfinite(rf_num(json_object_get(c->json, "latency_s"), "p50")))
+			g->has_latency = true;
+	}
+	for (size_t k = 0; k < l->n_groups; k++) {
+		struct group *g = &l->groups[k];
+		qsort(g->workers, g->n_workers, sizeof(int), cmp_int);
+		for (size_t j = 0; j < l->n_strategies; j++)
+			for (i = 0; i < n; i++)
+				if (same_group(&rf->cells[i], g->first) &&
+				    strcmp(rf->cells[i].strategy, l->strategies[j]) == 0) {
+					g->strategies[g->n_strategies++] = l->strategies[j];
+					break;
+				}
+	}
+	return 0;
+}
+
+static void layout_free(struct layout *l)
+{
+	for (size_t k = 0; k < l->n_groups; k++) {
+		free(l->groups[k].strategies);
+		free(l->groups[k].workers);
+	}
+	free(l->groups);
+	free(l->strategies);
+}
+
+/* ---- text and markdown ------------------------------------------------- */
+
+typedef void (*cell_formatter)(const struct rf_cell *c, char *buf, size_t len);
+
+/* The group's table: a header row, then one row per worker count. */
+static void group_table(FILE *out, const struct result_file *rf, const struct group *g,
+                        cell_formatter f, bool markdown)
+{
+	struct rf_table t;
+	char align[g->n_strategies + 2];
+	memset(align, 'r', sizeof(align) - 1);
+	align[sizeof(align) - 1] = '\0';
+	rf_table_init(&t, g->n_strategies + 1, align);
+	const char *row[g->n_strategies + 1];
+	char text[g->n_strategies + 1][96];
+	row[0] = "workers";
+	for (size_t s = 0; s < g->n_strategies; s++)
+		row[s + 1] = g->strategies[s];
+	rf_table_row(&t, row);
+	for (size_t r = 0; r < g->n_workers; r++) {
+		snprintf(text[0], sizeof(text[0]), "%d", g->workers[r]);
+		row[0] = text[0];
+		for (size_t s = 0; s < g->n_strategies; s++) {
+			const struct rf_cell *c = find_cell(rf, g, g->strategies[s], g->workers[r]);
+			if (c == NULL)
+				snprintf(text[s + 1], sizeof(text[s + 1]), "-");
+			else
+				f(c, text[s + 1], sizeof(text[s + 1]));
+			row[s + 1] = text[s + 1];
+		}
+		rf_table_row(&t, row);
+	}
+	rf_table_print(&t, out, markdown, 2);
+	rf_table_free(&t);
+}
+
+static void print_header(FILE *out, const struct result_file *rf, bool markdown)
+{
+	char machine[512];
+	result_file_machine_label(rf, machine, sizeof(machine));
+	json_t *tool = json_object_get(rf->doc, "tool");
+	json_t *cfg = json_object_get(rf->doc, "config");
+	const char *kernel = rf_str(json_object_get(rf->doc, "machine"), "kernel");
+	double reps = rf_num(cfg, "reps"), warmup = rf_num(cfg, "warmup");
+	char config[512];
+	snprintf(config, sizeof(config),
+	         "%s%.0f repetitions after %.0f warm-up%s, pin %s, "
+	         "switch interval %ld us%s",
+	         isfinite(reps) ? "" : "? ", isfinite(reps) ? reps : 0,
+	         isfinite(warmup) ? warmup : 0, warmup == 1 ? "" : "s",
+	         rf_str(cfg, "pin") ? rf_str(cfg, "pin") : "?", rf->switch_interval_us,
+	         json_is_true(json_object_get(cfg, "quick")) ? ", quick sizes (--quick)" : "");
+	const char *version = rf_str(tool, "version"), *commit = rf_str(tool, "git_commit");
+	if (markdown) {
+		fprintf(out, "## concbench results: %s\n\n", machine);
+		fprintf(out, "- file: `%s`, created %s by concbench %s (%s)\n", rf->path,
+		        rf->created_at, version ? version : "?", commit ? commit : "?");
+		if (kernel)
+			fprintf(out, "- kernel: %s\n", kernel);
+		fprintf(out, "- %s\n", config);
+		if (json_is_false(json_object_get(rf->doc, "complete")))
+			fprintf(out,
+			        "- **incomplete run**: the cells measured before it stopped\n");
+		fprintf(
+		    out,
+		    "\nEach table: median wall time, \u00b1 half its 95%% interval as %% of the "
+		    "median, and the speedup over serial; strategies as columns, workers as "
+		    "rows.\n");
+		return;
+	}
+	fprintf(out, "%s\n", rf->path);
+	fprintf(out, "  machine: %s%s%s\n", machine, kernel ? ", " : "", kernel ? kernel : "");
+	fprintf(out, "  created %s by concbench %s (%s)\n", rf->created_at, version ? version : "?",
+	        commit ? commit : "?");
+	fprintf(out, "  %s\n", config);
+	if (json_is_false(json_object_get(rf->doc, "complete")))
+		fprintf(out, "  incomplete run: the cells measured before it stopped\n");
+}
+
+static void print_notes(FILE *out, const struct result_file *rf, const struct group *g,
+                        bool markdown)
+{
+	for (size_t i = 0; i < rf->n_cells; i++) {
+		const struct rf_cell *c = &rf->cells[i];
+		if (!same_group(c, g->first))
+			continue;
+		if (c->error != NULL)
+			fprintf(out,
+			        markdown ? "- **error** %s n=%d: %s\n" : "  error: %s n=%d: %s\n",
+			        c->strategy, c->workers, c->error);
+		size_t k;
+		json_t *w;
+		json_array_foreach(json_object_get(c->json, "warnings"), k,
+		                   w) if (json_is_string(w))
+		    fprintf(out, markdown ? "- warning %s n=%d: %s\n" : "  warning: %s n=%d: %s\n",
+		            c->strategy, c->workers, json_string_value(w));
+	}
+}
+
+static void print_claims_markdown(FILE *out, json_t *claims)
+{
+	if (json_array_size(claims) == 0)
+		return;
+	fprintf(out, "\n### The seed article's claims on this machine\n\n");
+	fprintf(out, "| # | verdict | claim | why |\n|---:|---|---|---|\n");
+	size_t i;
+	json_t *c;
+	json_array_foreach(claims, i, c)
+	{
+		fprintf(out, "| %zu | %s | ", i + 1,
+		        rf_str(c, "verdict") ? rf_str(c, "verdict") : "?");
+		rf_print_markdown(out, rf_str(c, "statement") ? rf_str(c, "statement") : "");
+		fputs(" | ", out);
+		rf_print_markdown(out, rf_str(c, "reason") ? rf_str(c, "reason") : "");
+		fputs(" |\n", out);
+	}
+}
+
+static int report_tables(FILE *out, const struct result_file *rf, bool markdown)
+{
+	struct layout l;
+	if (layout_build(rf, &l) != 0) {
+		layout_free(&l);
+		return -1;
+	}
+	print_header(out, rf, markdown);
+	if (rf->n_cells == 0)
+		fprintf(out, markdown ? "\nNo cells were measured.\n" : "\n  no cells measured\n");
+	for (size_t k = 0; k < l.n_groups; k++) {
+		const struct group *g = &l.groups[k];
+		const char *kind = g->first->kind[0] ? g->first->kind : "?";
+		if (markdown) {
+			fprintf(out, "\n### %s (%s)\n\n", g->first->workload, kind);
+			if (g->first->params[0])
+				fprintf(out, "Parameters: `%s`\n\n", g->first->params);
+		} else {
+			fprintf(out, "\n%s (%s)%s%s\n", g->first->workload, kind,
+			        g->first->params[0] ? ": " : "", g->first->params);
+			fprintf(out, "  median wall time \u00b1 half its 95%% interval (%% of the "
+			             "median), speedup over serial\n");
+		}
+		group_table(out, rf, g, fmt_cell, markdown);
+		if (g->has_latency) {
+			const char *of = rf_str(json_object_get(g->first->json, "latency_s"), "of");
+			if (markdown)
+				fprintf(out, "\nLatency p50 / p99%s%s:\n\n", of ? " of " : "",
+				        of ? of : " per task");
+			else
+				fprintf(out, "  latency p50 / p99%s%s\n", of ? " of " : "",
+				        of ? of : " per task");
+			group_table(out, rf, g, fmt_latency, markdown);
+		}
+		if (markdown)
+			fputs("\n", out);
+		print_notes(out, rf, g, markdown);
+	}
+	json_t *claims = json_object_get(rf->doc, "claims");
+	if (markdown)
+		print_claims_markdown(out, claims);
+	else if (json_array_size(claims) > 0)
+		claims_print(claims, out);
+	size_t i;
+	json_t *w;
+	json_array_foreach(json_object_get(rf->doc, "warnings"), i, w) if (json_is_string(w))
+	    fprintf(out, markdown ? "\n- warning: %s\n" : "\nwarning: %s\n", json_string_value(w));
+	layout_free(&l);
+	return 0;
+}
+
+/* ---- csv ---------------------------------------------------------------- */
+
+static void csv_field(FILE *out, const char *s, bool last)
+{
+	if (s == NULL)
+		s = "";
+	if (strpbrk(s, ",\"\r\n") != NULL) {
+		fputc('"', out);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', out);
+			fputc(*s, out);
+		}
+		fputc('"', out);
+	} else
+		fputs(s, out);
+	fputs(last ? "\n" : ",", out);
+}
+
+static void csv_num(FILE *out, double v, bool last)
+{
+	char buf[64] = "";
+	if (isfinite(v))
+		snprintf(buf, sizeof(buf), "%.9g", v);
+	csv_field(out, buf, last);
+}
+
+static const char *const csv_sample_fields[] = {"wall_s",      "user_s",        "sys_s",
+                                                "max_rss_kib", "ctx_voluntary", "ctx_involuntary"};
+#define N_SAMPLE_FIELDS (sizeof(csv_sample_fields) / sizeof(csv_sample_fields[0]))
+
+static void csv_row(FILE *out, const struct rf_cell *c, json_t *sample, size_t index)
+{
+	char buf[32];
+	csv_field(out, c->workload, false);
+	csv_field(out, c->kind, false);
+	csv_field(out, c->params, false);
+	csv_field(out, c->strategy, false);
+	snprintf(buf, sizeof(buf), "%d", c->workers);
+	csv_field(out, buf, false);
+	if (sample != NULL)
+		snprintf(buf, sizeof(buf), "%zu", index + 1);
+	else
+		buf[0] = '\0';
+	csv_field(out, buf, false);
+	for (size_t f = 0; f < N_SAMPLE_FIELDS; f++)
+		csv_num(out, rf_num(sample, csv_sample_fields[f]), false);
+	csv_num(out, c->median, false);
+	csv_num(out, c->ci_lo, false);
+	csv_num(out, c->ci_hi, false);
+	csv_num(out, c->speedup, false);
+	json_t *ok = json_object_get(c->json, "checksum_ok");
+	csv_field(out, json_is_true(ok) ? "true" : json_is_false(ok) ? "false" : "", false);
+	csv_field(out, c->error, true);
+}
+
+static void report_csv(FILE *out, const struct result_file *rf)
+{
+	fputs("workload,kind,params,strategy,workers,sample,", out);
+	for (size_t f = 0; f < N_SAMPLE_FIELDS; f++)
+		fprintf(out, "%s,", csv_sample_fields[f]);
+	fputs("median_s,ci95_lo_s,ci95_hi_s,speedup_vs_serial,checksum_ok,error\n", out);
+	for (size_t i = 0; i < rf->n_cells; i++) {
+		const struct rf_cell *c = &rf->cells[i];
+		json_t *samples = json_object_get(c->json, "samples");
+		if (json_array_size(samples) == 0)
+			csv_row(out, c, NULL, 0);
+		size_t k;
+		json_t *s;
+		json_array_foreach(samples, k, s) csv_row(out, c, s, k);
+	}
+}
+
+/* ---- github-action-benchmark -------------------------------------------- */
+
+static int report_gab(FILE *out, const struct result_file *rf)
+{
+	json_t *entries = json_array();
+	char machine[512];
+	result_file_machine_label(rf, machine, sizeof(machine));
+	for (size_t i = 0; i < rf->n_cells; i++) {
+		const struct rf_cell *c = &rf->cells[i];
+		if (!c->ok) {
+			fprintf(stderr, "concbench report: %s: leaving out %s/%s/n=%d: %s\n",
+			        rf->path, c->workload, c->strategy, c->workers,
+			        c->error ? c->error : "no usable median");
+			continue;
+		}
+		/* The same name twice (a workload run with other parameters or with
+		 * ballast) would mix two series: the first keeps the plain name, the
+		 * later ones add what differs, "primes/gil/n=2 [release_gil=1]". */
+		const struct rf_cell *first = NULL;
+		for (size_t k = 0; k < i && first == NULL; k++)
+			if (rf->cells[k].ok && strcmp(rf->cells[k].workload, c->workload) == 0 &&
+			    strcmp(rf->cells[k].strategy, c->strategy) == 0 &&
+			    rf->cells[k].workers == c->workers)
+				first = &rf->cells[k];
+		char name[1024], range[64] = "", extra[2048], diff[512] = "";
+		if (first != NULL)
+			rf_params_difference(c->params, first->params, diff, sizeof(diff));
+		snprintf(name, sizeof(name), "%s/%s/n=%d%s%s%s", c->workload, c->strategy,
+		         c->workers, first ? " [" : "", first ? diff : "", first ? "]" : "");
+		if (isfinite(c->ci_lo) && isfinite(c->ci_hi))
+			snprintf(range, sizeof(range), "\u00b1 %.3g", (c->ci_hi - c->ci_lo) / 2);
+		snprintf(extra, sizeof(extra),
+		         "median of %zu samples, 95%% interval [%.6g, %.6g] s; speedup over "
+		         "serial %.3gx; %s; params %s",
+		         c->n_samples, c->ci_lo, c->ci_hi, c->speedup, machine, c->params);
+		json_t *e =
+		    json_pack("{s:s, s:s, s:f}", "name", name, "unit", "s", "value", c->median);
+		if (range[0])
+			json_object_set_new(e, "range", json_string(range));
+		json_object_set_new(e, "extra", json_string(extra));
+		json_array_append_new(entries, e);
+	}
+	int rc = json_dumpf(entries, out, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+	fputs("\n", out);
+	json_decref(entries);
+	return rc;
+}
+
+/* ---- the command -------------------------------------------------------- */
+
+int cmd_report(int argc, char **argv)
+{
+	enum format format = FMT_TEXT;
+	static const struct option options[] = {
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	optind = 1;
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "f:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'f': {
+			bool found = false;
+			for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
+				if (strcmp(optarg, format_names[i]) == 0) {
+					format = (enum format)i;
+					found = true;
+				}
+			if (!found) {
+				fprintf(
+				    stderr,
+				    "concbench report: unknown format '%s' (text, markdown, csv, "
+				    "github-action-benchmark)\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "concbench report: unknown option or missing value '%s'\n",
+			        argv[optind - 1]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "concbench report: %s\n",
+		        argc == optind ? "which result file? (concbench report FILE)"
+		                       : "one result file at a time");
+		usage(stderr);
+		return 2;
+	}
+	struct result_file rf;
+	char err[1024];
+	if (result_file_load(argv[optind], &rf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "concbench report: %s\n", err);
+		return 2;
+	}
+	int rc = 0;
+	switch (format) {
+	case FMT_TEXT:
+	case FMT_MARKDOWN:
+		rc = report_tables(stdout, &rf, format == FMT_MARKDOWN);
+		break;
+	case FMT_CSV:
+		report_csv(stdout, &rf);
+		break;
+	case FMT_GAB:
+		rc = report_gab(stdout, &rf);
+		break;
+	}
+	result_file_free(&rf);
+	if (fflush(stdout) != 0 || rc != 0) {
+		fprintf(stderr, "concbench report: could not write the report\n");
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,631 @@
+/* Reading result files back: the loader and checks shared by `report` and
+ * `compare`, and the rank test `compare` judges differences with. */
+#include "resultfile.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+double rf_num(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+const char *rf_str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *type_name(json_t *v)
+{
+	switch (v == NULL ? -1 : (int)json_typeof(v)) {
+	case -1:
+		return "missing";
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
+/* The URL of the server `run` started for workload, if it did: it names an
+ * ephemeral port, so it is no part of what the cell measured. */
+static const char *managed_url(json_t *doc, const char *workload)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(doc, "servers"), i, s)
+	{
+		const char *w = rf_str(s, "workload");
+		if (w != NULL && strcmp(w, workload) == 0 &&
+		    json_is_true(json_object_get(s, "managed")))
+			return rf_str(s, "url");
+	}
+	return NULL;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *text)
+{
+	size_t n = strlen(text);
+	if (*len + n + 1 > *cap) {
+		size_t want = (*len + n + 1) * 2;
+		char *p = realloc(*buf, want);
+		if (p == NULL)
+			return;
+		*buf = p;
+		*cap = want;
+	}
+	memcpy(*buf + *len, text, n + 1);
+	*len += n;
+}
+
+static void value_text(json_t *v, char *out, size_t len)
+{
+	if (json_is_string(v))
+		snprintf(out, len, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, len, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(out, len, "%.9g", json_real_value(v));
+	else {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		snprintf(out, len, "%s", s ? s : "?");
+		free(s);
+	}
+}
+
+/* The cell's parameters as "key=value,..." sorted by key. */
+static char *params_text(json_t *params, const char *skip_url)
+{
+	size_t n = json_object_size(params), k = 0, len = 0, cap = 0;
+	const char **keys = calloc(n + 1, sizeof(*keys));
+	char *buf = NULL;
+	const char *key;
+	json_t *v;
+	append(&buf, &len, &cap, "");
+	if (keys == NULL)
+		return buf;
+	json_object_foreach(params, key, v)
+	{
+		if (skip_url != NULL && json_is_string(v) &&
+		    strcmp(json_string_value(v), skip_url) == 0)
+			continue;
+		keys[k++] = key;
+	}
+	qsort(keys, k, sizeof(*keys), compare_keys);
+	for (size_t i = 0; i < k; i++) {
+		char value[512];
+		value_text(json_object_get(params, keys[i]), value, sizeof(value));
+		if (i > 0)
+			append(&buf, &len, &cap, ",");
+		append(&buf, &len, &cap, keys[i]);
+		append(&buf, &len, &cap, "=");
+		append(&buf, &len, &cap, value);
+	}
+	free(keys);
+	return buf;
+}
+
+/* An interval [lo, hi] of numbers (or nulls). */
+static int read_interval(json_t *a, double *lo, double *hi)
+{
+	*lo = *hi = NAN;
+	if (a == NULL || json_is_null(a))
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) != 2)
+		return -1;
+	json_t *l = json_array_get(a, 0), *h = json_array_get(a, 1);
+	if ((!json_is_number(l) && !json_is_null(l)) || (!json_is_number(h) && !json_is_null(h)))
+		return -1;
+	*lo = json_is_number(l) ? json_number_value(l) : NAN;
+	*hi = json_is_number(h) ? json_number_value(h) : NAN;
+	return 0;
+}
+
+static bool number_or_null(json_t *v)
+{
+	return v == NULL || json_is_number(v) || json_is_null(v);
+}
+
+static int read_cell(struct result_file *rf, size_t i, json_t *c, char *err, size_t errlen)
+{
+	struct rf_cell *cell = &rf->cells[i];
+	const char *p = rf->path;
+	cell->json = c;
+	cell->index = i;
+	if (!json_is_object(c))
+		return fail(err, errlen, "%s: results[%zu] is %s, not an object", p, i,
+		            type_name(c));
+	static const char *const strings[] = {"workload", "strategy"};
+	for (size_t k = 0; k < 2; k++)
+		if (!json_is_string(json_object_get(c, strings[k])))
+			return fail(err, errlen, "%s: results[%zu].%s is %s, not a string", p, i,
+			            strings[k], type_name(json_object_get(c, strings[k])));
+	cell->workload = rf_str(c, "workload");
+	cell->strategy = rf_str(c, "strategy");
+	cell->kind = rf_str(c, "kind") ? rf_str(c, "kind") : "";
+	json_t *workers = json_object_get(c, "workers");
+	if (!json_is_integer(workers) || json_integer_value(workers) < 1 ||
+	    json_integer_value(workers) > 100000000)
+		return fail(err, errlen, "%s: results[%zu].workers is %s, not a positive integer",
+		            p, i, json_is_integer(workers) ? "out of range" : type_name(workers));
+	cell->workers = (int)json_integer_value(workers);
+	json_t *params = json_object_get(c, "params");
+	if (params != NULL && !json_is_object(params) && !json_is_null(params))
+		return fail(err, errlen, "%s: results[%zu].params is %s, not an object", p, i,
+		            type_name(params));
+	cell->params = params_text(params, managed_url(rf->doc, cell->workload));
+	cell->params_len = strlen(cell->params);
+	json_t *ballast = json_object_get(c, "ballast_mb");
+	if (json_is_integer(ballast) && json_integer_value(ballast) != 0) {
+		char *with = NULL;
+		if (asprintf(&with, "%s%sballast_mb=%lld", cell->params,
+		             cell->params_len ? "," : "",
+		             (long long)json_integer_value(ballast)) < 0)
+			return fail(err, errlen, "%s: out of memory", p);
+		free(cell->params);
+		cell->params = with;
+	}
+	json_t *error = json_object_get(c, "error");
+	if (error != NULL && !json_is_null(error) && !json_is_string(error))
+		return fail(err, errlen, "%s: results[%zu].error is %s, not a string or null", p, i,
+		            type_name(error));
+	cell->error = json_string_value(error);
+
+	json_t *wall = json_object_get(c, "wall_s");
+	if (wall != NULL && !json_is_object(wall) && !json_is_null(wall))
+		return fail(err, errlen, "%s: results[%zu].wall_s is %s, not an object", p, i,
+		            type_name(wall));
+	if (!number_or_null(json_object_get(wall, "median")))
+		return fail(err, errlen, "%s: results[%zu].wall_s.median is %s, not a number", p, i,
+		            type_name(json_object_get(wall, "median")));
+	cell->median = rf_num(wall, "median");
+	if (read_interval(json_object_get(wall, "ci95"), &cell->ci_lo, &cell->ci_hi) != 0)
+		return fail(err, errlen, "%s: results[%zu].wall_s.ci95 is not [low, high]", p, i);
+	if (!number_or_null(json_object_get(c, "speedup_vs_serial")))
+		return fail(err, errlen, "%s: results[%zu].speedup_vs_serial is %s, not a number",
+		            p, i, type_name(json_object_get(c, "speedup_vs_serial")));
+	cell->speedup = rf_num(c, "speedup_vs_serial");
+	if (read_interval(json_object_get(c, "speedup_ci95"), &cell->speedup_lo,
+	                  &cell->speedup_hi) != 0)
+		return fail(err, errlen, "%s: results[%zu].speedup_ci95 is not [low, high]", p, i);
+
+	json_t *samples = json_object_get(c, "samples");
+	if (samples != NULL && !json_is_array(samples) && !json_is_null(samples))
+		return fail(err, errlen, "%s: results[%zu].samples is %s, not an array", p, i,
+		            type_name(samples));
+	cell->samples = calloc(json_array_size(samples) + 1, sizeof(double));
+	if (cell->samples == NULL)
+		return fail(err, errlen, "%s: out of memory", p);
+	size_t k;
+	json_t *s;
+	json_array_foreach(samples, k, s)
+	{
+		if (!json_is_object(s) || !number_or_null(json_object_get(s, "wall_s")))
+			return fail(err, errlen,
+			            "%s: results[%zu].samples[%zu] is not an object with a number "
+			            "wall_s",
+			            p, i, k);
+		double w = rf_num(s, "wall_s");
+		if (isfinite(w))
+			cell->samples[cell->n_samples++] = w;
+	}
+	cell->ok = cell->error == NULL && !json_is_false(json_object_get(c, "checksum_ok")) &&
+	           isfinite(cell->median) && cell->median > 0;
+	return 0;
+}
+
+static int check_document(struct result_file *rf, char *err, size_t errlen)
+{
+	json_t *doc = rf->doc;
+	const char *p = rf->path;
+	if (!json_is_object(doc))
+		return fail(err, errlen, "%s: not a concbench result (the top level is %s)", p,
+		            type_name(doc));
+	json_t *version = json_object_get(doc, "schema_version");
+	if (version == NULL)
+		return fail(err, errlen, "%s: not a concbench result (no schema_version)", p);
+	if (!json_is_integer(version))
+		return fail(err, errlen, "%s: schema_version is %s, not an integer", p,
+		            type_name(version));
+	if (json_integer_value(version) != RESULT_SCHEMA_VERSION)
+		return fail(err, errlen,
+		            "%s: schema_version %lld; this concbench reads version %d only", p,
+		            (long long)json_integer_value(version), RESULT_SCHEMA_VERSION);
+	json_t *results = json_object_get(doc, "results");
+	if (!json_is_array(results))
+		return fail(err, errlen, "%s: results is %s, not an array", p, type_name(results));
+	json_t *machine = json_object_get(doc, "machine");
+	if (!json_is_object(machine))
+		return fail(err, errlen, "%s: machine is %s, not an object", p, type_name(machine));
+	json_t *config = json_object_get(doc, "config");
+	if (config != NULL && !json_is_object(config))
+		return fail(err, errlen, "%s: config is %s, not an object", p, type_name(config));
+	rf->hostname = rf_str(machine, "hostname") ? rf_str(machine, "hostname") : "unknown host";
+	rf->cpu_model = rf_str(machine, "cpu_model") ? rf_str(machine, "cpu_model") : "unknown CPU";
+	rf->created_at = rf_str(doc, "created_at") ? rf_str(doc, "created_at") : "";
+	double cores = rf_num(json_object_get(machine, "topology"), "cores");
+	rf->cores = isfinite(cores) ? (long)cores : 0;
+	double interval = rf_num(config, "switch_interval_us");
+	rf->switch_interval_us = isfinite(interval) ? (long)interval : 0;
+
+	rf->n_cells = json_array_size(results);
+	rf->cells = calloc(rf->n_cells + 1, sizeof(*rf->cells));
+	if (rf->cells == NULL)
+		return fail(err, errlen, "%s: out of memory", p);
+	for (size_t i = 0; i < rf->n_cells; i++)
+		if (read_cell(rf, i, json_array_get(results, i), err, errlen) != 0)
+			return -1;
+	return 0;
+}
+
+int result_file_load(const char *path, struct result_file *rf, char *err, size_t errlen)
+{
+	memset(rf, 0, sizeof(*rf));
+	rf->path = strdup(path);
+	if (rf->path == NULL)
+		return fail(err, errlen, "%s: out of memory", path);
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		result_file_free(rf);
+		return -1;
+	}
+	json_error_t e;
+	rf->doc = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
+	fclose(f);
+	if (rf->doc == NULL) {
+		fail(err, errlen, "%s:%d:%d: %s", path, e.line, e.column, e.text);
+		result_file_free(rf);
+		return -1;
+	}
+	if (check_document(rf, err, errlen) != 0) {
+		result_file_free(rf);
+		return -1;
+	}
+	return 0;
+}
+
+void result_file_free(struct result_file *rf)
+{
+	for (size_t i = 0; rf->cells != NULL && i < rf->n_cells; i++) {
+		free(rf->cells[i].params);
+		free(rf->cells[i].samples);
+	}
+	free(rf->cells);
+	json_decref(rf->doc);
+	free(rf->path);
+	memset(rf, 0, sizeof(*rf));
+}
+
+static bool same_group(const struct rf_cell *a, const struct rf_cell *b)
+{
+	return strcmp(a->workload, b->workload) == 0 &&
+	       strcmp(a->params ? a->params : "", b->params ? b->params : "") == 0;
+}
+
+const struct rf_cell *result_file_match(const struct result_file *rf, const struct rf_cell *like)
+{
+	for (size_t i = 0; i < rf->n_cells; i++) {
+		const struct rf_cell *c = &rf->cells[i];
+		if (same_group(c, like) && strcmp(c->strategy, like->strategy) == 0 &&
+		    c->workers == like->workers)
+			return c;
+	}
+	return NULL;
+}
+
+/* The serial cell with the same ballast, else the one without (as `run`
+ * takes speedups). */
+const struct rf_cell *result_file_serial(const struct result_file *rf, const struct rf_cell *c)
+{
+	for (size_t i = 0; i < rf->n_cells; i++)
+		if (same_group(&rf->cells[i], c) && strcmp(rf->cells[i].strategy, "serial") == 0)
+			return &rf->cells[i];
+	for (size_t i = 0; i < rf->n_cells; i++) {
+		const struct rf_cell *s = &rf->cells[i];
+		if (strcmp(s->strategy, "serial") == 0 && strcmp(s->workload, c->workload) == 0 &&
+		    s->params_len == strlen(s->params) && s->params_len == c->params_len &&
+		    strncmp(s->params, c->params, c->params_len) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+bool result_files_same_machine(const struct result_file *a, const struct result_file *b, char *why,
+                               size_t len)
+{
+	if (strcmp(a->hostname, b->hostname) != 0)
+		snprintf(why, len, "hostnames differ (%s, %s)", a->hostname, b->hostname);
+	else if (strcmp(a->cpu_model, b->cpu_model) != 0)
+		snprintf(why, len, "CPU models differ (%s, %s)", a->cpu_model, b->cpu_model);
+	else if (a->cores != b->cores)
+		snprintf(why, len, "core counts differ (%ld, %ld)", a->cores, b->cores);
+	else {
+		if (len > 0)
+			why[0] = '\0';
+		return true;
+	}
+	return false;
+}
+
+void result_file_machine_label(const struct result_file *rf, char *buf, size_t len)
+{
+	if (rf->cores > 0)
+		snprintf(buf, len, "%s (%s, %ld core%s)", rf->hostname, rf->cpu_model, rf->cores,
+		         rf->cores == 1 ? "" : "s");
+	else
+		snprintf(buf, len, "%s (%s)", rf->hostname, rf->cpu_model);
+}
+
+/* ---- text ------------------------------------------------------------- */
+
+/* The "key=value" items of params that other lacks, comma-separated. */
+void rf_params_difference(const char *params, const char *other, char *out, size_t len)
+{
+	char *copy = strdup(params), *save = NULL;
+	size_t used = 0;
+	out[0] = '\0';
+	for (char *item = copy ? strtok_r(copy, ",", &save) : NULL; item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		size_t n = strlen(item);
+		bool present = false;
+		for (const char *p = other; (p = strstr(p, item)) != NULL; p += n)
+			present |= (p == other || p[-1] == ',') && (p[n] == ',' || p[n] == '\0');
+		if (!present && used + n + 2 < len)
+			used +=
+			    (size_t)snprintf(out + used, len - used, "%s%s", used ? "," : "", item);
+	}
+	free(copy);
+	if (out[0] == '\0')
+		snprintf(out, len, "%s", params);
+}
+
+void rf_fmt_duration(double s, char *buf, size_t len)
+{
+	static const struct {
+		double scale;
+		const char *unit;
+	} units[] = {{1, "s"}, {1e-3, "ms"}, {1e-6, "us"}, {1e-9, "ns"}};
+	if (!isfinite(s)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	size_t u = 0;
+	while (u + 1 < sizeof(units) / sizeof(units[0]) && fabs(s) < units[u].scale)
+		u++;
+	double v = s / units[u].scale;
+	/* 99.95 ms would print as 100.0: round first, then pick the decimals */
+	int decimals = fabs(v) >= 99.95 ? 0 : fabs(v) >= 9.995 ? 1 : 2;
+	snprintf(buf, len, "%.*f %s", decimals, v, units[u].unit);
+}
+
+void rf_table_init(struct rf_table *t, size_t cols, const char *align)
+{
+	memset(t, 0, sizeof(*t));
+	t->cols = cols;
+	t->align = align;
+}
+
+void rf_table_row(struct rf_table *t, const char *const *cells)
+{
+	if (t->rows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **p = realloc(t->text, cap * t->cols * sizeof(*p));
+		if (p == NULL)
+			return;
+		t->text = p;
+		t->cap = cap;
+	}
+	for (size_t c = 0; c < t->cols; c++)
+		t->text[t->rows * t->cols + c] = strdup(cells[c] ? cells[c] : "");
+	t->rows++;
+}
+
+void rf_table_free(struct rf_table *t)
+{
+	for (size_t i = 0; i < t->rows * t->cols; i++)
+		free(t->text[i]);
+	free(t->text);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Columns of UTF-8 text as a terminal shows them (no wide characters here). */
+static size_t display_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			w++;
+	return w;
+}
+
+void rf_print_markdown(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else if (*s == '\n' || *s == '\r')
+			fputc(' ', out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void rf_table_print(const struct rf_table *t, FILE *out, bool markdown, int indent)
+{
+	size_t width[t->cols + 1];
+	for (size_t c = 0; c < t->cols; c++) {
+		width[c] = 0;
+		for (size_t r = 0; r < t->rows; r++) {
+			size_t w = display_width(t->text[r * t->cols + c]);
+			width[c] = w > width[c] ? w : width[c];
+		}
+	}
+	for (size_t r = 0; r < t->rows; r++) {
+		if (markdown) {
+			fputs("|", out);
+			for (size_t c = 0; c < t->cols; c++) {
+				fputs(" ", out);
+				rf_print_markdown(out, t->text[r * t->cols + c]);
+				fputs(" |", out);
+			}
+			fputs("\n", out);
+			if (r == 0) {
+				fputs("|", out);
+				for (size_t c = 0; c < t->cols; c++)
+					fputs(t->align[c] == 'r' ? "---:|" : ":---|", out);
+				fputs("\n", out);
+			}
+			continue;
+		}
+		fprintf(out, "%*s", indent, "");
+		size_t cols = t->cols; /* no trailing blanks for empty cells at the end */
+		while (cols > 1 && t->text[r * t->cols + cols - 1][0] == '\0')
+			cols--;
+		for (size_t c = 0; c < cols; c++) {
+			const char *s = t->text[r * t->cols + c];
+			size_t pad = width[c] - display_width(s);
+			bool last = c + 1 == cols;
+			if (t->align[c] == 'r')
+				fprintf(out, "%*s%s", (int)pad, "", s);
+			else
+				fprintf(out, "%s%*s", s, last ? 0 : (int)pad, "");
+			fputs(last ? "\n" : "  ", out);
+		}
+	}
+}
+
+/* ---- Mann-Whitney U ---------------------------------------------------- */
+
+/* Exact when there are no ties and C(na+nb, na) stays well inside a double's
+ * exact range of counts; beyond that the normal approximation is good. */
+#define EXACT_MAX_N 60
+
+double mann_whitney_min_p(size_t na, size_t nb)
+{
+	if (na == 0 || nb == 0)
+		return 1;
+	double c = 1; /* C(na+nb, na) */
+	for (size_t i = 1; i <= na; i++)
+		c = c * (double)(nb + i) / (double)i;
+	return fmin(1, 2 / c);
+}
+
+/* The counts of U = 0 .. m*n over all C(m+n, m) orderings without ties: the
+ * coefficients of the Gaussian binomial [m+n choose m]_q, built as
+ * prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i). */
+static double *u_distribution(size_t m, size_t n)
+{
+	size_t top = m * n;
+	double *c = calloc(top + 1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c[0] = 1;
+	size_t deg = 0;
+	for (size_t i = 1; i <= m; i++) {
+		size_t step = n + i, high = deg + step < top ? deg + step : top;
+		/* multiply by (1 - q^step), from the top down */
+		for (size_t k = high; k >= step; k--)
+			c[k] -= c[k - step];
+		deg += n; /* the quotient by (1 - q^i) has degree deg + n */
+		/* divide by (1 - q^i): c[k] += c[k - i] in increasing k */
+		for (size_t k = i; k <= deg; k++)
+			c[k] += c[k - i];
+		/* the division is exact: what lies above the quotient's degree is gone */
+		for (size_t k = deg + 1; k <= high; k++)
+			c[k] = 0;
+	}
+	return c;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double mann_whitney_p(const double *a, size_t na, const double *b, size_t nb)
+{
+	if (na == 0 || nb == 0)
+		return 1;
+	size_t n = na + nb;
+	double *values = calloc(n, sizeof(*values));
+	if (values == NULL)
+		return 1;
+	for (size_t i = 0; i < na; i++)
+		values[i] = a[i];
+	for (size_t i = 0; i < nb; i++)
+		values[na + i] = b[i];
+	/* U of a: pairs where a beats b, ties counting one half */
+	double ua = 0;
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			ua += a[i] > b[j] ? 1.0 : a[i] == b[j] ? 0.5 : 0.0;
+	qsort(values, n, sizeof(*values), cmp_double);
+	double tie_sum = 0; /* sum of t^3 - t over groups of ties */
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && values[j] == values[i])
+			j++;
+		double t = (double)(j - i);
+		tie_sum += t * t * t - t;
+		i = j;
+	}
+	free(values);
+
+	double mn = (double)na * (double)nb;
+	double u = fmin(ua, mn - ua);
+	if (tie_sum == 0 && n <= EXACT_MAX_N) {
+		double *dist = u_distribution(na, nb);
+		if (dist != NULL) {
+			double total = 0, below = 0;
+			for (size_t k = 0; k <= na * nb; k++) {
+				total += dist[k];
+				if ((double)k <= u)
+					below += dist[k];
+			}
+			free(dist);
+			return fmin(1, 2 * below / total);
+		}
+	}
+	double nn = (double)n;
+	double var = mn / 12 * ((nn + 1) - tie_sum / (nn * (nn - 1)));
+	if (var <= 0)
+		return 1;
+	double z = (mn / 2 - u - 0.5) / sqrt(var);
+	if (z <= 0)
+		return 1;
+	return fmin(1, erfc(z / sqrt(2)));
+}
