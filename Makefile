@@ -38,10 +38,10 @@ $(BUILD)/obj/bench/result.o: CPPFLAGS += $(BUILD_INFO)
 
 TEST_ARGS ?= --jobs 1
 
-.PHONY: all test bench bench-quick clean deps bench-tools asan tsan format help plot valgrind
+.PHONY: all test bench bench-quick clean deps bench-tools asan tsan format help plot valgrind fuzz
 
 ifneq ($(strip $(MISSING)),)
-all test bench bench-quick asan tsan valgrind:
+all test bench bench-quick asan tsan valgrind fuzz:
 	@echo "concbench: missing libraries ($(strip $(MISSING))); running make deps" >&2
 	$(MAKE) deps
 	$(MAKE) $@
@@ -80,11 +80,50 @@ valgrind: $(BIN)
 # map), so the TSan build runs the binary itself through every strategy.
 tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" build-tsan/concbench
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/concbench run --quick -r 2 \
-	  -n 1,2,4 --quiet -o build-tsan/tsan-run.json
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/concbench run -w all --quick -r 2 \
+	  -n 1,2,4 -p triad.elements=262144 -p files.count=8 --quiet -o build-tsan/tsan-run.json
 	@echo "tsan: no data races reported"
 
+# libFuzzer: each target for FUZZ_SECONDS on a copy of its seeds (fuzz/corpus/),
+# so new inputs, logs and crash reproducers stay in build-fuzz/.
+fuzz:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || $(MAKE) deps
+	$(MAKE) $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf build-fuzz/corpus/$$t build-fuzz/crash-$$t; \
+	  mkdir -p build-fuzz/corpus/$$t build-fuzz/crash-$$t; \
+	  cp fuzz/corpus/$$t/* build-fuzz/corpus/$$t/; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (log: build-fuzz/fuzz-$$t.log)"; \
+	  if ! build-fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	      -artifact_prefix=build-fuzz/crash-$$t/ build-fuzz/corpus/$$t >build-fuzz/fuzz-$$t.log 2>&1; then \
+	    tail -n 60 build-fuzz/fuzz-$$t.log; \
+	    echo "fuzz: $$t failed; the input is in build-fuzz/crash-$$t/" >&2; exit 1; \
+	  fi; \
+	  grep -E '^(Done|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb))' build-fuzz/fuzz-$$t.log; \
+	  echo "fuzz: $$t: no crash, $$(ls build-fuzz/corpus/$$t | wc -l) inputs in its corpus"; \
+	done
+
 endif
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := resultfile request
+FUZZ_BINS    := $(FUZZ_TARGETS:%=build-fuzz/fuzz-%)
+FUZZ_CFLAGS  := -std=c11 -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+build-fuzz/fuzz-resultfile: fuzz/fuzz_resultfile.c bench/resultfile.c bench/claims.c bench/stats.c \
+                            bench/resultfile.h bench/claims.h bench/stats.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) \
+	  $(shell pkg-config --libs jansson 2>/dev/null) -lm
+
+build-fuzz/fuzz-request: fuzz/fuzz_request.c bench/serve_http.c workloads/content.c bench/serve.h \
+                         workloads/content.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) \
+	  $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lm
 
 $(BIN): $(BUILD)/obj/bench/main.o $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -117,7 +156,7 @@ format:
 	clang-format -i $(wildcard bench/*.[ch] runners/*.[ch] workloads/*.[ch] tests/*.[ch])
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
 
 help:
 	@echo "make              build build/concbench and build/bare-primes"
@@ -127,6 +166,8 @@ help:
 	@echo "make plot RESULTS=file.json   charts (gnuplot) into results/plots/<name>/"
 	@echo "make asan|tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer"
 	@echo "make valgrind     a quick run of everything under valgrind memcheck"
+	@echo "make fuzz         libFuzzer on the result-file reader and the server's request"
+	@echo "                  parsing, FUZZ_SECONDS (60) each; fails on a crash"
 	@echo "make deps         install missing libraries (Debian/Ubuntu)"
 	@echo "make bench-tools  also wrk and fio, for scripts/bench-vs-wrk and bench-vs-fio"
 	@echo "make clean        remove the build folders"
