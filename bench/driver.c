@@ -541,11 +541,13 @@ static int build_workload_cells(struct bench_run *run, struct bench_workload *bw
 }
 
 /* The default suite's parent-memory sweep: threads and processes at the core
- * count on the first I/O workload, with the parent holding 256 MiB and 1 GiB,
+ * count on the first I/O workload, with the parent holding 256 MiB and 1 GiB
+ * (64 and 256 MiB under --quick),
  * which is what fork has to copy the page tables of (claim 4). */
 static int add_ballast_sweep(struct bench_run *run, char *err, size_t errlen)
 {
-	static const int ballast[] = {256, 1024};
+	static const int full[] = {256, 1024}, quick[] = {64, 256};
+	const int *ballast = run->cfg.quick ? quick : full;
 	const struct runner_ops *pair[] = {runner_find("threads"), runner_find("processes")};
 	struct bench_workload *io = NULL;
 	for (int i = 0; i < run->n_workloads && io == NULL; i++)
@@ -557,7 +559,7 @@ static int add_ballast_sweep(struct bench_run *run, char *err, size_t errlen)
 		bool chosen = false;
 		for (int si = 0; si < run->cfg.n_strategies; si++)
 			chosen |= run->cfg.strategies[si] == pair[p];
-		for (size_t b = 0; chosen && b < sizeof(ballast) / sizeof(ballast[0]); b++)
+		for (size_t b = 0; chosen && b < 2; b++)
 			if (add_cell(run, io, pair[p], run->sweep[run->n_sweep - 1], ballast[b],
 			             err, errlen) != 0)
 				return -1;

@@ -32,9 +32,9 @@
 static const char *const fault_names[] = {"none", "500", "404", "reset", "truncate", NULL};
 
 static const struct param_def http_params[] = {
-    PARAM_INT_DEF("requests", 64, 32, 1, 1000000, "number of GET requests"),
+    PARAM_INT_DEF("requests", 64, 24, 1, 1000000, "number of GET requests"),
     PARAM_INT_DEF("size", 65536, 16384, 0, 1LL << 30, "bytes in each response body"),
-    PARAM_INT_DEF("delay_ms", 15, 10, 0, 60000, "the server's delay before each response"),
+    PARAM_INT_DEF("delay_ms", 15, 5, 0, 60000, "the server's delay before each response"),
     PARAM_INT_DEF("rate", 0, 0, 0, 1LL << 40, "pace each body at this many bytes/s (0: at once)"),
     PARAM_INT_DEF("seed", 1, 1, 0, 1LL << 62, "content seed of the bodies"),
     PARAM_INT_DEF("timeout_ms", 30000, 30000, 1, 3600000, "give up on a request after this long"),
