@@ -309,6 +309,8 @@ static void dir_of(const char *path, char *dir, size_t len)
 	snprintf(dir, len, "%s", dirname(copy));
 }
 
+#define RESULT_ROOM_BLOCKS 16 /* 1 MiB, more than the default suite's file */
+
 int check_output_writable(const char *path, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], probe[PATH_MAX + 32];
@@ -328,8 +330,23 @@ int check_output_writable(const char *path, char *err, size_t errlen)
 		         strerror(errno));
 		return -1;
 	}
+	/* A full disk still lets an empty file be created: write as much as a
+	 * result file of a large run takes, and keep it only if it all lands. */
+	static const char block[64 * 1024];
+	int rc = 0;
+	for (int i = 0; i < RESULT_ROOM_BLOCKS && rc == 0; i++)
+		if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
+			rc = -1;
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -1;
+	int saved = errno;
 	close(fd);
 	unlink(probe);
+	if (rc != 0) {
+		snprintf(err, errlen, "no room for the result file in %s: %s", dir,
+		         strerror(saved ? saved : ENOSPC));
+		return -1;
+	}
 	return 0;
 }
 

@@ -252,3 +252,38 @@ Test(faults, a_broken_result_file_gets_one_line_with_where)
 		snprintf(bad, sizeof(bad), "/tmp/concbench-bad-XXXXXX.json");
 	}
 }
+
+/* A full disk: refused before measuring, and the older result beside it kept
+ * as it was. Needs a small tmpfs, which only root may mount. */
+Test(faults, a_full_output_disk_is_refused_before_measuring_and_old_results_stay, .timeout = 60)
+{
+	char dir[] = "/tmp/concbench-full-XXXXXX", cmd[256], old[300], args[400], err[1024];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=256k tmpfs %s 2>/dev/null", dir);
+	if (system(cmd) != 0) {
+		rmdir(dir);
+		cr_skip_test("cannot mount a small tmpfs here (needs root): not tested");
+	}
+	snprintf(old, sizeof(old), "%s/older.json", dir);
+	FILE *f = fopen(old, "w");
+	cr_assert_not_null(f);
+	fputs("{\"schema_version\": 1, \"results\": []}\n", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "run -w sleep -s serial --quick -o %s/new.json", dir);
+	double t0 = now_s();
+	int status = run_shell(args, err, sizeof(err));
+	char older[128] = "";
+	f = fopen(old, "r");
+	if (f != NULL) {
+		size_t n = fread(older, 1, sizeof(older) - 1, f);
+		older[n] = '\0';
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "umount %s", dir);
+	cr_assert_eq(system(cmd), 0);
+	rmdir(dir);
+	cr_assert_eq(status, 2, "exit %d: %s", status, err);
+	cr_assert_not_null(strstr(err, "no room"), "%s", err);
+	cr_assert_lt(now_s() - t0, 5.0, "it measured before refusing");
+	cr_assert_str_eq(older, "{\"schema_version\": 1, \"results\": []}\n");
+}
