@@ -76,16 +76,32 @@ valgrind: $(BIN)
 	  -p files.backend=threadpool -o $(BUILD)/valgrind-run.json
 	@echo "valgrind: no errors, no definite leaks"
 
+# The threaded tests (the GIL's behaviours, the runners, the event loop) built
+# against a small stand-in for Criterion (tests/tsan/), which TSan can run.
+SHIM_TEST_SRCS := tests/tsan/main.c tests/test_gil.c tests/test_runners.c tests/test_loop.c
+SHIM_TEST_OBJS := $(SHIM_TEST_SRCS:%.c=$(BUILD)/obj/shim/%.o)
+
+$(BUILD)/obj/shim/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) -Itests/tsan $(CPPFLAGS) -DCONCBENCH_BIN='"$(abspath $(BIN))"' $(CFLAGS) -MMD -MP \
+	  -c -o $@ $<
+
+$(BUILD)/tsan-tests: $(SHIM_TEST_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Criterion cannot start under ThreadSanitizer (its inheritable arena fails to
 # map), so the TSan build runs the binary itself through every strategy.
 tsan:
-	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" build-tsan/concbench
+	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" build-tsan/concbench \
+	  build-tsan/tsan-tests
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/tsan-tests
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/concbench run -w all --quick -r 2 \
 	  -n 1,2,4 -p triad.elements=262144 -p files.count=8 --quiet -o build-tsan/tsan-run.json
 	@echo "tsan: no data races reported"
 
-# libFuzzer: each target for FUZZ_SECONDS on a copy of its seeds (fuzz/corpus/),
-# so new inputs, logs and crash reproducers stay in build-fuzz/.
+# libFuzzer: each target for FUZZ_SECONDS on a copy of its seeds (fuzz/corpus/)
+# with its dictionary (fuzz/TARGET.dict), so new inputs, logs and crash
+# reproducers stay in build-fuzz/.
 fuzz:
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 || $(MAKE) deps
 	$(MAKE) $(FUZZ_BINS)
@@ -95,7 +111,8 @@ fuzz:
 	  cp fuzz/corpus/$$t/* build-fuzz/corpus/$$t/; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (log: build-fuzz/fuzz-$$t.log)"; \
 	  if ! build-fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
-	      -artifact_prefix=build-fuzz/crash-$$t/ build-fuzz/corpus/$$t >build-fuzz/fuzz-$$t.log 2>&1; then \
+	      -dict=fuzz/$$t.dict -artifact_prefix=build-fuzz/crash-$$t/ build-fuzz/corpus/$$t \
+	      >build-fuzz/fuzz-$$t.log 2>&1; then \
 	    tail -n 60 build-fuzz/fuzz-$$t.log; \
 	    echo "fuzz: $$t failed; the input is in build-fuzz/crash-$$t/" >&2; exit 1; \
 	  fi; \

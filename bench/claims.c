@@ -3,6 +3,7 @@
  * on the JSON (not on live cells) makes every verdict reproducible from the
  * file alone, which is what `concbench claims FILE` does. */
 #include "claims.h"
+#include "resultfile.h"
 #include "stats.h"
 
 #include <math.h>
@@ -591,23 +592,17 @@ int cmd_claims(int argc, char **argv)
 		fprintf(argc == 2 ? stdout : stderr, "usage: concbench claims FILE\n");
 		return argc == 2 ? 0 : 2;
 	}
-	json_error_t e;
-	json_t *doc = json_load_file(argv[1], 0, &e);
-	if (doc == NULL) {
-		fprintf(stderr, "concbench claims: %s:%d:%d: %s\n", argv[1], e.line, e.column,
-		        e.text);
+	/* The loader `report` and `compare` use: the same checks, and bad JSON
+	 * named as FILE:LINE:COLUMN. */
+	struct result_file rf;
+	char err[1024];
+	if (result_file_load(argv[1], &rf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "concbench claims: %s\n", err);
 		return 2;
 	}
-	if (json_integer_value(json_object_get(doc, "schema_version")) != 1 ||
-	    !json_is_array(json_object_get(doc, "results"))) {
-		fprintf(stderr, "concbench claims: %s: not a concbench result (schema_version 1)\n",
-		        argv[1]);
-		json_decref(doc);
-		return 2;
-	}
-	json_t *claims = claims_evaluate(doc);
+	json_t *claims = claims_evaluate(rf.doc);
 	claims_print(claims, stdout);
 	json_decref(claims);
-	json_decref(doc);
+	result_file_free(&rf);
 	return 0;
 }

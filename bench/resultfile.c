@@ -23,12 +23,16 @@ const char *rf_str(json_t *obj, const char *key)
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* err gets one line: a control byte (in a file's name, say) becomes '?'. */
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	for (char *c = err; errlen > 0 && *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return -1;
 }
 
@@ -246,6 +250,13 @@ static int read_cell(struct result_file *rf, size_t i, json_t *c, char *err, siz
 	return 0;
 }
 
+/* A count read as a number: 0 ("unknown") when it is absent, negative, or too
+ * large to be one (converting 1e300 to a long is undefined behaviour). */
+static long count_or_zero(double v)
+{
+	return isfinite(v) && v >= 0 && v <= 1e15 ? (long)v : 0;
+}
+
 static int check_document(struct result_file *rf, char *err, size_t errlen)
 {
 	json_t *doc = rf->doc;
@@ -275,10 +286,8 @@ static int check_document(struct result_file *rf, char *err, size_t errlen)
 	rf->hostname = rf_str(machine, "hostname") ? rf_str(machine, "hostname") : "unknown host";
 	rf->cpu_model = rf_str(machine, "cpu_model") ? rf_str(machine, "cpu_model") : "unknown CPU";
 	rf->created_at = rf_str(doc, "created_at") ? rf_str(doc, "created_at") : "";
-	double cores = rf_num(json_object_get(machine, "topology"), "cores");
-	rf->cores = isfinite(cores) ? (long)cores : 0;
-	double interval = rf_num(config, "switch_interval_us");
-	rf->switch_interval_us = isfinite(interval) ? (long)interval : 0;
+	rf->cores = count_or_zero(rf_num(json_object_get(machine, "topology"), "cores"));
+	rf->switch_interval_us = count_or_zero(rf_num(config, "switch_interval_us"));
 
 	rf->n_cells = json_array_size(results);
 	rf->cells = calloc(rf->n_cells + 1, sizeof(*rf->cells));
@@ -290,23 +299,22 @@ static int check_document(struct result_file *rf, char *err, size_t errlen)
 	return 0;
 }
 
-int result_file_load(const char *path, struct result_file *rf, char *err, size_t errlen)
+int result_file_load_buffer(const char *name, const char *data, size_t len, struct result_file *rf,
+                            char *err, size_t errlen)
 {
 	memset(rf, 0, sizeof(*rf));
-	rf->path = strdup(path);
+	rf->path = strdup(name);
 	if (rf->path == NULL)
-		return fail(err, errlen, "%s: out of memory", path);
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		result_file_free(rf);
-		return -1;
-	}
+		return fail(err, errlen, "%s: out of memory", name);
 	json_error_t e;
-	rf->doc = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
-	fclose(f);
+	rf->doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &e);
 	if (rf->doc == NULL) {
-		fail(err, errlen, "%s:%d:%d: %s", path, e.line, e.column, e.text);
+		/* jansson quotes the bytes near the error, which may be anything:
+		 * printable ASCII only, not half a UTF-8 character or an escape. */
+		for (char *c = e.text; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+				*c = '?';
+		fail(err, errlen, "%s:%d:%d: %s", name, e.line, e.column, e.text);
 		result_file_free(rf);
 		return -1;
 	}
@@ -315,6 +323,44 @@ int result_file_load(const char *path, struct result_file *rf, char *err, size_t
 		return -1;
 	}
 	return 0;
+}
+
+int result_file_load(const char *path, struct result_file *rf, char *err, size_t errlen)
+{
+	memset(rf, 0, sizeof(*rf));
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	/* Read to the end (the file may be a pipe), then parse from memory. */
+	char *data = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (cap - len < 65536) {
+			size_t want = cap ? cap * 2 : 1 << 20;
+			char *p = realloc(data, want);
+			if (p == NULL) {
+				free(data);
+				fclose(f);
+				return fail(err, errlen, "%s: out of memory", path);
+			}
+			data = p;
+			cap = want;
+		}
+		size_t n = fread(data + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		int e = errno;
+		free(data);
+		fclose(f);
+		return fail(err, errlen, "%s: cannot read: %s", path, strerror(e));
+	}
+	fclose(f);
+	int rc = result_file_load_buffer(path, data, len, rf, err, errlen);
+	free(data);
+	return rc;
 }
 
 void result_file_free(struct result_file *rf)

@@ -46,6 +46,10 @@ struct result_file {
  * "PATH:LINE:COLUMN: reason" for JSON that does not parse and "PATH: reason"
  * for a file that is not a version-1 result; rf is then empty. */
 int result_file_load(const char *path, struct result_file *rf, char *err, size_t errlen);
+/* The same for a document already in memory: len bytes at data (no NUL
+ * needed), named `name` in messages and in rf->path. */
+int result_file_load_buffer(const char *name, const char *data, size_t len, struct result_file *rf,
+                            char *err, size_t errlen);
 void result_file_free(struct result_file *rf);
 
 /* The cell of rf with the same workload, parameters, strategy and workers as

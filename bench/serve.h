@@ -20,6 +20,7 @@
 #include <hwloc.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define SERVE_MAX_SIZE             (1ull << 30) /* bytes in one body */
@@ -28,6 +29,33 @@
 #define SERVE_DEFAULT_CONN_LIMIT   20000u
 #define SERVE_DEFAULT_IDLE_TIMEOUT 60u
 #define SERVE_LISTEN_BACKLOG       16384u
+#define SERVE_MAX_PARAMS           32 /* query parameters in one request */
+
+enum serve_fault {
+	SERVE_FAULT_NONE,
+	SERVE_FAULT_500,
+	SERVE_FAULT_404,
+	SERVE_FAULT_RESET,
+	SERVE_FAULT_TRUNCATE
+};
+
+/* What one request asks for, or why it is refused. */
+struct serve_request_spec {
+	uint64_t size, delay_ms, seed, rate;
+	enum serve_fault fault;
+	int bad_status;   /* 0, or 400 / 405 */
+	char reason[256]; /* with a bad_status: one printable ASCII line, else "" */
+};
+
+/* Validates a request: the method, the (decoded) path and n decoded query
+ * parameters (values[i] NULL for a key without '='). Pure: no I/O, no
+ * allocation. Fills out (zeroed first) and returns out->bad_status: 405 for a
+ * method other than GET or HEAD; 400 for another path, more than
+ * SERVE_MAX_PARAMS parameters, an unknown, repeated or empty parameter, a
+ * number that is not plain decimal, or a value over the limits above; the
+ * first problem found is the reason. */
+int serve_parse_request(const char *method, const char *path, const char *const *keys,
+                        const char *const *values, size_t n, struct serve_request_spec *out);
 
 struct serve_options {
 	const char *bind;          /* NULL: "127.0.0.1" */

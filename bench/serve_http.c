@@ -37,8 +37,6 @@
 #define HEAP_NONE   SIZE_MAX
 #define RATE_QUANTA 100 /* a paced body wakes about this many times a second */
 
-enum fault { FAULT_NONE, FAULT_500, FAULT_404, FAULT_RESET, FAULT_TRUNCATE };
-
 struct server;
 
 /* One HTTP request; lives from the access handler's first call to MHD's
@@ -46,10 +44,7 @@ struct server;
 struct request {
 	struct server *srv;
 	struct MHD_Connection *conn;
-	uint64_t size, delay_ms, seed, rate;
-	enum fault fault;
-	int bad_status; /* 400 or 405 once parsing found a problem, else 0 */
-	char reason[256];
+	struct serve_request_spec spec; /* what it asks for, or why it is refused */
 	bool responded;
 	bool delayed; /* the delay has been waited (or is being waited) */
 	bool suspended;
@@ -195,7 +190,9 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
-/* A copy fit for a one-line message: control bytes become '?', long text is cut. */
+/* A copy fit for a one-line message: every byte but printable ASCII becomes
+ * '?' (control bytes, and bytes over 0x7f, which a decoded %XX makes into
+ * invalid UTF-8 or a Unicode line break such as U+0085), long text is cut. */
 static const char *printable(char *dst, size_t len, const char *src)
 {
 	size_t i = 0;
@@ -203,7 +200,7 @@ static const char *printable(char *dst, size_t len, const char *src)
 		src = "";
 	for (; src[i] != '\0' && i + 1 < len; i++) {
 		unsigned char c = (unsigned char)src[i];
-		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		dst[i] = (c < 0x20 || c > 0x7e) ? '?' : (char)c;
 	}
 	dst[i] = '\0';
 	if (src[i] != '\0' && len > 4)
@@ -211,123 +208,154 @@ static const char *printable(char *dst, size_t len, const char *src)
 	return dst;
 }
 
-static void reject(struct request *r, int status, const char *fmt, ...)
+static void reject(struct serve_request_spec *q, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void reject(struct request *r, int status, const char *fmt, ...)
+static void reject(struct serve_request_spec *q, int status, const char *fmt, ...)
 {
-	if (r->bad_status != 0)
+	if (q->bad_status != 0)
 		return; /* the first problem is the one reported */
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	vsnprintf(q->reason, sizeof(q->reason), fmt, ap);
 	va_end(ap);
-	r->bad_status = status;
+	q->bad_status = status;
 }
 
 enum param { P_SIZE, P_DELAY, P_SEED, P_RATE, P_FAULT, P_COUNT };
 static const char *const param_names[P_COUNT] = {"size", "delay_ms", "seed", "rate", "fault"};
 
-struct parse_state {
-	struct request *r;
-	unsigned seen;
-};
-
-static enum MHD_Result on_argument(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+/* One query parameter into q; false (with q's reason set) when it is bad. */
+static bool parse_argument(struct serve_request_spec *q, unsigned *seen, const char *key,
+                           const char *value)
 {
-	(void)kind;
-	struct parse_state *ps = cls;
-	struct request *r = ps->r;
 	char k[48], v[48];
 	int p = 0;
 	while (p < P_COUNT && strcmp(key, param_names[p]) != 0)
 		p++;
 	if (p == P_COUNT) {
-		reject(r, 400, "unknown parameter '%s' (known: size, delay_ms, seed, rate, fault)",
+		reject(q, 400, "unknown parameter '%s' (known: size, delay_ms, seed, rate, fault)",
 		       printable(k, sizeof(k), key));
-		return MHD_NO;
+		return false;
 	}
-	if (ps->seen & (1u << p)) {
-		reject(r, 400, "parameter '%s' is given twice", key);
-		return MHD_NO;
+	if (*seen & (1u << p)) {
+		reject(q, 400, "parameter '%s' is given twice", key);
+		return false;
 	}
-	ps->seen |= 1u << p;
+	*seen |= 1u << p;
 	if (value == NULL || *value == '\0') {
-		reject(r, 400, "parameter '%s' needs a value", key);
-		return MHD_NO;
+		reject(q, 400, "parameter '%s' needs a value", key);
+		return false;
 	}
 	if (p == P_FAULT) {
 		static const struct {
 			const char *name;
-			enum fault fault;
-		} faults[] = {{"500", FAULT_500},
-		              {"404", FAULT_404},
-		              {"reset", FAULT_RESET},
-		              {"truncate", FAULT_TRUNCATE}};
+			enum serve_fault fault;
+		} faults[] = {{"500", SERVE_FAULT_500},
+		              {"404", SERVE_FAULT_404},
+		              {"reset", SERVE_FAULT_RESET},
+		              {"truncate", SERVE_FAULT_TRUNCATE}};
 		for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
 			if (strcmp(value, faults[i].name) == 0) {
-				r->fault = faults[i].fault;
-				return MHD_YES;
+				q->fault = faults[i].fault;
+				return true;
 			}
 		}
-		reject(r, 400, "unknown fault '%s' (known: 500, 404, reset, truncate)",
+		reject(q, 400, "unknown fault '%s' (known: 500, 404, reset, truncate)",
 		       printable(v, sizeof(v), value));
-		return MHD_NO;
+		return false;
 	}
 	uint64_t n;
 	if (!parse_u64(value, &n)) {
-		reject(r, 400, "%s=%s is not a non-negative decimal integer", key,
+		reject(q, 400, "%s=%s is not a non-negative decimal integer", key,
 		       printable(v, sizeof(v), value));
-		return MHD_NO;
+		return false;
 	}
 	switch (p) {
 	case P_SIZE:
 		if (n > SERVE_MAX_SIZE) {
-			reject(r, 400, "size %" PRIu64 " is over the limit of %llu bytes (1 GiB)",
+			reject(q, 400, "size %" PRIu64 " is over the limit of %llu bytes (1 GiB)",
 			       n, SERVE_MAX_SIZE);
-			return MHD_NO;
+			return false;
 		}
-		r->size = n;
+		q->size = n;
 		break;
 	case P_DELAY:
 		if (n > SERVE_MAX_DELAY_MS) {
-			reject(r, 400, "delay_ms %" PRIu64 " is over the limit of %u ms", n,
+			reject(q, 400, "delay_ms %" PRIu64 " is over the limit of %u ms", n,
 			       SERVE_MAX_DELAY_MS);
-			return MHD_NO;
+			return false;
 		}
-		r->delay_ms = n;
+		q->delay_ms = n;
 		break;
 	case P_SEED:
-		r->seed = n;
+		q->seed = n;
 		break;
 	case P_RATE:
-		r->rate = n;
+		q->rate = n;
 		break;
 	}
+	return true;
+}
+
+int serve_parse_request(const char *method, const char *path, const char *const *keys,
+                        const char *const *values, size_t n, struct serve_request_spec *out)
+{
+	struct serve_request_spec *q = out;
+	char u[96];
+	memset(q, 0, sizeof(*q));
+	if (method == NULL || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)) {
+		reject(q, 405, "method %s is not allowed: only GET (and HEAD)",
+		       printable(u, sizeof(u), method));
+		return q->bad_status;
+	}
+	if (path == NULL || strcmp(path, "/bytes") != 0) {
+		reject(q, 400, "unknown path '%s' (the only path is /bytes)",
+		       printable(u, sizeof(u), path));
+		return q->bad_status;
+	}
+	if (n > SERVE_MAX_PARAMS) {
+		reject(q, 400, "too many parameters (more than %d)", SERVE_MAX_PARAMS);
+		return q->bad_status;
+	}
+	unsigned seen = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!parse_argument(q, &seen, keys[i] != NULL ? keys[i] : "", values[i]))
+			return q->bad_status;
+	if (q->rate > 0 && q->size / q->rate >= SERVE_MAX_PACED_S)
+		reject(q, 400,
+		       "size %" PRIu64 " at rate %" PRIu64
+		       " bytes/s would take over the limit of %u s",
+		       q->size, q->rate, SERVE_MAX_PACED_S);
+	return q->bad_status;
+}
+
+/* The query parameters as libmicrohttpd decoded them; one more than the limit
+ * at most, so that too many can be told. */
+struct arguments {
+	const char *keys[SERVE_MAX_PARAMS + 1], *values[SERVE_MAX_PARAMS + 1];
+	size_t n;
+};
+
+static enum MHD_Result collect_argument(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+	(void)kind;
+	struct arguments *a = cls;
+	if (a->n == SERVE_MAX_PARAMS + 1)
+		return MHD_NO;
+	a->keys[a->n] = key;
+	a->values[a->n] = value;
+	a->n++;
 	return MHD_YES;
 }
 
+/* The arguments live in the connection's memory, which outlives this call. */
 static void parse_request(struct request *r, const char *url, const char *method)
 {
-	char u[96];
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-		reject(r, 405, "method %s is not allowed: only GET (and HEAD)",
-		       printable(u, sizeof(u), method));
-		return;
-	}
-	if (strcmp(url, "/bytes") != 0) {
-		reject(r, 400, "unknown path '%s' (the only path is /bytes)",
-		       printable(u, sizeof(u), url));
-		return;
-	}
-	struct parse_state ps = {.r = r};
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, on_argument, &ps);
-	if (r->bad_status == 0 && r->rate > 0 && r->size / r->rate >= SERVE_MAX_PACED_S)
-		reject(r, 400,
-		       "size %" PRIu64 " at rate %" PRIu64
-		       " bytes/s would take over the limit of %u s",
-		       r->size, r->rate, SERVE_MAX_PACED_S);
+	struct arguments a = {.n = 0};
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_argument, &a);
+	serve_parse_request(method, url, a.keys, a.values, a.n, &r->spec);
 }
 
 /* ---- responses --------------------------------------------------------- */
@@ -355,26 +383,26 @@ static ssize_t body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	struct server *srv = r->srv;
 	if (srv->stopping)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	uint64_t end = r->fault == FAULT_TRUNCATE ? r->size / 2 : r->size;
+	uint64_t end = r->spec.fault == SERVE_FAULT_TRUNCATE ? r->spec.size / 2 : r->spec.size;
 	if (pos >= end) {
-		if (r->fault == FAULT_TRUNCATE)
+		if (r->spec.fault == SERVE_FAULT_TRUNCATE)
 			srv->truncated++;
-		return r->fault == FAULT_TRUNCATE ? MHD_CONTENT_READER_END_WITH_ERROR
-		                                  : MHD_CONTENT_READER_END_OF_STREAM;
+		return r->spec.fault == SERVE_FAULT_TRUNCATE ? MHD_CONTENT_READER_END_WITH_ERROR
+		                                             : MHD_CONTENT_READER_END_OF_STREAM;
 	}
 	uint64_t n = end - pos < max ? end - pos : max;
-	if (r->rate > 0) {
+	if (r->spec.rate > 0) {
 		/* The schedule is absolute (rate x time since the body began), so a late
 		 * wake-up is made up by the next slice and the mean rate holds. */
 		int64_t now = now_ns();
-		double allowed = (double)(now - r->body_start_ns) * 1e-9 * (double)r->rate;
+		double allowed = (double)(now - r->body_start_ns) * 1e-9 * (double)r->spec.rate;
 		if (allowed < (double)pos + 1.0) {
-			uint64_t quantum = r->rate / RATE_QUANTA;
+			uint64_t quantum = r->spec.rate / RATE_QUANTA;
 			if (quantum < 1)
 				quantum = 1;
 			if (quantum > n)
 				quantum = n;
-			double at = (double)(pos + quantum) / (double)r->rate * 1e9;
+			double at = (double)(pos + quantum) / (double)r->spec.rate * 1e9;
 			if (suspend_until(r, r->body_start_ns + (int64_t)at + 1) != 0)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 			return 0; /* called again once resumed */
@@ -382,7 +410,7 @@ static ssize_t body_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		if ((double)(pos + n) > allowed)
 			n = (uint64_t)allowed - pos;
 	}
-	content_fill(r->seed, pos, buf, (size_t)n);
+	content_fill(r->spec.seed, pos, buf, (size_t)n);
 	srv->body_bytes += n;
 	return (ssize_t)n;
 }
@@ -392,14 +420,14 @@ static enum MHD_Result respond(struct request *r)
 	struct server *srv = r->srv;
 	r->responded = true;
 	srv->requests++;
-	if (r->bad_status != 0)
-		return queue_text(r, r->bad_status, r->reason);
-	switch (r->fault) {
-	case FAULT_500:
+	if (r->spec.bad_status != 0)
+		return queue_text(r, r->spec.bad_status, r->spec.reason);
+	switch (r->spec.fault) {
+	case SERVE_FAULT_500:
 		return queue_text(r, 500, "injected fault: 500 Internal Server Error");
-	case FAULT_404:
+	case SERVE_FAULT_404:
 		return queue_text(r, 404, "injected fault: 404 Not Found");
-	case FAULT_RESET: {
+	case SERVE_FAULT_RESET: {
 		/* libmicrohttpd shuts the socket down for writing (a FIN) before it
 		 * closes it, so a zero linger time alone would reset the connection only
 		 * after an orderly end. Connecting a TCP socket to AF_UNSPEC disconnects
@@ -415,16 +443,16 @@ static enum MHD_Result respond(struct request *r)
 		srv->resets++;
 		return MHD_NO; /* libmicrohttpd closes the connection */
 	}
-	case FAULT_NONE:
-	case FAULT_TRUNCATE:
+	case SERVE_FAULT_NONE:
+	case SERVE_FAULT_TRUNCATE:
 		break;
 	}
 	struct MHD_Response *resp;
-	if (r->size == 0) {
+	if (r->spec.size == 0) {
 		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	} else {
-		size_t block = r->size < BODY_BLOCK ? (size_t)r->size : BODY_BLOCK;
-		resp = MHD_create_response_from_callback(r->size, block, body_reader, r, NULL);
+		size_t block = r->spec.size < BODY_BLOCK ? (size_t)r->spec.size : BODY_BLOCK;
+		resp = MHD_create_response_from_callback(r->spec.size, block, body_reader, r, NULL);
 	}
 	if (resp == NULL)
 		return MHD_NO;
@@ -458,7 +486,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		r->heap_index = HEAP_NONE;
 		*con_cls = r;
 		parse_request(r, url, method);
-		if (r->bad_status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		if (r->spec.bad_status == MHD_HTTP_METHOD_NOT_ALLOWED)
 			return respond(r);
 		return MHD_YES;
 	}
@@ -468,10 +496,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	}
 	if (r->responded || r->suspended)
 		return MHD_YES;
-	if (r->bad_status == 0 && r->delay_ms > 0 && !r->delayed) {
+	if (r->spec.bad_status == 0 && r->spec.delay_ms > 0 && !r->delayed) {
 		/* Resumed by fire_timers, libmicrohttpd calls again and we answer. */
 		r->delayed = true;
-		if (suspend_until(r, now_ns() + (int64_t)r->delay_ms * 1000000) != 0)
+		if (suspend_until(r, now_ns() + (int64_t)r->spec.delay_ms * 1000000) != 0)
 			return MHD_NO;
 		return MHD_YES;
 	}
