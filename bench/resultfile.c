@@ -299,6 +299,38 @@ static int check_document(struct result_file *rf, char *err, size_t errlen)
 	return 0;
 }
 
+/* Text from a result file ends up on a terminal and in markdown: a control
+ * character (an escape sequence in a hostname, a newline in an error) becomes
+ * '?', in every string of the document, before anything reads it. */
+static void defang_strings(json_t *v)
+{
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		size_t n = json_string_length(v);
+		bool bad = false;
+		for (size_t i = 0; i < n && !bad; i++)
+			bad = (unsigned char)s[i] < 0x20 || s[i] == 0x7f;
+		if (!bad)
+			return;
+		char *copy = malloc(n + 1);
+		if (copy == NULL)
+			return;
+		for (size_t i = 0; i < n; i++)
+			copy[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+		copy[n] = '\0';
+		json_string_setn(v, copy, n);
+		free(copy);
+	} else if (json_is_object(v)) {
+		const char *key;
+		json_t *item;
+		json_object_foreach(v, key, item) defang_strings(item);
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *item;
+		json_array_foreach(v, i, item) defang_strings(item);
+	}
+}
+
 int result_file_load_buffer(const char *name, const char *data, size_t len, struct result_file *rf,
                             char *err, size_t errlen)
 {
@@ -318,6 +350,7 @@ int result_file_load_buffer(const char *name, const char *data, size_t len, stru
 		result_file_free(rf);
 		return -1;
 	}
+	defang_strings(rf->doc);
 	if (check_document(rf, err, errlen) != 0) {
 		result_file_free(rf);
 		return -1;

@@ -287,3 +287,26 @@ Test(faults, a_full_output_disk_is_refused_before_measuring_and_old_results_stay
 	cr_assert_lt(now_s() - t0, 5.0, "it measured before refusing");
 	cr_assert_str_eq(older, "{\"schema_version\": 1, \"results\": []}\n");
 }
+
+/* Text from a result file reaches a terminal: no escape sequence or line break
+ * from a hostname may pass through report. */
+Test(faults, report_prints_no_control_characters_from_the_file)
+{
+	char path[] = "/tmp/concbench-evil-XXXXXX.json", cmd[256];
+	int fd = mkstemps(path, 5);
+	const char *doc =
+	    "{\"schema_version\": 1, \"machine\": {\"hostname\": \"evil\\u001b[2J\\nhost\", "
+	    "\"cpu_model\": \"x\", \"topology\": {\"cores\": 2}}, \"config\": {}, \"results\": "
+	    "[]}\n";
+	cr_assert(write(fd, doc, strlen(doc)) > 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s report %s 2>&1", CONCBENCH_BIN, path);
+	FILE *p = popen(cmd, "r");
+	char out[8192];
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	unlink(path);
+	cr_assert_null(strchr(out, '\033'), "an escape reached the terminal:\n%s", out);
+	cr_assert_not_null(strstr(out, "evil?[2J?host"), "%s", out);
+}
