@@ -9,6 +9,17 @@
 
 #define CV_WARN        0.10
 #define SHORT_SAMPLE_S 0.005
+#define STEAL_WARN     0.05 /* of all CPUs' time, median over the repetitions */
+
+static double median_steal(const struct cell *c)
+{
+	double v[c->n_samples > 0 ? c->n_samples : 1];
+	size_t n = 0;
+	for (int i = 0; i < c->n_samples; i++)
+		if (isfinite(c->samples[i].steal_share))
+			v[n++] = c->samples[i].steal_share;
+	return percentile(v, n, 50);
+}
 
 /* The serial cell a cell's speedup is measured against: same workload, and
  * the same ballast where serial ran with it, else none. */
@@ -63,6 +74,12 @@ void cell_summarize(struct bench_run *run, struct cell *c)
 	if (shortest < SHORT_SAMPLE_S)
 		warn(c, "a sample took %.2f ms, under %.0f ms: timer and start-up noise dominate",
 		     1e3 * shortest, 1e3 * SHORT_SAMPLE_S);
+	double steal = median_steal(c);
+	if (steal > STEAL_WARN)
+		warn(c,
+		     "the hypervisor took %.0f%% of the CPUs' time during the runs (steal): "
+		     "speedups and latencies here understate the machine",
+		     100 * steal, 0.0);
 	/* For I/O, more tasks in flight than cores is the point, not a caveat. */
 	if (c->plan.wrapped && c->plan.policy != PIN_SINGLE && c->bw->w.ops->kind != WORKLOAD_IO)
 		warn(c, "%.0f workers over %.0f places: placement wrapped around", c->workers,

@@ -69,14 +69,14 @@ static void *touch_ballast(size_t len)
 /* All CPUs' time from /proc/stat's first line, to tell "faster" from "burns
  * more CPU": the share left idle while a cell ran. */
 struct cpu_times {
-	unsigned long long idle, total;
+	unsigned long long idle, steal, total;
 };
 
 static void read_cpu_times(struct cpu_times *t)
 {
 	unsigned long long v[10] = {0};
 	FILE *f = fopen("/proc/stat", "re");
-	t->idle = t->total = 0;
+	t->idle = t->steal = t->total = 0;
 	if (f == NULL)
 		return;
 	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
@@ -86,13 +86,15 @@ static void read_cpu_times(struct cpu_times *t)
 	for (int i = 0; i < n && i < 8; i++)
 		t->total += v[i];
 	t->idle = v[3] + v[4]; /* idle and iowait */
+	t->steal = v[7];       /* taken by the hypervisor for other guests */
 }
 
-static double idle_share(const struct cpu_times *a, const struct cpu_times *b)
+static double share_of(unsigned long long part, const struct cpu_times *a,
+                       const struct cpu_times *b)
 {
 	if (b->total <= a->total)
 		return NAN; /* under one clock tick: too short to tell */
-	return (double)(b->idle - a->idle) / (double)(b->total - a->total);
+	return (double)part / (double)(b->total - a->total);
 }
 
 /* Runs the cell once. Returns 0 with the sample and the run's result, or -1
@@ -140,7 +142,8 @@ static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
 		munmap(ballast, ballast_len);
 
 	s->wall_s = t1 - t0;
-	s->idle_share = idle_share(&cpu0, &cpu1);
+	s->idle_share = share_of(cpu1.idle - cpu0.idle, &cpu0, &cpu1);
+	s->steal_share = share_of(cpu1.steal - cpu0.steal, &cpu0, &cpu1);
 	usage_delta(&self0, &self1, s);
 	usage_delta(&kids0, &kids1, s);
 	s->max_rss_kib = proc_status_kib("VmHWM") + rr->children_max_rss_kib;
@@ -382,6 +385,20 @@ static void *watch_runs(void *arg)
 	}
 	pthread_mutex_unlock(&dog.mu);
 	return NULL;
+}
+
+/* The deadline is on CLOCK_MONOTONIC, and so must the condition's waits be:
+ * with the default (realtime) clock every wait would end at once and the
+ * watchdog would spin a CPU away from the cells it watches. */
+static int watchdog_start(pthread_t *tid)
+{
+	pthread_condattr_t attr;
+	if (pthread_condattr_init(&attr) != 0 ||
+	    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&dog.cv, &attr) != 0)
+		return -1;
+	pthread_condattr_destroy(&attr);
+	return pthread_create(tid, NULL, watch_runs, NULL);
 }
 
 static void watchdog_arm(struct bench_run *run, struct cell *c)
@@ -926,7 +943,7 @@ int cmd_run(int argc, char **argv)
 
 	catch_stop_signals();
 	pthread_t watcher;
-	bool watching = pthread_create(&watcher, NULL, watch_runs, NULL) == 0;
+	bool watching = watchdog_start(&watcher) == 0;
 	uint64_t rng = run.cfg.seed;
 	for (int i = 0; i < run.n_workloads && !stopping(); i++) {
 		struct bench_workload *bw = &run.workloads[i];

@@ -39,11 +39,11 @@ static json_t *summary_json(const struct summary *s)
 
 static json_t *sample_json(const struct sample *s)
 {
-	return json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "wall_s", num(s->wall_s), "user_s",
-	                 num(s->user_s), "sys_s", num(s->sys_s), "max_rss_kib",
+	return json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o}", "wall_s", num(s->wall_s),
+	                 "user_s", num(s->user_s), "sys_s", num(s->sys_s), "max_rss_kib",
 	                 (json_int_t)s->max_rss_kib, "ctx_voluntary", (json_int_t)s->ctx_voluntary,
 	                 "ctx_involuntary", (json_int_t)s->ctx_involuntary, "idle_share",
-	                 num(s->idle_share));
+	                 num(s->idle_share), "steal_share", num(s->steal_share));
 }
 
 static double median_idle_share(const struct cell *c)

@@ -19,7 +19,8 @@
 
 struct sample {
 	double wall_s, user_s, sys_s;
-	double idle_share; /* of all CPUs' time during the run, from /proc/stat */
+	double idle_share;  /* of all CPUs' time during the run, from /proc/stat */
+	double steal_share; /* of the same, taken by the hypervisor for other guests */
 	long max_rss_kib;
 	long ctx_voluntary, ctx_involuntary;
 };

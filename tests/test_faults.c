@@ -310,3 +310,29 @@ Test(faults, report_prints_no_control_characters_from_the_file)
 	cr_assert_null(strchr(out, '\033'), "an escape reached the terminal:\n%s", out);
 	cr_assert_not_null(strstr(out, "evil?[2J?host"), "%s", out);
 }
+
+/* The watchdog behind --cell-timeout must sleep, not spin: a run that only
+ * waits uses next to no CPU, the driver's own threads included. */
+Test(faults, the_cell_watchdog_costs_no_cpu, .timeout = 60)
+{
+	char out[] = "/tmp/concbench-idle-XXXXXX.json";
+	close(mkstemps(out, 5));
+	char *argv[] = {"concbench", "run",         "-w",       "sleep", "-s", "serial",
+	                "-r",        "2",           "--warmup", "0",     "-p", "sleep.tasks=10",
+	                "-p",        "sleep.ms=50", "-o",       out,     NULL};
+	cr_assert_eq(finish(start(argv), 30), 0);
+	json_t *doc = load(out);
+	json_t *s;
+	size_t i;
+	json_array_foreach(
+	    json_object_get(json_array_get(json_object_get(doc, "results"), 0), "samples"), i, s)
+	{
+		double wall = json_number_value(json_object_get(s, "wall_s"));
+		double cpu = json_number_value(json_object_get(s, "user_s")) +
+		             json_number_value(json_object_get(s, "sys_s"));
+		cr_assert_lt(cpu, 0.2 * wall, "%.3f s of CPU in a %.3f s run that only sleeps", cpu,
+		             wall);
+	}
+	json_decref(doc);
+	unlink(out);
+}
