@@ -350,6 +350,31 @@ int check_output_writable(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* The document in one buffer and a few large writes: json_dumpfd writes
+ * token by token, a system call each, which made every save of a large run
+ * cost a noticeable fraction of a second. */
+static int write_document(int fd, json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+	if (text == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	size_t len = strlen(text), done = 0;
+	int rc = 0;
+	while (done < len && rc == 0) {
+		ssize_t k = write(fd, text + done, len - done);
+		if (k > 0)
+			done += (size_t)k;
+		else if (k < 0 && errno != EINTR)
+			rc = -1;
+	}
+	free(text);
+	if (rc == 0 && write(fd, "\n", 1) != 1)
+		rc = -1;
+	return rc;
+}
+
 int write_json_atomically(json_t *doc, const char *path, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
@@ -361,9 +386,7 @@ int write_json_atomically(json_t *doc, const char *path, char *err, size_t errle
 		return -1;
 	}
 	fchmod(fd, 0644);
-	int rc = json_dumpfd(doc, fd, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
-	if (rc == 0 && write(fd, "\n", 1) != 1)
-		rc = -1;
+	int rc = write_document(fd, doc);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -1;
 	int saved = errno;
