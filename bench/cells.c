@@ -11,14 +11,21 @@
 #define SHORT_SAMPLE_S 0.005
 #define STEAL_WARN     0.05 /* of all CPUs' time, median over the repetitions */
 
-static double median_steal(const struct cell *c)
+double sample_median(const struct cell *c, double (*field)(const struct sample *))
 {
 	double v[c->n_samples > 0 ? c->n_samples : 1];
 	size_t n = 0;
-	for (int i = 0; i < c->n_samples; i++)
-		if (isfinite(c->samples[i].steal_share))
-			v[n++] = c->samples[i].steal_share;
+	for (int i = 0; i < c->n_samples; i++) {
+		double x = field(&c->samples[i]);
+		if (isfinite(x))
+			v[n++] = x;
+	}
 	return percentile(v, n, 50);
+}
+
+static double steal_of(const struct sample *s)
+{
+	return s->steal_share;
 }
 
 /* The serial cell a cell's speedup is measured against: same workload, and
@@ -74,7 +81,7 @@ void cell_summarize(struct bench_run *run, struct cell *c)
 	if (shortest < SHORT_SAMPLE_S)
 		warn(c, "a sample took %.2f ms, under %.0f ms: timer and start-up noise dominate",
 		     1e3 * shortest, 1e3 * SHORT_SAMPLE_S);
-	double steal = median_steal(c);
+	double steal = sample_median(c, steal_of);
 	if (steal > STEAL_WARN)
 		warn(c,
 		     "the hypervisor took %.0f%% of the CPUs' time during the runs (steal): "

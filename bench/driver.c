@@ -636,9 +636,9 @@ static int start_fixture_server(struct bench_run *run, struct bench_workload *bw
 {
 	struct workload *w = &bw->w;
 	const char *key = w->ops->server_url_param;
-	int idx, cpus[64];
-	if (key == NULL || params_find(w->params.defs, key, &idx) == NULL ||
-	    (w->params.set_by_user & (1u << idx)))
+	int cpus[64];
+	if (key == NULL || params_find(w->params.defs, key, NULL) == NULL ||
+	    param_set_by_user(&w->params, key))
 		return 0;
 	int n = spare_pus(run, bw, cpus, 64);
 	if (managed_server_start(run->topology, cpus, n, &bw->server, bw->error,

@@ -46,14 +46,9 @@ static json_t *sample_json(const struct sample *s)
 	                 num(s->idle_share), "steal_share", num(s->steal_share));
 }
 
-static double median_idle_share(const struct cell *c)
+static double idle_of(const struct sample *s)
 {
-	double v[c->n_samples > 0 ? c->n_samples : 1];
-	size_t n = 0;
-	for (int i = 0; i < c->n_samples; i++)
-		if (isfinite(c->samples[i].idle_share))
-			v[n++] = c->samples[i].idle_share;
-	return percentile(v, n, 50);
+	return s->idle_share;
 }
 
 static json_t *params_json(const struct workload *w)
@@ -150,12 +145,9 @@ static json_t *strategy_stats_json(const struct cell *c)
 	return o;
 }
 
-static double median_peak_rss_kib(const struct cell *c)
+static double peak_rss_of(const struct sample *s)
 {
-	double v[c->n_samples > 0 ? c->n_samples : 1];
-	for (int i = 0; i < c->n_samples; i++)
-		v[i] = (double)c->samples[i].max_rss_kib;
-	return c->n_samples > 0 ? percentile(v, (size_t)c->n_samples, 50) : NAN;
+	return (double)s->max_rss_kib;
 }
 
 /* Bytes and connections for the workloads that move data; and, for the loop
@@ -172,7 +164,7 @@ static void add_io_figures(json_t *o, const struct cell *c)
 	if (c->bw->w.ops->server_url_param != NULL)
 		json_object_set_new(o, "connections", json_integer((json_int_t)c->connections));
 	json_object_set_new(o, "peak_rss_per_in_flight_kib",
-	                    num(median_peak_rss_kib(c) / (double)c->workers));
+	                    num(sample_median(c, peak_rss_of) / (double)c->workers));
 }
 
 static void add_workload_facts(json_t *o, const struct cell *c)
@@ -211,7 +203,7 @@ static json_t *cell_json(const struct cell *c)
 	json_object_set_new(o, "variant",
 	                    c->bw->variant[0] ? json_string(c->bw->variant) : json_null());
 	json_object_set_new(o, "ballast_mb", json_integer(c->ballast_mb));
-	json_object_set_new(o, "idle_cpu_share", num(median_idle_share(c)));
+	json_object_set_new(o, "idle_cpu_share", num(sample_median(c, idle_of)));
 	add_io_figures(o, c);
 	add_workload_facts(o, c);
 	json_object_set_new(o, "gil", json_null());

@@ -111,6 +111,8 @@ struct bench_run {
 void cell_summarize(struct bench_run *run, struct cell *c);
 /* Threads the cell's strategy runs on: its workers, or 1 for single-threaded strategies. */
 int cell_threads(const struct cell *c);
+/* The median over the cell's samples of one figure, its NAN values left out. */
+double sample_median(const struct cell *c, double (*field)(const struct sample *));
 const struct cell *serial_cell_of(const struct bench_run *run, const struct cell *of);
 
 /* result.c */

@@ -496,12 +496,6 @@ static bool on_tmpfs(const char *dir)
 
 /* ---- set-up ------------------------------------------------------------------------------- */
 
-static bool user_set(const struct param_values *pv, const char *key)
-{
-	int i;
-	return params_find(pv->defs, key, &i) != NULL && (pv->set_by_user & (1u << i));
-}
-
 static int mkdir_parents(const char *dir)
 {
 	char path[PATH_MAX];
@@ -528,7 +522,7 @@ static int prepare_dir(const struct workload *w, const char *dir, char *err, siz
 		snprintf(err, errlen, "files.dir is empty");
 		return -1;
 	}
-	if (!user_set(&w->params, "dir") && mkdir_parents(dir) != 0) {
+	if (!param_set_by_user(&w->params, "dir") && mkdir_parents(dir) != 0) {
 		snprintf(err, errlen, "files.dir %s: cannot create it: %s", dir, strerror(errno));
 		return -1;
 	}

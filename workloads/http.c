@@ -550,12 +550,6 @@ static int parse_sha256(const char *hex, unsigned char out[32])
 	return 0;
 }
 
-static bool param_from_user(const struct param_values *pv, const char *key)
-{
-	int idx;
-	return params_find(pv->defs, key, &idx) != NULL && (pv->set_by_user & (1u << idx));
-}
-
 static int read_params(struct http_state *st, const struct workload *w, char *err, size_t errlen)
 {
 	const struct param_values *pv = &w->params;
@@ -569,8 +563,8 @@ static int read_params(struct http_state *st, const struct workload *w, char *er
 	st->fault = param_get(pv, "fault") == 0 ? NULL : param_get_text(pv, "fault");
 	snprintf(st->base, sizeof(st->base), "%s", param_get_text(pv, "url"));
 	/* The user's URL is downloaded as it is; ours is the fixture's base. */
-	st->external = param_from_user(pv, "url");
-	st->check_size = st->external && param_from_user(pv, "size");
+	st->external = param_set_by_user(pv, "url");
+	st->check_size = st->external && param_set_by_user(pv, "size");
 	size_t n = strlen(st->base);
 	while (!st->external && n > 0 && st->base[n - 1] == '/')
 		st->base[--n] = '\0';
@@ -593,7 +587,7 @@ static int read_params(struct http_state *st, const struct workload *w, char *er
 		st->has_sha256 = true;
 	}
 	if (st->external && (st->fault != NULL || st->rate > 0 ||
-	                     (param_from_user(pv, "delay_ms") && st->delay_ms > 0))) {
+	                     (param_set_by_user(pv, "delay_ms") && st->delay_ms > 0))) {
 		snprintf(err, errlen,
 		         "http.fault, http.rate and http.delay_ms ask the fixture server; an "
 		         "external --url cannot honour them");

@@ -51,6 +51,12 @@ int64_t param_get(const struct param_values *pv, const char *key)
 	return pv->value[i];
 }
 
+bool param_set_by_user(const struct param_values *pv, const char *key)
+{
+	int i;
+	return params_find(pv->defs, key, &i) != NULL && (pv->set_by_user & (1u << i));
+}
+
 const char *param_get_text(const struct param_values *pv, const char *key)
 {
 	int i;

@@ -2,6 +2,7 @@
 #ifndef CONCBENCH_PARAMS_H
 #define CONCBENCH_PARAMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,8 @@ struct param_values {
 void params_init(struct param_values *pv, const struct param_def *defs, int quick);
 const struct param_def *params_find(const struct param_def *defs, const char *key, int *index);
 int64_t param_get(const struct param_values *pv, const char *key);
+/* Whether -p gave KEY (false for a key the workload does not declare). */
+bool param_set_by_user(const struct param_values *pv, const char *key);
 /* A text parameter's value, or a choice parameter's name. */
 const char *param_get_text(const struct param_values *pv, const char *key);
 /* Set a parameter as the program (not the user) decides, e.g. the managed
