@@ -1,7 +1,16 @@
-/* Each claim is a rule over the cells of one result document: which cells it
- * reads, the thresholds it applies, and a verdict with the evidence. Working
- * on the JSON (not on live cells) makes every verdict reproducible from the
- * file alone, which is what `concbench claims FILE` does. */
+/* Each claim is a rule over the cells of one result document: which cells can
+ * speak to it, the figure it reads from each (with that figure's 95% interval),
+ * the thresholds it applies, and a verdict with the evidence. Working on the
+ * JSON (not on live cells) makes every verdict reproducible from the file
+ * alone, which is what `concbench claims FILE` does.
+ *
+ * A verdict follows from intervals, never from one point: a cell confirms
+ * only when its whole interval lies on the confirming side of the claim's
+ * threshold, refutes only when its whole interval lies past the refuting one,
+ * and says nothing otherwise. A claim is confirmed when some counted cell
+ * confirms and none refutes, refuted the other way round, and inconclusive
+ * when its cells disagree or none is decisive. A noisy cell (CV over 10%)
+ * counts only when no tight cell is decisive, so it cannot outvote one. */
 #include "claims.h"
 #include "resultfile.h"
 #include "stats.h"
@@ -10,6 +19,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Speedups at or under this are "no gain"; at or over REAL_GAIN they are a gain. */
@@ -17,22 +27,59 @@
 #define REAL_GAIN      1.30
 #define PARALLEL_SHARE 0.75 /* of min(workers, cores): "true parallelism" */
 #define IO_OVERLAP     0.50 /* of min(workers, tasks): waits overlap */
-#define CONVOY_LO      0.5  /* round trip over the switch interval */
-#define CONVOY_HI      2.0
-#define CONVOY_NONE    0.2
+#define NOISY_CV       0.10 /* a cell's wall-time CV over this makes it noisy */
+/* Fewer repetitions than this give no interval worth the name: the median's
+ * distribution-free interval at n = 5 is [min, max] and covers 93.75%. */
+#define MIN_SAMPLES 5
+/* The convoy (claim 8): confirmed when at least CONVOY_SHARE of the round
+ * trips beside CPU work wait half a switch interval or more, and the stream
+ * is at least CONVOY_SLOWDOWN times slower than alone. Real CPython 3.11 on a
+ * 2-core VM showed 15% to 56% of round trips at half an interval and a mean
+ * 11x to 54x slower: a tenth of the calls paying an interval is already a
+ * stream several times slower, while a race won now and then stays under a
+ * few percent. Refuted when the stream is within CONVOY_NONE of alone and the
+ * share stays under CONVOY_SHARE. */
+#define CONVOY_SHARE       0.10
+#define CONVOY_SLOWDOWN    5.0
+#define CONVOY_NONE        2.0
+#define CONVOY_MIN_TRIPS   20   /* round trips per phase for an interval */
+#define HEAVIER            1.30 /* a ratio at or over this is "heavier" */
+#define LIGHTER            1.10 /* at or under this, no meaningful difference */
+#define SLOPE_MIN_SPREAD   8    /* in-flight counts this far apart give memory per task */
+#define REASON_CELLS_SHOWN 3    /* cells a reason names before "and N more" */
 
 struct claim_ctx {
 	json_t *doc;
-	long cores;
-	double interval_s;
+	long cores;         /* of the machine the run was allowed to use */
+	bool pinned_single; /* --pin single: every worker on one PU */
 };
 
 struct verdict {
 	const char *verdict;
-	char reason[640];
-	json_t *cells;      /* evidence: the cells used */
+	char reason[720];
+	json_t *cells;      /* evidence: the cells judged, each with its figure */
+	json_t *excluded;   /* evidence: cells that could not speak, and why */
 	json_t *thresholds; /* evidence: the bounds applied */
 };
+
+/* A figure and its 95% interval. */
+struct interval {
+	double value, lo, hi;
+};
+
+enum side { SIDE_NEITHER, SIDE_CONFIRMS, SIDE_REFUTES };
+
+/* One cell's say in a claim. */
+struct judged {
+	json_t *cell;
+	struct interval fig;
+	double confirm, refute; /* the thresholds this cell was held to */
+	enum side side;
+	bool noisy;
+	bool counted;
+};
+
+/* ---- reading cells ---------------------------------------------------------- */
 
 static const char *str(json_t *o, const char *k)
 {
@@ -43,6 +90,12 @@ static const char *str(json_t *o, const char *k)
 static double dbl(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static double dbl_at(json_t *a, size_t i)
+{
+	json_t *v = json_array_get(a, i);
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
@@ -58,34 +111,24 @@ static long param(json_t *c, const char *key)
 	return json_is_integer(v) ? (long)json_integer_value(v) : 0;
 }
 
-static json_t *cell_ref(json_t *c)
+static long workers_of(json_t *c)
 {
-	return json_pack("{s:s, s:s, s:I, s:o, s:O}", "workload", str(c, "workload"), "strategy",
-	                 str(c, "strategy"), "workers",
-	                 json_integer_value(json_object_get(c, "workers")), "speedup_vs_serial",
-	                 isfinite(dbl(c, "speedup_vs_serial"))
-	                     ? json_real(dbl(c, "speedup_vs_serial"))
-	                     : json_null(),
-	                 "params", json_object_get(c, "params"));
+	return (long)json_integer_value(json_object_get(c, "workers"));
 }
 
-typedef bool (*cell_filter)(json_t *cell);
-
-/* The healthy cell with the largest speedup among those the filter accepts
- * (with at least two workers): the strongest case for a gain. */
-static json_t *best_cell(const struct claim_ctx *cx, cell_filter keep)
+static long ballast_of(json_t *c)
 {
-	json_t *best = NULL, *c;
-	size_t i;
-	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
-	{
-		if (!cell_ok(c) || !keep(c) ||
-		    json_integer_value(json_object_get(c, "workers")) < 2)
-			continue;
-		if (best == NULL || dbl(c, "speedup_vs_serial") > dbl(best, "speedup_vs_serial"))
-			best = c;
-	}
-	return best;
+	return (long)json_integer_value(json_object_get(c, "ballast_mb"));
+}
+
+static long repetitions_of(json_t *c)
+{
+	return (long)json_integer_value(json_object_get(json_object_get(c, "wall_s"), "n"));
+}
+
+static double cv_of(json_t *c)
+{
+	return dbl(json_object_get(c, "wall_s"), "cv");
 }
 
 static bool is_kind(json_t *c, const char *kind)
@@ -96,6 +139,427 @@ static bool is_kind(json_t *c, const char *kind)
 static bool is_strategy(json_t *c, const char *s)
 {
 	return strcmp(str(c, "strategy"), s) == 0;
+}
+
+static bool same_workload(json_t *a, json_t *b)
+{
+	return strcmp(str(a, "workload"), str(b, "workload")) == 0;
+}
+
+/* Same parameters, and the same memory in the parent. */
+static bool same_params(json_t *a, json_t *b)
+{
+	return json_equal(json_object_get(a, "params"), json_object_get(b, "params")) &&
+	       ballast_of(a) == ballast_of(b);
+}
+
+static json_t *results(const struct claim_ctx *cx)
+{
+	return json_object_get(cx->doc, "results");
+}
+
+/* The healthy cell of `strategy` that matches `like` in workload, params and
+ * workers (any worker count when workers is 0). */
+static json_t *partner(const struct claim_ctx *cx, json_t *like, const char *strategy, long workers)
+{
+	json_t *c;
+	size_t i;
+	json_array_foreach(results(cx), i, c)
+	{
+		if (cell_ok(c) && is_strategy(c, strategy) && same_workload(c, like) &&
+		    (workers == 0 || workers_of(c) == workers) && same_params(c, like))
+			return c;
+	}
+	return NULL;
+}
+
+static struct interval speedup_interval(json_t *c)
+{
+	json_t *ci = json_object_get(c, "speedup_ci95");
+	return (struct interval){dbl(c, "speedup_vs_serial"), dbl_at(ci, 0), dbl_at(ci, 1)};
+}
+
+static bool interval_known(struct interval iv)
+{
+	return isfinite(iv.value) && isfinite(iv.lo) && isfinite(iv.hi);
+}
+
+/* A cell is noisy when its own wall time or its serial base's varies by more
+ * than NOISY_CV: its speedup's interval is then wide, and it may still speak,
+ * but not over a tight cell. */
+static bool noisy(const struct claim_ctx *cx, json_t *c)
+{
+	json_t *base = partner(cx, c, "serial", 0);
+	return cv_of(c) > NOISY_CV || (base != NULL && cv_of(base) > NOISY_CV);
+}
+
+/* ---- evidence ---------------------------------------------------------------- */
+
+static json_t *cell_ref(json_t *c)
+{
+	return json_pack("{s:s, s:s, s:I, s:O, s:I}", "workload", str(c, "workload"), "strategy",
+	                 str(c, "strategy"), "workers", (json_int_t)workers_of(c), "params",
+	                 json_object_get(c, "params"), "ballast_mb", (json_int_t)ballast_of(c));
+}
+
+static json_t *num(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
+static const char *side_name(enum side s)
+{
+	return s == SIDE_CONFIRMS ? "confirms" : s == SIDE_REFUTES ? "refutes" : "neither";
+}
+
+static void add_judged(struct verdict *v, const struct judged *j, const char *figure)
+{
+	json_t *ref = cell_ref(j->cell);
+	json_object_set_new(ref, "figure",
+	                    json_pack("{s:s, s:o, s:[o,o]}", "name", figure, "value",
+	                              num(j->fig.value), "ci95", num(j->fig.lo), num(j->fig.hi)));
+	json_object_set_new(ref, "side", json_string(side_name(j->side)));
+	json_object_set_new(ref, "noisy", json_boolean(j->noisy));
+	json_object_set_new(ref, "counted", json_boolean(j->counted));
+	json_array_append_new(v->cells, ref);
+}
+
+static void exclude(struct verdict *v, json_t *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void exclude(struct verdict *v, json_t *c, const char *fmt, ...)
+{
+	char why[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	json_t *ref = cell_ref(c);
+	json_object_set_new(ref, "why", json_string(why));
+	json_array_append_new(v->excluded, ref);
+}
+
+static void set(struct verdict *v, const char *verdict, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set(struct verdict *v, const char *verdict, const char *fmt, ...)
+{
+	va_list ap;
+	v->verdict = verdict;
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Appends to a reason already begun. */
+static void append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	if (used + 1 >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+static void cell_label(json_t *c, char *buf, size_t len)
+{
+	const char *variant = str(c, "variant");
+	snprintf(buf, len, "%s%s%s %s n=%ld", str(c, "workload"), variant[0] ? ":" : "", variant,
+	         str(c, "strategy"), workers_of(c));
+	if (ballast_of(c) > 0)
+		append(buf, len, " ballast=%ldM", ballast_of(c));
+}
+
+/* "primes gil n=2: 1.02x [0.95, 1.08]" */
+static void describe(const struct judged *j, const char *unit, char *buf, size_t len)
+{
+	char label[96];
+	cell_label(j->cell, label, sizeof(label));
+	snprintf(buf, len, "%s: %.2f%s [%.2f, %.2f]", label, j->fig.value, unit, j->fig.lo,
+	         j->fig.hi);
+}
+
+/* ---- judging one figure against two thresholds ------------------------------ */
+
+/* For a claim that a figure stays low ("no gain"), confirm_below is true: the
+ * cell confirms when its interval lies at or under `confirm` and refutes when
+ * it lies at or over `refute`. The other way round for a claim that the
+ * figure is high. */
+static enum side side_of(struct interval iv, double confirm, double refute, bool confirm_below)
+{
+	if (confirm_below) {
+		if (iv.hi <= confirm)
+			return SIDE_CONFIRMS;
+		if (iv.lo >= refute)
+			return SIDE_REFUTES;
+	} else {
+		if (iv.lo >= confirm)
+			return SIDE_CONFIRMS;
+		if (iv.hi <= refute)
+			return SIDE_REFUTES;
+	}
+	return SIDE_NEITHER;
+}
+
+/* Which cells count: the tight ones when any tight cell is decisive, else all. */
+static void choose_counted(struct judged *j, size_t n)
+{
+	bool tight_decisive = false;
+	for (size_t i = 0; i < n; i++)
+		if (!j[i].noisy && j[i].side != SIDE_NEITHER)
+			tight_decisive = true;
+	for (size_t i = 0; i < n; i++)
+		j[i].counted = !tight_decisive || !j[i].noisy;
+}
+
+/* Names up to REASON_CELLS_SHOWN counted cells on `side`, with the threshold
+ * each was held to. */
+static void name_cells(char *buf, size_t len, const struct judged *j, size_t n, enum side side,
+                       bool confirm_below, const char *unit)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!j[i].counted || j[i].side != side || ++total > REASON_CELLS_SHOWN)
+			continue;
+		char d[160];
+		describe(&j[i], unit, d, sizeof(d));
+		bool below = (side == SIDE_CONFIRMS) == confirm_below;
+		double t = side == SIDE_CONFIRMS ? j[i].confirm : j[i].refute;
+		append(buf, len, "%s%s %s %.2f%s", total > 1 ? "; " : "", d, below ? "<=" : ">=", t,
+		       unit);
+	}
+	if (total > REASON_CELLS_SHOWN)
+		append(buf, len, "; and %zu more", total - REASON_CELLS_SHOWN);
+}
+
+/* The first counted cell whose interval straddles a threshold: which interval
+ * straddled which. */
+static void name_straddler(char *buf, size_t len, const struct judged *j, size_t n,
+                           const char *unit)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!j[i].counted || j[i].side != SIDE_NEITHER)
+			continue;
+		char d[160];
+		describe(&j[i], unit, d, sizeof(d));
+		double t1 = fmin(j[i].confirm, j[i].refute), t2 = fmax(j[i].confirm, j[i].refute);
+		bool over1 = j[i].fig.lo <= t1 && j[i].fig.hi >= t1;
+		bool over2 = j[i].fig.lo <= t2 && j[i].fig.hi >= t2;
+		if (over1 && over2)
+			append(buf, len, "%s straddles %.2f%s and %.2f%s", d, t1, unit, t2, unit);
+		else if (over1 || over2)
+			append(buf, len, "%s straddles %.2f%s", d, over1 ? t1 : t2, unit);
+		else
+			append(buf, len, "%s lies between %.2f%s and %.2f%s", d, t1, unit, t2,
+			       unit);
+		return;
+	}
+}
+
+static size_t count_side(const struct judged *j, size_t n, enum side side)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += j[i].counted && j[i].side == side;
+	return k;
+}
+
+static size_t count_noisy_left_out(const struct judged *j, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += !j[i].counted;
+	return k;
+}
+
+/* The verdict from the judged cells, with a reason that names them. */
+static void combine(struct verdict *v, struct judged *j, size_t n, bool confirm_below,
+                    const char *figure, const char *unit)
+{
+	choose_counted(j, n);
+	for (size_t i = 0; i < n; i++)
+		add_judged(v, &j[i], figure);
+	size_t yes = count_side(j, n, SIDE_CONFIRMS), no = count_side(j, n, SIDE_REFUTES);
+	size_t counted = n - count_noisy_left_out(j, n);
+	char why[sizeof(v->reason)] = "";
+	if (yes > 0 && no == 0) {
+		snprintf(why, sizeof(why), "%zu of %zu cells confirm, none refutes: ", yes,
+		         counted);
+		name_cells(why, sizeof(why), j, n, SIDE_CONFIRMS, confirm_below, unit);
+		v->verdict = "confirmed";
+	} else if (no > 0 && yes == 0) {
+		snprintf(why, sizeof(why), "%zu of %zu cells refute, none confirms: ", no, counted);
+		name_cells(why, sizeof(why), j, n, SIDE_REFUTES, confirm_below, unit);
+		v->verdict = "refuted";
+	} else if (yes > 0) {
+		snprintf(why, sizeof(why), "the cells disagree: ");
+		name_cells(why, sizeof(why), j, n, SIDE_CONFIRMS, confirm_below, unit);
+		append(why, sizeof(why), " confirm%s, but ", yes == 1 ? "s" : "");
+		name_cells(why, sizeof(why), j, n, SIDE_REFUTES, confirm_below, unit);
+		append(why, sizeof(why), " refute%s", no == 1 ? "s" : "");
+		v->verdict = "inconclusive";
+	} else {
+		snprintf(why, sizeof(why), "no interval is decisive (%zu cell%s): ", counted,
+		         counted == 1 ? "" : "s");
+		name_straddler(why, sizeof(why), j, n, unit);
+		append(why, sizeof(why), "; more repetitions (-r) narrow the intervals");
+		v->verdict = "inconclusive";
+	}
+	size_t left_out = count_noisy_left_out(j, n);
+	if (left_out > 0)
+		append(why, sizeof(why), " (%zu noisy cell%s not counted beside tight ones)",
+		       left_out, left_out == 1 ? "" : "s");
+	snprintf(v->reason, sizeof(v->reason), "%s", why);
+}
+
+/* ---- what the machine and the run allow ------------------------------------ */
+
+/* Parallelism needs two cores the run may use, and workers spread over them. */
+static bool parallelism_measurable(const struct claim_ctx *cx, struct verdict *v)
+{
+	if (cx->pinned_single) {
+		set(v, "not-measurable",
+		    "--pin single puts every worker on one PU: parallelism cannot show");
+		return false;
+	}
+	if (cx->cores < 2) {
+		set(v, "not-measurable",
+		    "the run was allowed %ld core: parallelism cannot show (taskset, cpuset or "
+		    "a one-core machine)",
+		    cx->cores);
+		return false;
+	}
+	return true;
+}
+
+static int usable_cores(const struct claim_ctx *cx, json_t *c)
+{
+	long w = workers_of(c);
+	return (int)(w < cx->cores ? w : cx->cores);
+}
+
+/* ---- claims judged on speedups (1, 2, 3, 5, 7) ------------------------------ */
+
+typedef bool (*cell_filter)(json_t *cell);
+
+struct speedup_claim {
+	cell_filter keep;
+	bool confirm_below;  /* a "no gain" claim */
+	bool needs_parallel; /* not measurable on one core or under --pin single */
+	/* The thresholds for one cell. */
+	void (*thresholds)(const struct claim_ctx *cx, json_t *c, double *confirm, double *refute);
+};
+
+static void no_gain_thresholds(const struct claim_ctx *cx, json_t *c, double *confirm,
+                               double *refute)
+{
+	(void)cx;
+	(void)c;
+	*confirm = NO_GAIN;
+	*refute = REAL_GAIN;
+}
+
+static void parallel_thresholds(const struct claim_ctx *cx, json_t *c, double *confirm,
+                                double *refute)
+{
+	*confirm = PARALLEL_SHARE * usable_cores(cx, c);
+	*refute = NO_GAIN;
+}
+
+static void overlap_thresholds(const struct claim_ctx *cx, json_t *c, double *confirm,
+                               double *refute)
+{
+	(void)cx;
+	double tasks = dbl(c, "tasks");
+	double w = (double)workers_of(c);
+	*confirm = IO_OVERLAP * fmin(w, isfinite(tasks) ? tasks : w);
+	*refute = NO_GAIN;
+}
+
+/* The figure that would show the strategy gaining: a workload that plain
+ * threads (no lock, same workers) cannot bring there on this machine (triad
+ * capped by memory bandwidth, warm file reads by the copy) says nothing about
+ * the strategy either way. */
+static double gain_ceiling_needed(const struct speedup_claim *k, double confirm, double refute)
+{
+	return k->confirm_below ? refute : confirm;
+}
+
+/* Why cell c cannot speak to the claim, or NULL when it can. */
+static const char *cannot_speak(const struct claim_ctx *cx, const struct speedup_claim *k,
+                                json_t *c, double confirm, double refute, char *buf, size_t len)
+{
+	if (repetitions_of(c) < MIN_SAMPLES) {
+		snprintf(buf, len, "%ld repetitions: too few for an interval (at least %d)",
+		         repetitions_of(c), MIN_SAMPLES);
+		return buf;
+	}
+	if (!interval_known(speedup_interval(c))) {
+		snprintf(buf, len, "no speedup interval (no serial cell to compare with)");
+		return buf;
+	}
+	json_t *t = is_strategy(c, "threads") ? NULL : partner(cx, c, "threads", workers_of(c));
+	double needed = gain_ceiling_needed(k, confirm, refute);
+	struct interval tiv = t != NULL ? speedup_interval(t) : (struct interval){NAN, NAN, NAN};
+	if (t != NULL && repetitions_of(t) >= MIN_SAMPLES && interval_known(tiv) &&
+	    tiv.hi < needed) {
+		snprintf(buf, len,
+		         "even threads without a lock reach only %.2fx [%.2f, %.2f] < %.2fx here: "
+		         "the workload cannot show it",
+		         tiv.value, tiv.lo, tiv.hi, needed);
+		return buf;
+	}
+	return NULL;
+}
+
+static void judge_speedup_claim(const struct claim_ctx *cx, const struct speedup_claim *k,
+                                const char *needs, struct verdict *v)
+{
+	json_t *c;
+	size_t i, n = 0;
+	struct judged *j = calloc(json_array_size(results(cx)) + 1, sizeof(*j));
+	bool any = false;
+	if (j == NULL) {
+		set(v, "inconclusive", "out of memory");
+		return;
+	}
+	json_array_foreach(results(cx), i, c)
+	{
+		if (!cell_ok(c) || !k->keep(c) || workers_of(c) < 2)
+			continue;
+		any = true;
+		double confirm, refute;
+		char why[200];
+		k->thresholds(cx, c, &confirm, &refute);
+		if (cannot_speak(cx, k, c, confirm, refute, why, sizeof(why)) != NULL) {
+			exclude(v, c, "%s", why);
+			continue;
+		}
+		struct interval iv = speedup_interval(c);
+		j[n++] = (struct judged){.cell = c,
+		                         .fig = iv,
+		                         .confirm = confirm,
+		                         .refute = refute,
+		                         .side = side_of(iv, confirm, refute, k->confirm_below),
+		                         .noisy = noisy(cx, c)};
+	}
+	json_object_set_new(v->thresholds, "method",
+	                    json_string("speedup's 95% interval (speedup_ci95) against each "
+	                                "threshold; noisy cells (CV > 10%) count only when no "
+	                                "tight cell is decisive"));
+	if (!any)
+		set(v, "not-measured", "needs %s", needs);
+	else if (n == 0)
+		set(v, "not-measured",
+		    "no cell could speak to it (see evidence.excluded): needs %s", needs);
+	else
+		combine(v, j, n, k->confirm_below, "speedup_vs_serial", "x");
+	free(j);
 }
 
 static bool cpu_gil(json_t *c)
@@ -118,171 +582,115 @@ static bool io_gil(json_t *c)
 {
 	return is_kind(c, "io") && is_strategy(c, "gil");
 }
-static bool mixed_gil(json_t *c)
+
+static const struct speedup_claim gil_no_gain = {cpu_gil, true, true, no_gain_thresholds};
+static const struct speedup_claim processes_parallel = {cpu_processes, false, true,
+                                                        parallel_thresholds};
+static const struct speedup_claim gil_overlaps_io = {io_gil, false, false, overlap_thresholds};
+static const struct speedup_claim loop_no_gain = {cpu_epoll, true, true, no_gain_thresholds};
+static const struct speedup_claim released_parallel = {cpu_gil_released, false, true,
+                                                       parallel_thresholds};
+
+static void judge_with(const struct claim_ctx *cx, const struct speedup_claim *k, const char *needs,
+                       struct verdict *v)
 {
-	return is_kind(c, "mixed") && is_strategy(c, "gil");
+	if (k->confirm_below) {
+		json_object_set_new(v->thresholds, "confirmed_if_speedup_interval_at_most",
+		                    json_real(NO_GAIN));
+		json_object_set_new(v->thresholds, "refuted_if_speedup_interval_at_least",
+		                    json_real(REAL_GAIN));
+	} else {
+		json_object_set_new(v->thresholds, "confirmed_if_speedup_interval_at_least",
+		                    json_string(k->thresholds == parallel_thresholds
+		                                    ? "0.75 x min(workers, cores)"
+		                                    : "0.5 x min(workers, tasks)"));
+		json_object_set_new(v->thresholds, "refuted_if_speedup_interval_at_most",
+		                    json_real(NO_GAIN));
+	}
+	if (k->needs_parallel && !parallelism_measurable(cx, v))
+		return;
+	judge_speedup_claim(cx, k, needs, v);
 }
 
-static void set(struct verdict *v, const char *verdict, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set(struct verdict *v, const char *verdict, const char *fmt, ...)
+static void judge_gil_no_gain(const struct claim_ctx *cx, struct verdict *v)
 {
-	va_list ap;
-	v->verdict = verdict;
-	va_start(ap, fmt);
-	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
-	va_end(ap);
+	judge_with(cx, &gil_no_gain, "a cpu workload under -s gil with -n 2 or more", v);
+}
+static void judge_processes_parallel(const struct claim_ctx *cx, struct verdict *v)
+{
+	judge_with(cx, &processes_parallel, "a cpu workload under -s processes with -n 2 or more",
+	           v);
+}
+static void judge_gil_overlaps(const struct claim_ctx *cx, struct verdict *v)
+{
+	judge_with(cx, &gil_overlaps_io,
+	           "an io workload (e.g. sleep) under -s gil with -n 2 or more", v);
+}
+static void judge_loop_no_gain(const struct claim_ctx *cx, struct verdict *v)
+{
+	judge_with(cx, &loop_no_gain, "a cpu workload under -s epoll with -n 2 or more", v);
+}
+static void judge_released_parallel(const struct claim_ctx *cx, struct verdict *v)
+{
+	judge_with(cx, &released_parallel,
+	           "a cpu workload under -s gil with -p WORKLOAD.release_gil=1 and -n 2 or more",
+	           v);
 }
 
-static int usable_cores(const struct claim_ctx *cx, json_t *c)
-{
-	long w = (long)json_integer_value(json_object_get(c, "workers"));
-	return (int)(w < cx->cores ? w : cx->cores);
-}
+/* ---- ratios of two cells' figures (claims 4 and 6) -------------------------- */
 
-/* "No gain" claims (1 and 5): confirmed at or under NO_GAIN, refuted at or
- * over REAL_GAIN. On one core nothing gains, so the test says nothing. */
-static void judge_no_gain(const struct claim_ctx *cx, json_t *c, struct verdict *v)
+/* The median of a figure over a JSON array of numbers, with the median's
+ * distribution-free interval. */
+static bool summary_of_array(json_t *a, const char *field, struct summary *out)
 {
-	double s = dbl(c, "speedup_vs_serial");
-	json_object_set_new(v->thresholds, "confirmed_if_speedup_at_most", json_real(NO_GAIN));
-	json_object_set_new(v->thresholds, "refuted_if_speedup_at_least", json_real(REAL_GAIN));
-	if (cx->cores < 2)
-		set(v, "inconclusive", "only %ld core: no strategy could gain", cx->cores);
-	else if (s <= NO_GAIN)
-		set(v, "confirmed", "best speedup %.2fx <= %.2fx", s, NO_GAIN);
-	else if (s >= REAL_GAIN)
-		set(v, "refuted", "speedup %.2fx >= %.2fx", s, REAL_GAIN);
-	else
-		set(v, "inconclusive", "speedup %.2fx lies between %.2fx and %.2fx", s, NO_GAIN,
-		    REAL_GAIN);
-}
-
-/* "Parallel" claims (2 and 7): confirmed when the speedup reaches
- * PARALLEL_SHARE of the usable cores, refuted at or under NO_GAIN. */
-static void judge_parallel(const struct claim_ctx *cx, json_t *c, struct verdict *v)
-{
-	double s = dbl(c, "speedup_vs_serial");
-	double want = PARALLEL_SHARE * usable_cores(cx, c);
-	json_object_set_new(v->thresholds, "confirmed_if_speedup_at_least", json_real(want));
-	json_object_set_new(v->thresholds, "refuted_if_speedup_at_most", json_real(NO_GAIN));
-	if (cx->cores < 2)
-		set(v, "inconclusive", "only %ld core: parallelism cannot show", cx->cores);
-	else if (s >= want)
-		set(v, "confirmed", "speedup %.2fx >= %.2fx", s, want);
-	else if (s <= NO_GAIN)
-		set(v, "refuted", "speedup %.2fx <= %.2fx", s, NO_GAIN);
-	else
-		set(v, "inconclusive", "speedup %.2fx short of %.2fx", s, want);
-}
-
-static void judge_io_overlap(const struct claim_ctx *cx, json_t *c, struct verdict *v)
-{
-	(void)cx;
-	double s = dbl(c, "speedup_vs_serial");
-	double tasks = dbl(c, "tasks");
-	double w = (double)json_integer_value(json_object_get(c, "workers"));
-	double want = IO_OVERLAP * fmin(w, isfinite(tasks) ? tasks : w);
-	json_object_set_new(v->thresholds, "confirmed_if_speedup_at_least", json_real(want));
-	json_object_set_new(v->thresholds, "refuted_if_speedup_at_most", json_real(NO_GAIN));
-	if (s >= want)
-		set(v, "confirmed", "waits overlap: speedup %.2fx >= %.2fx", s, want);
-	else if (s <= NO_GAIN)
-		set(v, "refuted", "no overlap: speedup %.2fx <= %.2fx", s, NO_GAIN);
-	else
-		set(v, "inconclusive", "speedup %.2fx short of %.2fx", s, want);
-}
-
-static void judge_convoy(const struct claim_ctx *cx, json_t *c, struct verdict *v)
-{
-	double p50 = dbl(json_object_get(c, "latency_s"), "p50");
-	double ratio = p50 / cx->interval_s;
-	json_object_set_new(v->thresholds, "confirmed_if_p50_over_interval_within",
-	                    json_pack("[f,f]", CONVOY_LO, CONVOY_HI));
-	json_object_set_new(v->thresholds, "refuted_if_p50_over_interval_under",
-	                    json_real(CONVOY_NONE));
-	if (!isfinite(ratio))
-		set(v, "inconclusive", "no round-trip latency in the cell");
-	else if (ratio >= CONVOY_LO && ratio <= CONVOY_HI)
-		set(v, "confirmed", "round trip p50 = %.2f x the switch interval (%.0f us)", ratio,
-		    cx->interval_s * 1e6);
-	else if (ratio < CONVOY_NONE)
-		set(v, "refuted", "round trip p50 = %.2f x the switch interval (%.0f us)", ratio,
-		    cx->interval_s * 1e6);
-	else
-		set(v, "inconclusive", "round trip p50 = %.2f x the switch interval (%.0f us)",
-		    ratio, cx->interval_s * 1e6);
-}
-
-/* ---- claims that compare two strategies' cells (4 and 6) -------------------- */
-
-static double median_of_samples(json_t *c, const char *field)
-{
-	double v[256];
-	size_t i, n = 0;
-	json_t *s;
-	json_array_foreach(json_object_get(c, "samples"), i, s)
+	size_t n = json_array_size(a), k = 0, i;
+	double *x = calloc(n + 1, sizeof(*x));
+	json_t *e;
+	if (x == NULL)
+		return false;
+	json_array_foreach(a, i, e)
 	{
-		double x = 0;
-		if (strcmp(field, "cpu_s") == 0)
-			x = dbl(s, "user_s") + dbl(s, "sys_s");
+		double v;
+		if (field == NULL)
+			v = json_is_number(e) ? json_number_value(e) : NAN;
+		else if (strcmp(field, "cpu_s") == 0)
+			v = dbl(e, "user_s") + dbl(e, "sys_s");
 		else
-			x = dbl(s, field);
-		if (isfinite(x) && n < 256)
-			v[n++] = x;
+			v = dbl(e, field);
+		if (isfinite(v))
+			x[k++] = v;
 	}
-	return percentile(v, n, 50); /* NAN when there are none */
+	summarize(x, k, out);
+	free(x);
+	return k >= MIN_SAMPLES;
 }
 
-static double mean_startup_s(json_t *c)
+static bool sample_summary(json_t *c, const char *field, struct summary *out)
 {
-	json_t *a = json_object_get(json_object_get(c, "placement"), "worker_startup_s"), *x;
-	double sum = 0;
-	size_t i, n = 0;
-	json_array_foreach(a, i, x) if (json_is_number(x))
-	{
-		sum += json_number_value(x);
-		n++;
-	}
-	return n > 0 ? sum / (double)n : NAN;
+	return summary_of_array(json_object_get(c, "samples"), field, out);
 }
 
-static long workers_of(json_t *c)
+static bool startup_summary(json_t *c, struct summary *out)
 {
-	return (long)json_integer_value(json_object_get(c, "workers"));
+	return summary_of_array(
+	    json_object_get(json_object_get(c, "placement"), "worker_startup_s"), NULL, out);
 }
 
-static long ballast_of(json_t *c)
+/* a's median over b's, with the interval that pairs the pessimistic ends of
+ * the two medians' intervals: the same construction as speedup_ci95. */
+static struct interval ratio_of(const struct summary *a, const struct summary *b)
 {
-	return (long)json_integer_value(json_object_get(c, "ballast_mb"));
+	struct ratio r = speedup_of(a, b); /* speedup_of(base, cell) is base over cell */
+	return (struct interval){r.value, r.lo, r.hi};
 }
 
-/* Same parameters, and the same memory in the parent. */
-static bool same_params(json_t *a, json_t *b)
+static json_t *interval_json(struct interval iv)
 {
-	return json_equal(json_object_get(a, "params"), json_object_get(b, "params")) &&
-	       ballast_of(a) == ballast_of(b);
+	return json_pack("{s:o, s:[o,o]}", "value", num(iv.value), "ci95", num(iv.lo), num(iv.hi));
 }
 
-/* The healthy cell of `strategy` that matches `like` in workload, params and
- * workers. */
-static json_t *partner(const struct claim_ctx *cx, json_t *like, const char *strategy)
-{
-	json_t *c;
-	size_t i;
-	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
-	{
-		if (cell_ok(c) && is_strategy(c, strategy) &&
-		    strcmp(str(c, "workload"), str(like, "workload")) == 0 &&
-		    workers_of(c) == workers_of(like) && same_params(c, like))
-			return c;
-	}
-	return NULL;
-}
-
-/* Cells of a workload that opens connections (http) are the claims' first
- * evidence for I/O; then the one with more tasks in flight. */
+/* The pair (processes, threads) with the most workers, among io cells when
+ * io_only. */
 static bool better_io_evidence(json_t *c, json_t *than)
 {
 	bool net_c = json_object_get(c, "connections") != NULL;
@@ -292,18 +700,16 @@ static bool better_io_evidence(json_t *c, json_t *than)
 	return workers_of(c) > workers_of(than);
 }
 
-/* The pair (processes, threads) with the most workers, among io cells when
- * io_only. */
 static json_t *widest_pair(const struct claim_ctx *cx, bool io_only, json_t **threads)
 {
 	json_t *best = NULL, *c;
 	size_t i;
-	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	json_array_foreach(results(cx), i, c)
 	{
 		if (!cell_ok(c) || !is_strategy(c, "processes") || workers_of(c) < 2 ||
-		    (io_only && !is_kind(c, "io")))
+		    ballast_of(c) != 0 || (io_only && !is_kind(c, "io")))
 			continue;
-		json_t *t = partner(cx, c, "threads");
+		json_t *t = partner(cx, c, "threads", workers_of(c));
 		if (t != NULL && (best == NULL || (io_only ? better_io_evidence(c, best)
 		                                           : workers_of(c) > workers_of(best)))) {
 			best = c;
@@ -313,48 +719,83 @@ static json_t *widest_pair(const struct claim_ctx *cx, bool io_only, json_t **th
 	return best;
 }
 
-/* The processes cell with the most ballast that has a threads cell beside it,
- * and the same processes cell without ballast: how start-up grows with the
- * parent's memory, which is what fork copies the page tables of. */
-static json_t *ballast_pair(const struct claim_ctx *cx, json_t **threads, json_t **unloaded)
+/* The processes cell with the most memory in the parent and the same cell
+ * without: how fork's start-up grows with what it copies the page tables of. */
+static json_t *ballast_pair(const struct claim_ctx *cx, json_t **unloaded)
 {
 	json_t *best = NULL, *c;
 	size_t i;
-	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
-	{
-		if (!cell_ok(c) || !is_strategy(c, "processes") || ballast_of(c) <= 0)
-			continue;
-		json_t *t = partner(cx, c, "threads");
-		if (t != NULL && (best == NULL || ballast_of(c) > ballast_of(best))) {
-			best = c;
-			*threads = t;
-		}
-	}
 	*unloaded = NULL;
-	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	json_array_foreach(results(cx), i, c)
+	{
+		if (cell_ok(c) && is_strategy(c, "processes") && ballast_of(c) > 0 &&
+		    (best == NULL || ballast_of(c) > ballast_of(best)))
+			best = c;
+	}
+	json_array_foreach(results(cx), i, c)
 	{
 		if (best != NULL && cell_ok(c) && is_strategy(c, "processes") &&
-		    ballast_of(c) == 0 && strcmp(str(c, "workload"), str(best, "workload")) == 0 &&
+		    ballast_of(c) == 0 && same_workload(c, best) &&
 		    workers_of(c) == workers_of(best) &&
 		    json_equal(json_object_get(c, "params"), json_object_get(best, "params")))
 			*unloaded = c;
 	}
-	return best;
+	return *unloaded != NULL ? best : NULL;
 }
 
-#define HEAVIER 1.30 /* a ratio at or over this is "heavier" */
-#define LIGHTER 1.10 /* at or under this, no meaningful difference */
+/* "with 256 MiB in the parent, fork start-up 11.2 ms, 9.5x [8.1, 12.0] its
+ * 1.18 ms with none" */
+static void describe_ballast_growth(const struct claim_ctx *cx, struct verdict *v, char *buf,
+                                    size_t len)
+{
+	json_t *unloaded, *loaded = ballast_pair(cx, &unloaded);
+	struct summary sl, su;
+	buf[0] = '\0';
+	if (loaded == NULL)
+		return;
+	startup_summary(loaded, &sl);
+	startup_summary(unloaded, &su);
+	struct interval g = ratio_of(&sl, &su);
+	json_array_append_new(v->cells, cell_ref(loaded));
+	json_array_append_new(v->cells, cell_ref(unloaded));
+	json_t *m = json_object_get(v->thresholds, "measured");
+	json_object_set_new(m, "startup_ballast_mb", json_integer((json_int_t)ballast_of(loaded)));
+	json_object_set_new(m, "startup_growth_with_ballast", interval_json(g));
+	snprintf(buf, len,
+	         "; with %ld MiB in the parent, fork start-up %.2f ms, %.1fx [%.1f, %.1f] its "
+	         "%.2f ms with none",
+	         ballast_of(loaded), 1e3 * sl.median, g.value, g.lo, g.hi, 1e3 * su.median);
+}
+
+/* One ratio of the processes cell's figure over the threads cell's. */
+struct heavier_figure {
+	const char *name;
+	struct interval iv;
+	bool known;
+};
+
+static struct heavier_figure io_ratio(json_t *p, json_t *t, const char *field, const char *name)
+{
+	struct summary sp, st;
+	struct heavier_figure f = {.name = name};
+	f.known = sample_summary(p, field, &sp) && sample_summary(t, field, &st);
+	f.iv = ratio_of(&sp, &st);
+	f.known = f.known && interval_known(f.iv);
+	return f;
+}
 
 static void judge_processes_heavier(const struct claim_ctx *cx, struct verdict *v)
 {
-	json_t *st = NULL, *it = NULL, *unloaded = NULL;
-	/* Start-up from the parent-memory sweep where there is one. */
-	json_t *sp = ballast_pair(cx, &st, &unloaded);
-	if (sp == NULL)
-		sp = widest_pair(cx, false, &st);
+	json_t *st = NULL, *it = NULL;
+	json_t *sp = widest_pair(cx, false, &st);
 	json_t *ip = widest_pair(cx, true, &it);
-	json_object_set_new(v->thresholds, "heavier_if_ratio_at_least", json_real(HEAVIER));
-	json_object_set_new(v->thresholds, "no_difference_if_ratio_at_most", json_real(LIGHTER));
+	json_object_set_new(v->thresholds, "heavier_if_ratio_interval_at_least",
+	                    json_real(HEAVIER));
+	json_object_set_new(v->thresholds, "no_difference_if_ratio_interval_at_most",
+	                    json_real(LIGHTER));
+	json_object_set_new(v->thresholds, "method",
+	                    json_string("ratios of medians, with intervals that pair the "
+	                                "pessimistic ends of the two medians' 95% intervals"));
 	if (sp == NULL || ip == NULL) {
 		set(v, "not-measured",
 		    "needs an io workload (http or sleep) under -s threads,processes with the same "
@@ -367,55 +808,67 @@ static void judge_processes_heavier(const struct claim_ctx *cx, struct verdict *
 		json_array_append_new(v->cells, cell_ref(ip));
 		json_array_append_new(v->cells, cell_ref(it));
 	}
-	if (unloaded != NULL)
-		json_array_append_new(v->cells, cell_ref(unloaded));
-	double start = mean_startup_s(sp) / mean_startup_s(st);
-	double growth = unloaded != NULL ? mean_startup_s(sp) / mean_startup_s(unloaded) : NAN;
-	char sweep[160] = "";
-	if (unloaded != NULL)
-		snprintf(sweep, sizeof(sweep),
-		         " (with %ld MiB in the parent: fork start-up %.2f ms, %.1fx its %.2f ms "
-		         "with none)",
-		         ballast_of(sp), 1e3 * mean_startup_s(sp), growth,
-		         1e3 * mean_startup_s(unloaded));
-	double rss = median_of_samples(ip, "max_rss_kib") / median_of_samples(it, "max_rss_kib");
-	double cpu = median_of_samples(ip, "cpu_s") / median_of_samples(it, "cpu_s");
-	double wall = median_of_samples(ip, "wall_s") / median_of_samples(it, "wall_s");
-	json_object_set_new(v->thresholds, "measured",
-	                    json_pack("{s:f, s:f, s:f, s:f, s:I, s:o}", "startup_ratio", start,
-	                              "io_peak_rss_ratio", rss, "io_cpu_time_ratio", cpu,
-	                              "io_wall_ratio", wall, "startup_ballast_mb",
-	                              (json_int_t)ballast_of(sp), "startup_growth_with_ballast",
-	                              isfinite(growth) ? json_real(growth) : json_null()));
-	bool start_heavier = start >= HEAVIER;
-	bool io_heavier = rss >= HEAVIER || cpu >= HEAVIER || wall >= HEAVIER;
-	const char *fmt = "start-up %.1fx a thread's%s; for %s at n=%ld: peak RSS %.2fx, CPU "
-	                  "time %.2fx, wall %.2fx those of threads";
-	if (!isfinite(start) || !isfinite(rss) || !isfinite(cpu))
-		set(v, "inconclusive", "the cells lack start-up or sample figures");
-	else if (start_heavier && io_heavier)
-		set(v, "confirmed", fmt, start, sweep, str(ip, "workload"), workers_of(ip), rss,
-		    cpu, wall);
-	else if (start <= LIGHTER && rss <= LIGHTER && cpu <= LIGHTER && wall <= LIGHTER)
-		set(v, "refuted", fmt, start, sweep, str(ip, "workload"), workers_of(ip), rss, cpu,
-		    wall);
+	struct summary ssp, sst;
+	struct heavier_figure f[4] = {{.name = "start-up"},
+	                              io_ratio(ip, it, "max_rss_kib", "peak RSS"),
+	                              io_ratio(ip, it, "cpu_s", "CPU time"),
+	                              io_ratio(ip, it, "wall_s", "wall")};
+	f[0].known = startup_summary(sp, &ssp) && startup_summary(st, &sst);
+	f[0].iv = ratio_of(&ssp, &sst);
+	f[0].known = f[0].known && interval_known(f[0].iv);
+	json_object_set_new(
+	    v->thresholds, "measured",
+	    json_pack("{s:o, s:o, s:o, s:o}", "startup_ratio", interval_json(f[0].iv),
+	              "io_peak_rss_ratio", interval_json(f[1].iv), "io_cpu_time_ratio",
+	              interval_json(f[2].iv), "io_wall_ratio", interval_json(f[3].iv)));
+	char sweep[200];
+	describe_ballast_growth(cx, v, sweep, sizeof(sweep));
+	if (!f[0].known || !f[1].known || !f[2].known) {
+		set(v, "inconclusive",
+		    "the cells lack start-up or sample figures for an interval (at least %d "
+		    "workers and %d repetitions)",
+		    MIN_SAMPLES, MIN_SAMPLES);
+		return;
+	}
+	bool start_heavier = f[0].iv.lo >= HEAVIER;
+	bool start_same = f[0].iv.hi <= LIGHTER;
+	bool io_heavier = false, io_same = true;
+	for (int k = 1; k < 4; k++) {
+		io_heavier = io_heavier || (f[k].known && f[k].iv.lo >= HEAVIER);
+		io_same = io_same && f[k].known && f[k].iv.hi <= LIGHTER;
+	}
+	char why[sizeof(v->reason)];
+	snprintf(
+	    why, sizeof(why),
+	    "start-up %.1fx [%.1f, %.1f] a thread's (n=%ld)%s; for %s at n=%ld:", f[0].iv.value,
+	    f[0].iv.lo, f[0].iv.hi, workers_of(sp), sweep, str(ip, "workload"), workers_of(ip));
+	for (int k = 1; k < 4; k++)
+		append(why, sizeof(why), "%s %s %.2fx [%.2f, %.2f]", k > 1 ? "," : "", f[k].name,
+		       f[k].iv.value, f[k].iv.lo, f[k].iv.hi);
+	append(why, sizeof(why), " those of threads");
+	if (start_heavier && io_heavier)
+		set(v, "confirmed", "%s", why);
+	else if (start_same && io_same)
+		set(v, "refuted", "%s", why);
 	else
-		set(v, "inconclusive", fmt, start, sweep, str(ip, "workload"), workers_of(ip), rss,
-		    cpu, wall);
+		set(v, "inconclusive",
+		    "%s (heavier needs start-up and one I/O figure wholly >= "
+		    "%.2fx; no difference needs all wholly <= %.2fx)",
+		    why, HEAVIER, LIGHTER);
 }
 
 /* The most tasks in flight that `strategy` completed on io workload w, and
  * whether it failed at a larger count. */
-static long widest_completed(const struct claim_ctx *cx, const char *w, const char *strategy,
+static long widest_completed(const struct claim_ctx *cx, json_t *like, const char *strategy,
                              long *failed_at)
 {
 	json_t *c;
 	size_t i;
 	long best = 0;
 	*failed_at = 0;
-	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	json_array_foreach(results(cx), i, c)
 	{
-		if (!is_strategy(c, strategy) || strcmp(str(c, "workload"), w) != 0)
+		if (!is_strategy(c, strategy) || !same_workload(c, like))
 			continue;
 		if (cell_ok(c) && workers_of(c) > best)
 			best = workers_of(c);
@@ -425,32 +878,41 @@ static long widest_completed(const struct claim_ctx *cx, const char *w, const ch
 	return best;
 }
 
-/* Memory per task in flight: the slope between the narrowest and the widest
- * healthy cells of a strategy when there are two, so that the process's
- * fixed size does not count; else the peak over the count. */
-static double memory_per_task_kib(const struct claim_ctx *cx, json_t *like, const char *strategy,
-                                  bool *slope)
+/* Memory added per task in flight: the slope of peak RSS between the narrowest
+ * and the widest healthy cells of a strategy, so that the process's fixed size
+ * does not count. The interval pairs the ends of the two medians' intervals.
+ * False when the cells are too close in count or too few in repetitions. */
+static bool memory_per_task_kib(const struct claim_ctx *cx, json_t *like, const char *strategy,
+                                struct interval *out)
 {
 	json_t *lo = NULL, *hi = NULL, *c;
 	size_t i;
-	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	json_array_foreach(results(cx), i, c)
 	{
-		if (!cell_ok(c) || !is_strategy(c, strategy) ||
-		    strcmp(str(c, "workload"), str(like, "workload")) != 0 || !same_params(c, like))
+		if (!cell_ok(c) || !is_strategy(c, strategy) || !same_workload(c, like) ||
+		    !same_params(c, like))
 			continue;
 		if (lo == NULL || workers_of(c) < workers_of(lo))
 			lo = c;
 		if (hi == NULL || workers_of(c) > workers_of(hi))
 			hi = c;
 	}
-	if (hi == NULL)
-		return NAN;
-	double rhi = median_of_samples(hi, "max_rss_kib");
-	*slope = workers_of(hi) - workers_of(lo) >= 8;
-	if (*slope)
-		return (rhi - median_of_samples(lo, "max_rss_kib")) /
-		       (double)(workers_of(hi) - workers_of(lo));
-	return rhi / (double)workers_of(hi);
+	struct summary sl, sh;
+	if (hi == NULL || workers_of(hi) - workers_of(lo) < SLOPE_MIN_SPREAD ||
+	    !sample_summary(lo, "max_rss_kib", &sl) || !sample_summary(hi, "max_rss_kib", &sh))
+		return false;
+	double spread = (double)(workers_of(hi) - workers_of(lo));
+	*out = (struct interval){(sh.median - sl.median) / spread, (sh.ci_lo - sl.ci_hi) / spread,
+	                         (sh.ci_hi - sl.ci_lo) / spread};
+	return true;
+}
+
+/* threads' memory per task over the loop's; under 1 KiB per task counts as
+ * 1 KiB, so that a loop adding nothing measurable does not divide by zero. */
+static struct interval memory_ratio(struct interval t, struct interval l)
+{
+	return (struct interval){t.value / fmax(l.value, 1.0), t.lo / fmax(l.hi, 1.0),
+	                         t.hi / fmax(l.lo, 1.0)};
 }
 
 static void judge_eventloop_lighter(const struct claim_ctx *cx, struct verdict *v)
@@ -458,116 +920,223 @@ static void judge_eventloop_lighter(const struct claim_ctx *cx, struct verdict *
 	/* The widest io cell the loop completed, with a threads cell beside it. */
 	json_t *loop = NULL, *c;
 	size_t i;
-	json_array_foreach(json_object_get(cx->doc, "results"), i, c)
+	json_array_foreach(results(cx), i, c)
 	{
 		if (cell_ok(c) && is_strategy(c, "epoll") && is_kind(c, "io") &&
-		    partner(cx, c, "threads") != NULL && workers_of(c) >= 2 &&
+		    partner(cx, c, "threads", workers_of(c)) != NULL && workers_of(c) >= 2 &&
 		    (loop == NULL || better_io_evidence(c, loop)))
 			loop = c;
 	}
-	json_object_set_new(v->thresholds, "lighter_if_memory_ratio_at_least", json_real(HEAVIER));
+	json_object_set_new(v->thresholds, "lighter_if_ratio_interval_at_least",
+	                    json_real(HEAVIER));
+	json_object_set_new(v->thresholds, "refuted_if_ratio_interval_at_most",
+	                    json_real(1.0 / LIGHTER));
 	if (loop == NULL) {
 		set(v, "not-measured",
 		    "needs an io workload (http) under -s threads,epoll with the same -n of 2 or "
 		    "more");
 		return;
 	}
-	json_t *threads = partner(cx, loop, "threads");
+	json_t *threads = partner(cx, loop, "threads", workers_of(loop));
 	json_array_append_new(v->cells, cell_ref(loop));
 	json_array_append_new(v->cells, cell_ref(threads));
-	bool slope_l = false, slope_t = false;
-	double mem_l = memory_per_task_kib(cx, loop, "epoll", &slope_l);
-	double mem_t = memory_per_task_kib(cx, loop, "threads", &slope_t);
-	double ratio = mem_t / fmax(mem_l, 1.0); /* under 1 KiB per task counts as 1 KiB */
+	struct interval ml, mt;
+	if (!memory_per_task_kib(cx, loop, "epoll", &ml) ||
+	    !memory_per_task_kib(cx, loop, "threads", &mt)) {
+		set(v, "not-measured",
+		    "memory per task in flight needs %s cells of both strategies at two in-flight "
+		    "counts %d or more apart, each with %d repetitions or more",
+		    str(loop, "workload"), SLOPE_MIN_SPREAD, MIN_SAMPLES);
+		return;
+	}
+	struct interval r = memory_ratio(mt, ml);
 	long t_fail, l_fail;
-	long l_max = widest_completed(cx, str(loop, "workload"), "epoll", &l_fail);
-	long t_max = widest_completed(cx, str(loop, "workload"), "threads", &t_fail);
+	long l_max = widest_completed(cx, loop, "epoll", &l_fail);
+	long t_max = widest_completed(cx, loop, "threads", &t_fail);
 	json_object_set_new(v->thresholds, "measured",
-	                    json_pack("{s:f, s:f, s:b, s:I, s:I, s:I}", "epoll_kib_per_task", mem_l,
-	                              "threads_kib_per_task", mem_t, "marginal", slope_l && slope_t,
-	                              "epoll_widest_completed", (json_int_t)l_max,
-	                              "threads_widest_completed", (json_int_t)t_max,
-	                              "threads_failed_at", (json_int_t)t_fail));
-	bool scales = l_max >= t_max;
-	const char *fmt = "%s per task in flight: epoll %.0f KiB, threads %.0f KiB (%.2fx); "
-	                  "widest completed: epoll %ld, threads %ld%s";
-	char failed[64] = "";
+	                    json_pack("{s:o, s:o, s:o, s:I, s:I, s:I}", "epoll_kib_per_task",
+	                              interval_json(ml), "threads_kib_per_task", interval_json(mt),
+	                              "ratio", interval_json(r), "epoll_widest_completed",
+	                              (json_int_t)l_max, "threads_widest_completed",
+	                              (json_int_t)t_max, "threads_failed_at", (json_int_t)t_fail));
+	char why[sizeof(v->reason)];
+	snprintf(why, sizeof(why),
+	         "memory added per task in flight (%s): epoll %.1f KiB [%.1f, %.1f], threads %.1f "
+	         "KiB [%.1f, %.1f], threads over epoll %.2fx [%.2f, %.2f]; widest completed: "
+	         "epoll %ld, threads %ld",
+	         str(loop, "workload"), ml.value, ml.lo, ml.hi, mt.value, mt.lo, mt.hi, r.value,
+	         r.lo, r.hi, l_max, t_max);
 	if (t_fail > t_max)
-		snprintf(failed, sizeof(failed), " (threads failed at %ld)", t_fail);
-	const char *how = slope_l && slope_t ? "added memory" : "peak memory";
-	if (!isfinite(ratio))
-		set(v, "inconclusive", "the cells lack memory figures");
-	else if (ratio >= HEAVIER && scales)
-		set(v, "confirmed", fmt, how, mem_l, mem_t, ratio, l_max, t_max, failed);
-	else if (ratio <= 1.0 / LIGHTER || l_max < t_max)
-		set(v, "refuted", fmt, how, mem_l, mem_t, ratio, l_max, t_max, failed);
+		append(why, sizeof(why), " (threads failed at %ld)", t_fail);
+	if (r.lo >= HEAVIER && l_max >= t_max)
+		set(v, "confirmed", "%s", why);
+	else if (r.hi <= 1.0 / LIGHTER || l_max < t_max)
+		set(v, "refuted", "%s", why);
 	else
-		set(v, "inconclusive", fmt, how, mem_l, mem_t, ratio, l_max, t_max, failed);
+		set(v, "inconclusive", "%s: the ratio's interval straddles %.2fx or %.2fx", why,
+		    1.0 / LIGHTER, HEAVIER);
 }
+
+/* ---- the convoy (claim 8) ------------------------------------------------------ */
+
+static bool mixed_gil(json_t *c)
+{
+	return is_kind(c, "mixed") && is_strategy(c, "gil") && workers_of(c) >= 2;
+}
+
+static struct interval convoy_share(json_t *busy)
+{
+	json_t *ci = json_object_get(busy, "share_ci95");
+	return (struct interval){dbl(busy, "share_over_threshold"), dbl_at(ci, 0), dbl_at(ci, 1)};
+}
+
+static struct interval convoy_slowdown(json_t *convoy)
+{
+	json_t *s = json_object_get(convoy, "slowdown");
+	json_t *ci = json_object_get(s, "ci95");
+	return (struct interval){dbl(s, "value"), dbl_at(ci, 0), dbl_at(ci, 1)};
+}
+
+/* Both phases timed with enough round trips for an interval. */
+static bool convoy_measured(json_t *convoy)
+{
+	return dbl(json_object_get(convoy, "alone"), "n") >= CONVOY_MIN_TRIPS &&
+	       dbl(json_object_get(convoy, "busy"), "n") >= CONVOY_MIN_TRIPS &&
+	       interval_known(convoy_slowdown(convoy)) &&
+	       interval_known(convoy_share(json_object_get(convoy, "busy")));
+}
+
+static enum side convoy_side(struct interval share, struct interval slow)
+{
+	if (share.lo >= CONVOY_SHARE && slow.lo >= CONVOY_SLOWDOWN)
+		return SIDE_CONFIRMS;
+	if (slow.hi <= CONVOY_NONE && share.hi < CONVOY_SHARE)
+		return SIDE_REFUTES;
+	return SIDE_NEITHER;
+}
+
+static void describe_convoy(json_t *c, struct interval share, struct interval slow, char *buf,
+                            size_t len)
+{
+	char label[96];
+	cell_label(c, label, sizeof(label));
+	snprintf(buf, len,
+	         "%s: %.0f%% [%.0f, %.0f] of round trips waited half an interval or more, "
+	         "%.1fx [%.1f, %.1f] slower than alone",
+	         label, 100 * share.value, 100 * share.lo, 100 * share.hi, slow.value, slow.lo,
+	         slow.hi);
+}
+
+static void judge_convoy(const struct claim_ctx *cx, struct verdict *v)
+{
+	json_t *c;
+	size_t i, yes = 0, no = 0, n = 0;
+	char first[3][320] = {"", "", ""}; /* the first cell on each side */
+	json_object_set_new(v->thresholds, "confirmed_if_share_interval_at_least",
+	                    json_real(CONVOY_SHARE));
+	json_object_set_new(v->thresholds, "and_slowdown_interval_at_least",
+	                    json_real(CONVOY_SLOWDOWN));
+	json_object_set_new(v->thresholds, "refuted_if_slowdown_interval_at_most",
+	                    json_real(CONVOY_NONE));
+	json_object_set_new(v->thresholds, "and_share_interval_under", json_real(CONVOY_SHARE));
+	json_object_set_new(v->thresholds, "share_of",
+	                    json_string("round trips beside CPU work that took at least half a "
+	                                "switch interval (Wilson 95% interval)"));
+	json_array_foreach(results(cx), i, c)
+	{
+		if (!cell_ok(c) || !mixed_gil(c))
+			continue;
+		json_t *convoy = json_object_get(c, "convoy");
+		if (!convoy_measured(convoy)) {
+			exclude(v, c, "fewer than %d round trips alone or beside CPU work",
+			        CONVOY_MIN_TRIPS);
+			continue;
+		}
+		struct interval share = convoy_share(json_object_get(convoy, "busy"));
+		struct interval slow = convoy_slowdown(convoy);
+		enum side s = convoy_side(share, slow);
+		json_t *ref = cell_ref(c);
+		json_object_set_new(ref, "busy_share", interval_json(share));
+		json_object_set_new(ref, "slowdown", interval_json(slow));
+		json_object_set_new(ref, "side", json_string(side_name(s)));
+		json_array_append_new(v->cells, ref);
+		n++;
+		yes += s == SIDE_CONFIRMS;
+		no += s == SIDE_REFUTES;
+		if (first[s][0] == '\0')
+			describe_convoy(c, share, slow, first[s], sizeof(first[s]));
+	}
+	if (n == 0)
+		set(v, "not-measured", "needs the mixed workload under -s gil with -n 2 or more%s",
+		    json_array_size(v->excluded) > 0 ? " and enough round trips in both phases"
+		                                     : "");
+	else if (yes > 0 && no == 0)
+		set(v, "confirmed", "%zu of %zu cells: %s", yes, n, first[SIDE_CONFIRMS]);
+	else if (no > 0 && yes == 0)
+		set(v, "refuted", "%zu of %zu cells: %s", no, n, first[SIDE_REFUTES]);
+	else if (yes > 0)
+		set(v, "inconclusive", "the cells disagree: %s; but %s", first[SIDE_CONFIRMS],
+		    first[SIDE_REFUTES]);
+	else
+		set(v, "inconclusive",
+		    "%s: the intervals straddle %.0f%% of round trips or %.0fx / %.0fx slower",
+		    first[SIDE_NEITHER], 100 * CONVOY_SHARE, CONVOY_NONE, CONVOY_SLOWDOWN);
+}
+
+/* ---- the table of claims --------------------------------------------------- */
 
 struct claim_rule {
 	const char *id;
 	const char *statement;
-	cell_filter cells;
-	void (*judge)(const struct claim_ctx *cx, json_t *cell, struct verdict *v);
-	const char *needs; /* what a run must include for the claim to be measured */
-	/* For claims that compare strategies: finds its own cells. */
-	void (*judge_run)(const struct claim_ctx *cx, struct verdict *v);
+	void (*judge)(const struct claim_ctx *cx, struct verdict *v);
 };
 
 static const struct claim_rule rules[] = {
-    {"cpu-gil-no-speedup", "CPU-bound work gains nothing from threads under a GIL.", cpu_gil,
-     judge_no_gain, "a cpu workload under -s gil with -n 2 or more", NULL},
-    {"cpu-processes-parallel", "Processes give true parallelism for CPU-bound work.", cpu_processes,
-     judge_parallel, "a cpu workload under -s processes with -n 2 or more", NULL},
+    {"cpu-gil-no-speedup", "CPU-bound work gains nothing from threads under a GIL.",
+     judge_gil_no_gain},
+    {"cpu-processes-parallel", "Processes give true parallelism for CPU-bound work.",
+     judge_processes_parallel},
     {"io-gil-overlaps",
-     "Threads under a GIL still overlap I/O, because the lock is released while waiting.", io_gil,
-     judge_io_overlap, "an io workload (e.g. sleep) under -s gil with -n 2 or more", NULL},
+     "Threads under a GIL still overlap I/O, because the lock is released while waiting.",
+     judge_gil_overlaps},
     {"processes-heavier",
      "Processes are heavier: their start-up costs more than a thread's, and for I/O they are "
      "less efficient.",
-     NULL, NULL, NULL, judge_processes_heavier},
+     judge_processes_heavier},
     {"cpu-eventloop-no-speedup",
-     "The event loop runs on one core: CPU-bound work gains nothing from it.", cpu_epoll,
-     judge_no_gain, "a cpu workload under -s epoll with -n 2 or more", NULL},
+     "The event loop runs on one core: CPU-bound work gains nothing from it.", judge_loop_no_gain},
     {"eventloop-lighter",
      "The event loop uses less memory per concurrent task and scales to more concurrent tasks "
      "than threads.",
-     NULL, NULL, NULL, judge_eventloop_lighter},
+     judge_eventloop_lighter},
     {"release-gil-threads-useful",
      "C code that releases the GIL (NumPy-style) makes threads useful for CPU work again.",
-     cpu_gil_released, judge_parallel,
-     "a cpu workload under -s gil with -p WORKLOAD.release_gil=1 and -n 2 or more", NULL},
+     judge_released_parallel},
     {"gil-convoy",
      "With a CPU-bound thread running, an I/O-bound thread under the GIL waits about one "
      "switch interval per blocking call (the convoy effect).",
-     mixed_gil, judge_convoy, "the mixed workload under -s gil with -n 2", NULL},
+     judge_convoy},
 };
 
 static json_t *evaluate_rule(const struct claim_ctx *cx, const struct claim_rule *r)
 {
-	struct verdict v = {.cells = json_array(), .thresholds = json_object()};
-	json_t *cell = r->cells != NULL ? best_cell(cx, r->cells) : NULL;
-	if (r->judge_run != NULL) {
-		r->judge_run(cx, &v);
-	} else if (cell == NULL) {
-		v.verdict = "not-measured";
-		snprintf(v.reason, sizeof(v.reason), "needs %s", r->needs);
-	} else {
-		json_array_append_new(v.cells, cell_ref(cell));
-		r->judge(cx, cell, &v);
-	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:{s:o, s:o}}", "id", r->id, "statement",
+	struct verdict v = {.verdict = "inconclusive",
+	                    .cells = json_array(),
+	                    .excluded = json_array(),
+	                    .thresholds = json_object()};
+	r->judge(cx, &v);
+	return json_pack("{s:s, s:s, s:s, s:s, s:{s:o, s:o, s:o}}", "id", r->id, "statement",
 	                 r->statement, "verdict", v.verdict, "reason", v.reason, "evidence",
-	                 "cells", v.cells, "thresholds", v.thresholds);
+	                 "cells", v.cells, "excluded", v.excluded, "thresholds", v.thresholds);
 }
 
 json_t *claims_evaluate(json_t *doc)
 {
 	struct claim_ctx cx = {.doc = doc};
 	json_t *topo = json_object_get(json_object_get(doc, "machine"), "topology");
+	json_t *config = json_object_get(doc, "config");
 	cx.cores = (long)json_integer_value(json_object_get(topo, "cores"));
-	cx.interval_s = dbl(json_object_get(doc, "config"), "switch_interval_us") * 1e-6;
+	cx.pinned_single = strcmp(str(config, "pin"), "single") == 0;
 	json_t *out = json_array();
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		json_array_append_new(out, evaluate_rule(&cx, &rules[i]));
@@ -578,11 +1147,12 @@ void claims_print(json_t *claims, FILE *out)
 {
 	size_t i;
 	json_t *c;
-	fprintf(out, "\nclaims (the seed article's, judged on this machine):\n");
+	fprintf(out,
+	        "\nclaims (the seed article's, judged on this machine from 95%% intervals):\n");
 	json_array_foreach(claims, i, c)
 	{
-		fprintf(out, "  %zu. %-13s %s\n", i + 1, str(c, "verdict"), str(c, "statement"));
-		fprintf(out, "     %16s %s\n", "", str(c, "reason"));
+		fprintf(out, "  %zu. %-14s %s\n", i + 1, str(c, "verdict"), str(c, "statement"));
+		fprintf(out, "     %17s %s\n", "", str(c, "reason"));
 	}
 }
 
