@@ -62,8 +62,8 @@ struct verdict {
 	json_t *thresholds; /* evidence: the bounds applied */
 };
 
-/* A figure and its 95% interval. */
-struct interval {
+/* An estimate and its 95% interval. */
+struct estimate {
 	double value, lo, hi;
 };
 
@@ -72,7 +72,7 @@ enum side { SIDE_NEITHER, SIDE_CONFIRMS, SIDE_REFUTES };
 /* One cell's say in a claim. */
 struct judged {
 	json_t *cell;
-	struct interval fig;
+	struct estimate fig;
 	double confirm, refute; /* the thresholds this cell was held to */
 	enum side side;
 	bool noisy;
@@ -173,13 +173,13 @@ static json_t *partner(const struct claim_ctx *cx, json_t *like, const char *str
 	return NULL;
 }
 
-static struct interval speedup_interval(json_t *c)
+static struct estimate speedup_interval(json_t *c)
 {
 	json_t *ci = json_object_get(c, "speedup_ci95");
-	return (struct interval){dbl(c, "speedup_vs_serial"), dbl_at(ci, 0), dbl_at(ci, 1)};
+	return (struct estimate){dbl(c, "speedup_vs_serial"), dbl_at(ci, 0), dbl_at(ci, 1)};
 }
 
-static bool interval_known(struct interval iv)
+static bool interval_known(struct estimate iv)
 {
 	return isfinite(iv.value) && isfinite(iv.lo) && isfinite(iv.hi);
 }
@@ -290,7 +290,7 @@ static void describe(const struct judged *j, const char *unit, char *buf, size_t
  * cell confirms when its interval lies at or under `confirm` and refutes when
  * it lies at or over `refute`. The other way round for a claim that the
  * figure is high. */
-static enum side side_of(struct interval iv, double confirm, double refute, bool confirm_below)
+static enum side side_of(struct estimate iv, double confirm, double refute, bool confirm_below)
 {
 	if (confirm_below) {
 		if (iv.hi <= confirm)
@@ -505,7 +505,7 @@ static const char *cannot_speak(const struct claim_ctx *cx, const struct speedup
 	}
 	json_t *t = is_strategy(c, "threads") ? NULL : partner(cx, c, "threads", workers_of(c));
 	double needed = gain_ceiling_needed(k, confirm, refute);
-	struct interval tiv = t != NULL ? speedup_interval(t) : (struct interval){NAN, NAN, NAN};
+	struct estimate tiv = t != NULL ? speedup_interval(t) : (struct estimate){NAN, NAN, NAN};
 	if (t != NULL && repetitions_of(t) >= MIN_SAMPLES && interval_known(tiv) &&
 	    tiv.hi < needed) {
 		snprintf(buf, len,
@@ -540,7 +540,7 @@ static void judge_speedup_claim(const struct claim_ctx *cx, const struct speedup
 			exclude(v, c, "%s", why);
 			continue;
 		}
-		struct interval iv = speedup_interval(c);
+		struct estimate iv = speedup_interval(c);
 		j[n++] = (struct judged){.cell = c,
 		                         .fig = iv,
 		                         .confirm = confirm,
@@ -678,13 +678,13 @@ static bool startup_summary(json_t *c, struct summary *out)
 
 /* a's median over b's, with the interval that pairs the pessimistic ends of
  * the two medians' intervals: the same construction as speedup_ci95. */
-static struct interval ratio_of(const struct summary *a, const struct summary *b)
+static struct estimate ratio_of(const struct summary *a, const struct summary *b)
 {
 	struct ratio r = speedup_of(a, b); /* speedup_of(base, cell) is base over cell */
-	return (struct interval){r.value, r.lo, r.hi};
+	return (struct estimate){r.value, r.lo, r.hi};
 }
 
-static json_t *interval_json(struct interval iv)
+static json_t *interval_json(struct estimate iv)
 {
 	return json_pack("{s:o, s:[o,o]}", "value", num(iv.value), "ci95", num(iv.lo), num(iv.hi));
 }
@@ -755,7 +755,7 @@ static void describe_ballast_growth(const struct claim_ctx *cx, struct verdict *
 		return;
 	startup_summary(loaded, &sl);
 	startup_summary(unloaded, &su);
-	struct interval g = ratio_of(&sl, &su);
+	struct estimate g = ratio_of(&sl, &su);
 	json_array_append_new(v->cells, cell_ref(loaded));
 	json_array_append_new(v->cells, cell_ref(unloaded));
 	json_t *m = json_object_get(v->thresholds, "measured");
@@ -770,7 +770,7 @@ static void describe_ballast_growth(const struct claim_ctx *cx, struct verdict *
 /* One ratio of the processes cell's figure over the threads cell's. */
 struct heavier_figure {
 	const char *name;
-	struct interval iv;
+	struct estimate iv;
 	bool known;
 };
 
@@ -883,7 +883,7 @@ static long widest_completed(const struct claim_ctx *cx, json_t *like, const cha
  * does not count. The interval pairs the ends of the two medians' intervals.
  * False when the cells are too close in count or too few in repetitions. */
 static bool memory_per_task_kib(const struct claim_ctx *cx, json_t *like, const char *strategy,
-                                struct interval *out)
+                                struct estimate *out)
 {
 	json_t *lo = NULL, *hi = NULL, *c;
 	size_t i;
@@ -902,16 +902,16 @@ static bool memory_per_task_kib(const struct claim_ctx *cx, json_t *like, const 
 	    !sample_summary(lo, "max_rss_kib", &sl) || !sample_summary(hi, "max_rss_kib", &sh))
 		return false;
 	double spread = (double)(workers_of(hi) - workers_of(lo));
-	*out = (struct interval){(sh.median - sl.median) / spread, (sh.ci_lo - sl.ci_hi) / spread,
+	*out = (struct estimate){(sh.median - sl.median) / spread, (sh.ci_lo - sl.ci_hi) / spread,
 	                         (sh.ci_hi - sl.ci_lo) / spread};
 	return true;
 }
 
 /* threads' memory per task over the loop's; under 1 KiB per task counts as
  * 1 KiB, so that a loop adding nothing measurable does not divide by zero. */
-static struct interval memory_ratio(struct interval t, struct interval l)
+static struct estimate memory_ratio(struct estimate t, struct estimate l)
 {
-	return (struct interval){t.value / fmax(l.value, 1.0), t.lo / fmax(l.hi, 1.0),
+	return (struct estimate){t.value / fmax(l.value, 1.0), t.lo / fmax(l.hi, 1.0),
 	                         t.hi / fmax(l.lo, 1.0)};
 }
 
@@ -940,7 +940,7 @@ static void judge_eventloop_lighter(const struct claim_ctx *cx, struct verdict *
 	json_t *threads = partner(cx, loop, "threads", workers_of(loop));
 	json_array_append_new(v->cells, cell_ref(loop));
 	json_array_append_new(v->cells, cell_ref(threads));
-	struct interval ml, mt;
+	struct estimate ml, mt;
 	if (!memory_per_task_kib(cx, loop, "epoll", &ml) ||
 	    !memory_per_task_kib(cx, loop, "threads", &mt)) {
 		set(v, "not-measured",
@@ -949,7 +949,7 @@ static void judge_eventloop_lighter(const struct claim_ctx *cx, struct verdict *
 		    str(loop, "workload"), SLOPE_MIN_SPREAD, MIN_SAMPLES);
 		return;
 	}
-	struct interval r = memory_ratio(mt, ml);
+	struct estimate r = memory_ratio(mt, ml);
 	long t_fail, l_fail;
 	long l_max = widest_completed(cx, loop, "epoll", &l_fail);
 	long t_max = widest_completed(cx, loop, "threads", &t_fail);
@@ -984,17 +984,17 @@ static bool mixed_gil(json_t *c)
 	return is_kind(c, "mixed") && is_strategy(c, "gil") && workers_of(c) >= 2;
 }
 
-static struct interval convoy_share(json_t *busy)
+static struct estimate convoy_share(json_t *busy)
 {
 	json_t *ci = json_object_get(busy, "share_ci95");
-	return (struct interval){dbl(busy, "share_over_threshold"), dbl_at(ci, 0), dbl_at(ci, 1)};
+	return (struct estimate){dbl(busy, "share_over_threshold"), dbl_at(ci, 0), dbl_at(ci, 1)};
 }
 
-static struct interval convoy_slowdown(json_t *convoy)
+static struct estimate convoy_slowdown(json_t *convoy)
 {
 	json_t *s = json_object_get(convoy, "slowdown");
 	json_t *ci = json_object_get(s, "ci95");
-	return (struct interval){dbl(s, "value"), dbl_at(ci, 0), dbl_at(ci, 1)};
+	return (struct estimate){dbl(s, "value"), dbl_at(ci, 0), dbl_at(ci, 1)};
 }
 
 /* Both phases timed with enough round trips for an interval. */
@@ -1006,7 +1006,7 @@ static bool convoy_measured(json_t *convoy)
 	       interval_known(convoy_share(json_object_get(convoy, "busy")));
 }
 
-static enum side convoy_side(struct interval share, struct interval slow)
+static enum side convoy_side(struct estimate share, struct estimate slow)
 {
 	if (share.lo >= CONVOY_SHARE && slow.lo >= CONVOY_SLOWDOWN)
 		return SIDE_CONFIRMS;
@@ -1015,7 +1015,7 @@ static enum side convoy_side(struct interval share, struct interval slow)
 	return SIDE_NEITHER;
 }
 
-static void describe_convoy(json_t *c, struct interval share, struct interval slow, char *buf,
+static void describe_convoy(json_t *c, struct estimate share, struct estimate slow, char *buf,
                             size_t len)
 {
 	char label[96];
@@ -1052,8 +1052,8 @@ static void judge_convoy(const struct claim_ctx *cx, struct verdict *v)
 			        CONVOY_MIN_TRIPS);
 			continue;
 		}
-		struct interval share = convoy_share(json_object_get(convoy, "busy"));
-		struct interval slow = convoy_slowdown(convoy);
+		struct estimate share = convoy_share(json_object_get(convoy, "busy"));
+		struct estimate slow = convoy_slowdown(convoy);
 		enum side s = convoy_side(share, slow);
 		json_t *ref = cell_ref(c);
 		json_object_set_new(ref, "busy_share", interval_json(share));

@@ -195,19 +195,31 @@ static int verify_checksum(struct cell *c, const struct run_result *rr)
 	return 0;
 }
 
-/* A task that timed round trips (mixed's stream) summarised them itself. */
-static void keep_stream_latency(struct cell *c, const struct run_result *rr)
+static void pool_append(struct pool *p, const double *v, size_t n)
 {
-	for (size_t i = 0; i < rr->tasks_total; i++) {
-		if (rr->task[i].io_latency.n == 0)
-			continue;
-		struct latency_summary *s =
-		    realloc(c->stream, (size_t)(c->n_stream + 1) * sizeof(*s));
-		if (s == NULL)
-			return;
-		s[c->n_stream++] = rr->task[i].io_latency;
-		c->stream = s;
-	}
+	if (n == 0)
+		return;
+	double *grown = realloc(p->v, (p->n + n) * sizeof(*grown));
+	if (grown == NULL)
+		return; /* out of memory: the pool keeps what it had */
+	memcpy(grown + p->n, v, n * sizeof(*grown));
+	p->v = grown;
+	p->n += n;
+}
+
+/* The I/O stream's round trips of the run that just ended (mixed), pooled
+ * into the cell: the workload keeps them in shared memory until its next run. */
+static void keep_stream_samples(struct cell *c)
+{
+	const struct workload *w = &c->bw->w;
+	const double *alone, *busy;
+	size_t n_alone, n_busy;
+	if (w->ops->stream_samples == NULL)
+		return;
+	c->has_stream = true;
+	w->ops->stream_samples(w, &alone, &n_alone, &busy, &n_busy);
+	pool_append(&c->stream_alone, alone, n_alone);
+	pool_append(&c->stream_busy, busy, n_busy);
 }
 
 static void keep_workload_facts(struct cell *c, const struct run_result *rr)
@@ -231,7 +243,7 @@ static void keep_run(struct cell *c, const struct sample *s, struct run_result *
 	c->n_last_workers = rr->workers;
 	rr->worker = NULL;
 	if (counted) {
-		keep_stream_latency(c, rr);
+		keep_stream_samples(c);
 		memcpy(c->stat, rr->stat, sizeof(c->stat));
 		c->n_stats = rr->n_stats;
 		keep_workload_facts(c, rr);
@@ -878,7 +890,8 @@ static void release(struct bench_run *run)
 		placement_plan_free(&c->plan);
 		free(c->samples);
 		free(c->latencies);
-		free(c->stream);
+		free(c->stream_alone.v);
+		free(c->stream_busy.v);
 		free(c->last_workers);
 	}
 	free(run->cells);

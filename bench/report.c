@@ -220,6 +220,172 @@ static void group_table(FILE *out, const struct result_file *rf, const struct gr
 	rf_table_free(&t);
 }
 
+/* ---- the convoy (mixed): the stream alone and beside the CPU tasks ------ */
+
+static bool group_has_convoy(const struct result_file *rf, const struct group *g)
+{
+	for (size_t i = 0; i < rf->n_cells; i++)
+		if (same_group(&rf->cells[i], g->first) &&
+		    json_is_object(json_object_get(rf->cells[i].json, "convoy")))
+			return true;
+	return false;
+}
+
+static void fmt_duration_or_dash(json_t *o, const char *key, char *buf, size_t len)
+{
+	double v = rf_num(o, key);
+	if (isfinite(v))
+		rf_fmt_duration(v, buf, len);
+	else
+		snprintf(buf, len, "-");
+}
+
+/* "58.6% [54.3, 62.7]" */
+static void fmt_share(json_t *phase, char *buf, size_t len)
+{
+	double share = rf_num(phase, "share_over_threshold");
+	json_t *ci = json_object_get(phase, "share_ci95");
+	double lo = json_number_value(json_array_get(ci, 0));
+	double hi = json_number_value(json_array_get(ci, 1));
+	if (!isfinite(share))
+		snprintf(buf, len, "-");
+	else if (json_array_size(ci) == 2 && json_is_number(json_array_get(ci, 0)))
+		snprintf(buf, len, "%.1f%% [%.1f, %.1f]", 100 * share, 100 * lo, 100 * hi);
+	else
+		snprintf(buf, len, "%.1f%%", 100 * share);
+}
+
+#define CONVOY_COLS 10
+
+static void convoy_phase_row(struct rf_table *t, const struct rf_cell *c, json_t *convoy,
+                             const char *phase, bool first)
+{
+	json_t *o = json_object_get(convoy, phase);
+	static const char *const keys[] = {"mean", "p50", "p90", "p99", "max"};
+	char text[CONVOY_COLS][48];
+	const char *row[CONVOY_COLS];
+	snprintf(text[0], sizeof(text[0]), "%s", first ? c->strategy : "");
+	snprintf(text[1], sizeof(text[1]), first ? "%d" : "%.0d", first ? c->workers : 0);
+	snprintf(text[2], sizeof(text[2]), "%s", phase);
+	snprintf(text[3], sizeof(text[3]), "%.0f", rf_num(o, "n"));
+	for (size_t k = 0; k < 5; k++)
+		fmt_duration_or_dash(o, keys[k], text[4 + k], sizeof(text[4 + k]));
+	fmt_share(o, text[9], sizeof(text[9]));
+	for (size_t k = 0; k < CONVOY_COLS; k++)
+		row[k] = text[k];
+	rf_table_row(t, row);
+}
+
+/* "314x [287, 341]", or "-" without both phases */
+static void fmt_slowdown(json_t *convoy, char *buf, size_t len)
+{
+	json_t *sd = json_object_get(convoy, "slowdown");
+	json_t *ci = json_object_get(sd, "ci95");
+	double v = rf_num(sd, "value");
+	if (!isfinite(v)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	snprintf(buf, len, "%.3gx [%.3g, %.3g]", v, json_number_value(json_array_get(ci, 0)),
+	         json_number_value(json_array_get(ci, 1)));
+}
+
+static void convoy_table(FILE *out, const struct result_file *rf, const struct group *g,
+                         bool markdown)
+{
+	struct rf_table t;
+	rf_table_init(&t, CONVOY_COLS, "lrlrrrrrrr");
+	const char *header[CONVOY_COLS] = {"strategy", "workers", "phase", "n",   "mean",
+	                                   "p50",      "p90",     "p99",   "max", "share"};
+	rf_table_row(&t, header);
+	for (size_t i = 0; i < rf->n_cells; i++) {
+		const struct rf_cell *c = &rf->cells[i];
+		json_t *convoy = json_object_get(c->json, "convoy");
+		if (!same_group(c, g->first) || !json_is_object(convoy))
+			continue;
+		char slowdown[64];
+		fmt_slowdown(convoy, slowdown, sizeof(slowdown));
+		convoy_phase_row(&t, c, convoy, "alone", true);
+		convoy_phase_row(&t, c, convoy, "busy", false);
+		const char *row[CONVOY_COLS] = {"", "", "slowdown", slowdown};
+		rf_table_row(&t, row);
+	}
+	rf_table_print(&t, out, markdown, 2);
+	rf_table_free(&t);
+}
+
+/* One phase's histogram as a row of characters, one per bin, darker the more
+ * round trips fell there (relative to the phase's fullest bin); a bin with
+ * any at all is never blank. */
+static void histogram_line(json_t *counts, char *buf, size_t len)
+{
+	static const char shades[] = " .:-=+*#%@";
+	const int darkest = (int)sizeof(shades) - 2;
+	double most = 0;
+	size_t n = json_array_size(counts), k = 0;
+	for (size_t i = 0; i < n; i++)
+		most = fmax(most, json_number_value(json_array_get(counts, i)));
+	for (size_t i = 0; i < n && k + 1 < len; i++) {
+		double v = json_number_value(json_array_get(counts, i));
+		int level = v > 0 ? (int)ceil(v / most * darkest) : 0;
+		buf[k++] = shades[level];
+	}
+	buf[k] = '\0';
+}
+
+static void convoy_histograms(FILE *out, const struct result_file *rf, const struct group *g,
+                              bool markdown)
+{
+	fprintf(out, markdown ? "\nRound trips per bin (4 per octave, darker: more of that "
+	                        "phase's round trips):\n\n```\n"
+	                      : "  round trips per bin (4 per octave, darker: more of that "
+	                        "phase's round trips)\n");
+	for (size_t i = 0; i < rf->n_cells; i++) {
+		const struct rf_cell *c = &rf->cells[i];
+		json_t *h = json_object_get(json_object_get(c->json, "convoy"), "histogram");
+		json_t *edges = json_object_get(h, "edges_s");
+		if (!same_group(c, g->first) || json_array_size(edges) < 2)
+			continue;
+		char lo[32], hi[32], alone[128], busy[128], label[64];
+		rf_fmt_duration(json_number_value(json_array_get(edges, 0)), lo, sizeof(lo));
+		rf_fmt_duration(
+		    json_number_value(json_array_get(edges, json_array_size(edges) - 1)), hi,
+		    sizeof(hi));
+		histogram_line(json_object_get(h, "alone"), alone, sizeof(alone));
+		histogram_line(json_object_get(h, "busy"), busy, sizeof(busy));
+		snprintf(label, sizeof(label), "%s n=%d", c->strategy, c->workers);
+		fprintf(out, "    %-14s alone |%s|\n", label, alone);
+		fprintf(out, "    %-14s busy  |%s|  %s .. %s\n", "", busy, lo, hi);
+	}
+	if (markdown)
+		fputs("```\n", out);
+}
+
+static void print_convoy(FILE *out, const struct result_file *rf, const struct group *g,
+                         bool markdown)
+{
+	if (!group_has_convoy(rf, g))
+		return;
+	double threshold = NAN;
+	for (size_t i = 0; i < rf->n_cells && !isfinite(threshold); i++)
+		if (same_group(&rf->cells[i], g->first))
+			threshold =
+			    rf_num(json_object_get(rf->cells[i].json, "convoy"), "threshold_s");
+	char th[32] = "half a switch interval";
+	if (isfinite(threshold))
+		rf_fmt_duration(threshold, th, sizeof(th));
+	fprintf(out,
+	        markdown ? "\nThe I/O stream's round trips alone (the CPU tasks waiting) and busy "
+	                   "(beside them); share: at %s (half a switch interval) or more, with "
+	                   "its 95%% interval; slowdown: mean busy over mean alone:\n\n"
+	                 : "  the I/O stream's round trips alone (the CPU tasks waiting) and busy "
+	                   "(beside them);\n  share: at %s (half a switch interval) or more, "
+	                   "[95%% interval]; slowdown: mean busy / mean alone\n",
+	        th);
+	convoy_table(out, rf, g, markdown);
+	convoy_histograms(out, rf, g, markdown);
+}
+
 static void print_header(FILE *out, const struct result_file *rf, bool markdown)
 {
 	char machine[512];
@@ -336,6 +502,7 @@ static int report_tables(FILE *out, const struct result_file *rf, bool markdown)
 				        of ? of : " per task");
 			group_table(out, rf, g, fmt_latency, markdown);
 		}
+		print_convoy(out, rf, g, markdown);
 		if (markdown)
 			fputs("\n", out);
 		print_notes(out, rf, g, markdown);

@@ -77,41 +77,33 @@ static json_t *placement_json(const struct cell *c)
 	    c->plan.wrapped, "targets", c->plan.targets, "worker_startup_s", startup);
 }
 
-/* The median over repetitions of one field of each repetition's summary. */
-static double median_over_reps(const struct cell *c, size_t field_offset, double *scratch)
-{
-	for (int i = 0; i < c->n_stream; i++)
-		memcpy(&scratch[i], (const char *)&c->stream[i] + field_offset, sizeof(double));
-	return percentile(scratch, (size_t)c->n_stream, 50);
-}
+#define BOOTSTRAP_RESAMPLES 2000
+#define BOOTSTRAP_METHOD                                                                           \
+	"percentile bootstrap, 2000 resamples of the round trips, each phase resampled on its own"
+/* The convoy histogram: log-spaced bins, HIST_PER_OCTAVE to an octave, from
+ * HIST_LO_S over HIST_OCTAVES octaves (1 us to 16.8 s); a value outside falls
+ * into the first or the last bin. */
+#define HIST_LO_S       1e-6
+#define HIST_PER_OCTAVE 4
+#define HIST_OCTAVES    24
+#define HIST_BINS       (HIST_PER_OCTAVE * HIST_OCTAVES)
 
-/* Each percentile is the median over repetitions of that repetition's
- * percentile; max is the largest seen. */
-static json_t *stream_latency_json(const struct cell *c)
+static json_t *pool_percentiles_json(const struct pool *p, const char *of)
 {
-	double *scratch = calloc((size_t)c->n_stream, sizeof(*scratch));
-	double max = 0;
-	json_int_t roundtrips = 0;
-	if (scratch == NULL)
-		return json_null();
-	for (int i = 0; i < c->n_stream; i++) {
-		max = fmax(max, c->stream[i].max);
-		roundtrips += c->stream[i].n;
-	}
-	json_t *o = json_pack(
-	    "{s:o, s:o, s:o, s:o, s:I, s:s}", "p50",
-	    num(median_over_reps(c, offsetof(struct latency_summary, p50), scratch)), "p90",
-	    num(median_over_reps(c, offsetof(struct latency_summary, p90), scratch)), "p99",
-	    num(median_over_reps(c, offsetof(struct latency_summary, p99), scratch)), "max",
-	    num(max), "n", roundtrips, "of", "the I/O stream's round trips");
-	free(scratch);
-	return o;
+	return json_pack("{s:o, s:o, s:o, s:o, s:I, s:s}", "p50", num(percentile(p->v, p->n, 50)),
+	                 "p90", num(percentile(p->v, p->n, 90)), "p99",
+	                 num(percentile(p->v, p->n, 99)), "max", num(percentile(p->v, p->n, 100)),
+	                 "n", (json_int_t)p->n, "of", of);
 }
 
 static json_t *latency_json(const struct cell *c)
 {
-	if (c->n_stream > 0)
-		return stream_latency_json(c);
+	if (c->has_stream)
+		return c->stream_busy.n > 0
+		           ? pool_percentiles_json(
+		                 &c->stream_busy,
+		                 "the I/O stream's round trips beside the CPU tasks")
+		           : json_null();
 	if (c->n_latencies == 0)
 		return json_null();
 	return json_pack(
@@ -119,6 +111,95 @@ static json_t *latency_json(const struct cell *c)
 	    "p90", num(percentile(c->latencies, c->n_latencies, 90)), "p99",
 	    num(percentile(c->latencies, c->n_latencies, 99)), "max",
 	    num(percentile(c->latencies, c->n_latencies, 100)), "n", (json_int_t)c->n_latencies);
+}
+
+static size_t count_at_least(const struct pool *p, double threshold)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < p->n; i++)
+		k += p->v[i] >= threshold;
+	return k;
+}
+
+/* One phase's round trips: percentiles, and the share that waited half a
+ * switch interval or more (what the convoy costs, which a median hides). */
+static json_t *convoy_phase_json(const struct pool *p, double threshold)
+{
+	json_t *o = json_pack("{s:I}", "n", (json_int_t)p->n);
+	static const char *const figures[] = {
+	    "mean", "p50", "p90", "p99", "max", "share_over_threshold", "share_ci95"};
+	if (p->n == 0) {
+		for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++)
+			json_object_set_new(o, figures[i], json_null());
+		return o;
+	}
+	size_t over = count_at_least(p, threshold);
+	struct interval ci = wilson_interval(over, p->n);
+	json_object_set_new(o, "mean", num(mean_of(p->v, p->n)));
+	json_object_set_new(o, "p50", num(percentile(p->v, p->n, 50)));
+	json_object_set_new(o, "p90", num(percentile(p->v, p->n, 90)));
+	json_object_set_new(o, "p99", num(percentile(p->v, p->n, 99)));
+	json_object_set_new(o, "max", num(percentile(p->v, p->n, 100)));
+	json_object_set_new(o, "share_over_threshold", num((double)over / (double)p->n));
+	json_object_set_new(o, "share_ci95", json_pack("[o,o]", num(ci.lo), num(ci.hi)));
+	return o;
+}
+
+static json_t *slowdown_json(const struct cell *c, uint64_t seed)
+{
+	const struct pool *busy = &c->stream_busy, *alone = &c->stream_alone;
+	struct ratio r = bootstrap_ratio_of_means(busy->v, busy->n, alone->v, alone->n,
+	                                          BOOTSTRAP_RESAMPLES, seed);
+	if (!isfinite(r.value))
+		return json_null();
+	return json_pack("{s:o, s:[o,o], s:s}", "value", num(r.value), "ci95", num(r.lo), num(r.hi),
+	                 "method", BOOTSTRAP_METHOD);
+}
+
+static int histogram_bin(double v)
+{
+	double octaves = v > HIST_LO_S ? log2(v / HIST_LO_S) : 0.0;
+	int bin = (int)floor(octaves * HIST_PER_OCTAVE);
+	return bin < 0 ? 0 : bin >= HIST_BINS ? HIST_BINS - 1 : bin;
+}
+
+static void histogram_count(const struct pool *p, int *counts)
+{
+	for (size_t i = 0; i < p->n; i++)
+		counts[histogram_bin(p->v[i])]++;
+}
+
+/* Both phases on the same bins, trimmed to the span where either has a count. */
+static json_t *histogram_json(const struct cell *c)
+{
+	int alone[HIST_BINS] = {0}, busy[HIST_BINS] = {0};
+	histogram_count(&c->stream_alone, alone);
+	histogram_count(&c->stream_busy, busy);
+	int first = 0, last = HIST_BINS - 1;
+	while (first < HIST_BINS && alone[first] == 0 && busy[first] == 0)
+		first++;
+	while (last >= first && alone[last] == 0 && busy[last] == 0)
+		last--;
+	json_t *edges = json_array(), *a = json_array(), *b = json_array();
+	for (int i = first; i <= last + 1 && last >= first; i++)
+		json_array_append_new(edges,
+		                      json_real(HIST_LO_S * exp2((double)i / HIST_PER_OCTAVE)));
+	for (int i = first; i <= last; i++) {
+		json_array_append_new(a, json_integer(alone[i]));
+		json_array_append_new(b, json_integer(busy[i]));
+	}
+	return json_pack("{s:o, s:o, s:o}", "edges_s", edges, "alone", a, "busy", b);
+}
+
+/* The I/O stream's round trips alone and beside the CPU tasks (mixed). */
+static json_t *convoy_json(const struct cell *c, const struct run_config *cfg)
+{
+	double interval = (double)cfg->switch_interval_us * 1e-6, threshold = interval / 2;
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "interval_s", num(interval),
+	                 "threshold_s", num(threshold), "alone",
+	                 convoy_phase_json(&c->stream_alone, threshold), "busy",
+	                 convoy_phase_json(&c->stream_busy, threshold), "slowdown",
+	                 slowdown_json(c, cfg->seed), "histogram", histogram_json(c));
 }
 
 static json_t *checksum_json(const struct cell *c)
@@ -175,7 +256,7 @@ static void add_workload_facts(json_t *o, const struct cell *c)
 	}
 }
 
-static json_t *cell_json(const struct cell *c)
+static json_t *cell_json(const struct cell *c, const struct run_config *cfg)
 {
 	const struct workload *w = &c->bw->w;
 	json_t *samples = json_array();
@@ -197,6 +278,8 @@ static json_t *cell_json(const struct cell *c)
 	    o, "throughput",
 	    json_pack("{s:o, s:s}", "value", num(c->throughput), "unit", "tasks/s"));
 	json_object_set_new(o, "latency_s", latency_json(c));
+	if (c->has_stream)
+		json_object_set_new(o, "convoy", convoy_json(c, cfg));
 	json_object_set_new(o, "answer", answer_json(c));
 	json_object_set_new(o, "tasks", json_integer((json_int_t)c->tasks));
 	json_object_set_new(o, "tasks_failed", json_integer((json_int_t)c->tasks_failed));
@@ -272,7 +355,7 @@ json_t *bench_run_to_json(const struct bench_run *run)
 	json_t *warnings = json_array();
 	for (int i = 0; i < run->n_cells; i++)
 		if (run->cells[i].measured_any || run->cells[i].error[0] != '\0')
-			json_array_append_new(results, cell_json(&run->cells[i]));
+			json_array_append_new(results, cell_json(&run->cells[i], &run->cfg));
 	for (int i = 0; i < run->n_warnings; i++)
 		json_array_append_new(warnings, json_string(run->warnings[i]));
 	json_t *doc =

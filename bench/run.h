@@ -25,6 +25,12 @@ struct sample {
 	long ctx_voluntary, ctx_involuntary;
 };
 
+/* Values pooled over a cell's counted repetitions. */
+struct pool {
+	double *v;
+	size_t n;
+};
+
 struct cell {
 	struct bench_workload *bw;
 	const struct runner_ops *runner;
@@ -36,9 +42,10 @@ struct cell {
 	int n_samples;
 	double *latencies; /* per task over the counted repetitions */
 	size_t n_latencies;
-	/* An I/O stream's round trips, one summary per counted repetition (mixed). */
-	struct latency_summary *stream;
-	int n_stream;
+	/* An I/O stream's round trips (mixed), pooled over the counted
+	 * repetitions: alone, then beside the CPU tasks (busy). */
+	bool has_stream;
+	struct pool stream_alone, stream_busy;
 	struct worker_record *last_workers;  /* from the latest run */
 	struct run_stat stat[RUN_STATS_MAX]; /* the strategy's counters, latest counted run */
 	int n_stats;

@@ -176,3 +176,80 @@ struct ratio speedup_of(const struct summary *base, const struct summary *cell)
 	r.hi = safe_ratio(base->ci_hi, cell->ci_lo);
 	return r;
 }
+
+double mean_of(const double *v, size_t n)
+{
+	double sum = 0.0;
+
+	if (n == 0)
+		return NAN;
+	for (size_t i = 0; i < n; i++)
+		sum += v[i];
+	return sum / (double)n;
+}
+
+/* The standard normal's 97.5th percentile. */
+#define Z95 1.959963984540054
+
+struct interval wilson_interval(size_t k, size_t n)
+{
+	struct interval r = {NAN, NAN};
+
+	if (n == 0 || k > n)
+		return r;
+	double nn = (double)n, p = (double)k / nn, z2 = Z95 * Z95;
+	double denom = 1.0 + z2 / nn;
+	double centre = (p + z2 / (2.0 * nn)) / denom;
+	double half = Z95 / denom * sqrt(p * (1.0 - p) / nn + z2 / (4.0 * nn * nn));
+	r.lo = fmax(0.0, centre - half);
+	r.hi = fmin(1.0, centre + half);
+	return r;
+}
+
+/* splitmix64: small, fast and good enough to pick resampling indices. */
+static uint64_t splitmix_next(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* The mean of n draws with replacement from v (n < 2^32: the index is the
+ * high half of a 32x32-bit product, Lemire's multiply-shift). */
+static double resampled_mean(const double *v, size_t n, uint64_t *state)
+{
+	double sum = 0.0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t pick = ((splitmix_next(state) >> 32) * (uint64_t)n) >> 32;
+		sum += v[pick];
+	}
+	return sum / (double)n;
+}
+
+struct ratio bootstrap_ratio_of_means(const double *num, size_t n_num, const double *den,
+                                      size_t n_den, int resamples, uint64_t seed)
+{
+	struct ratio r = {NAN, NAN, NAN};
+	double mean_num = mean_of(num, n_num), mean_den = mean_of(den, n_den);
+
+	if (n_num == 0 || n_den == 0 || n_num > UINT32_MAX || n_den > UINT32_MAX ||
+	    !(mean_num > 0.0) || !(mean_den > 0.0) || resamples < 1)
+		return r;
+	r.value = mean_num / mean_den;
+	double *ratios = malloc((size_t)resamples * sizeof *ratios);
+	if (!ratios)
+		return r;
+	uint64_t state = seed;
+	for (int i = 0; i < resamples; i++) {
+		double a = resampled_mean(num, n_num, &state);
+		double b = resampled_mean(den, n_den, &state);
+		ratios[i] = b > 0.0 ? a / b : INFINITY;
+	}
+	r.lo = percentile(ratios, (size_t)resamples, 2.5);
+	r.hi = percentile(ratios, (size_t)resamples, 97.5);
+	free(ratios);
+	return r;
+}

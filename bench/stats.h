@@ -3,6 +3,7 @@
 #define CONCBENCH_STATS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct summary {
 	size_t n;
@@ -25,5 +26,23 @@ struct ratio {
 	double value, lo, hi;
 };
 struct ratio speedup_of(const struct summary *base, const struct summary *cell);
+
+/* Arithmetic mean of n values; NAN for n == 0. */
+double mean_of(const double *v, size_t n);
+
+struct interval {
+	double lo, hi;
+};
+
+/* Wilson score 95% interval for a share of k successes in n trials (good at
+ * shares near 0 and 1, where the normal approximation is not); NAN for n == 0. */
+struct interval wilson_interval(size_t k, size_t n);
+
+/* mean(num) / mean(den) and its percentile bootstrap 95% interval: each
+ * sample resampled on its own with replacement, `resamples` times, the ratio
+ * of the resampled means' 2.5th and 97.5th percentiles. Deterministic for a
+ * given seed. NANs when either sample is empty or a mean is not positive. */
+struct ratio bootstrap_ratio_of_means(const double *num, size_t n_num, const double *den,
+                                      size_t n_den, int resamples, uint64_t seed);
 
 #endif

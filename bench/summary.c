@@ -18,7 +18,35 @@ static void print_workload_header(const struct bench_workload *bw, FILE *out)
 	        "95% interval of median", "speedup", "efficiency", "checksum");
 }
 
-static void print_cell(const struct cell *c, FILE *out)
+static double share_at_least(const struct pool *p, double threshold)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < p->n; i++)
+		k += p->v[i] >= threshold;
+	return p->n > 0 ? (double)k / (double)p->n : NAN;
+}
+
+/* mixed: what the CPU work beside the I/O stream did to its round trips, as
+ * the result file's convoy object has it (same bootstrap, same seed). */
+static void print_convoy_line(const struct bench_run *run, const struct cell *c, FILE *out)
+{
+	double threshold = (double)run->cfg.switch_interval_us * 1e-6 / 2;
+	struct ratio r =
+	    bootstrap_ratio_of_means(c->stream_busy.v, c->stream_busy.n, c->stream_alone.v,
+	                             c->stream_alone.n, 2000, run->cfg.seed);
+	if (!isfinite(r.value)) {
+		fprintf(out, "  %-10s %7s  round trips: %zu alone, %zu beside the CPU tasks\n", "",
+		        "", c->stream_alone.n, c->stream_busy.n);
+		return;
+	}
+	fprintf(out,
+	        "  %-10s %7s  round trip beside the CPU tasks %.3gx the one alone [%.3g, %.3g]; "
+	        "%.1f%% of them >= %.3g ms (alone %.1f%%)\n",
+	        "", "", r.value, r.lo, r.hi, 100 * share_at_least(&c->stream_busy, threshold),
+	        threshold * 1e3, 100 * share_at_least(&c->stream_alone, threshold));
+}
+
+static void print_cell(const struct bench_run *run, const struct cell *c, FILE *out)
 {
 	if (c->n_samples == 0) {
 		fprintf(out, "  %-10s %7d  error: %s\n", c->runner->name, c->workers,
@@ -36,6 +64,8 @@ static void print_cell(const struct cell *c, FILE *out)
 		fprintf(out,
 		        "  %-10s %7s  with %d MiB held by the parent before its workers started\n",
 		        "", "", c->ballast_mb);
+	if (c->has_stream)
+		print_convoy_line(run, c, out);
 	for (int i = 0; i < c->n_warnings; i++)
 		fprintf(out, "  %-10s %7s  warning: %s\n", "", "", c->warnings[i]);
 }
@@ -121,7 +151,7 @@ void print_summary(const struct bench_run *run, FILE *out)
 		print_workload_header(bw, out);
 		for (int i = 0; i < run->n_cells; i++)
 			if (run->cells[i].bw == bw)
-				print_cell(&run->cells[i], out);
+				print_cell(run, &run->cells[i], out);
 	}
 	print_best_table(run, out);
 	for (int i = 0; i < run->n_warnings; i++)

@@ -2,6 +2,7 @@
  * writes is read back and held to the design's contract. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,4 +285,104 @@ Test(integration, io_and_mixed_workloads_under_all_five_strategies, .timeout = 1
 	}
 	json_decref(doc);
 	unlink(path);
+}
+
+/* ---- the convoy: the I/O stream alone and beside the CPU tasks (mixed) ---- */
+
+/* mixed under gil and threads at n=2; the document, or NULL when the run failed. */
+static json_t *run_convoy(void)
+{
+	char path[] = "/tmp/concbench-convoy-XXXXXX.json", args[512], err[4096];
+	int fd = mkstemps(path, 5);
+	cr_assert(fd >= 0);
+	close(fd);
+	snprintf(args, sizeof(args), "run -w mixed -s gil,threads -n 2 -r 3 --quick --quiet -o %s",
+	         path);
+	int rc = run_concbench(args, err, sizeof(err));
+	json_t *doc = rc == 0 ? load(path) : NULL;
+	unlink(path);
+	cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
+	return doc;
+}
+
+static json_t *convoy_of(json_t *doc, const char *strategy)
+{
+	json_t *results = json_object_get(doc, "results"), *c;
+	size_t i;
+	json_array_foreach(results, i,
+	                   c) if (strcmp(json_string_value(json_object_get(c, "strategy")),
+	                                 strategy) == 0) return json_object_get(c, "convoy");
+	cr_assert_fail("no %s cell", strategy);
+	return NULL;
+}
+
+static double field(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	cr_assert(json_is_number(v), "%s is not a number", key);
+	return json_number_value(v);
+}
+
+static void assert_phase(json_t *convoy, const char *strategy, const char *phase)
+{
+	json_t *p = json_object_get(convoy, phase);
+	cr_assert(json_is_object(p), "%s: no convoy.%s", strategy, phase);
+	cr_assert(field(p, "n") > 0, "%s: no round trips %s", strategy, phase);
+	double mean = field(p, "mean"), share = field(p, "share_over_threshold");
+	cr_assert(isfinite(mean) && mean > 0, "%s %s: mean %g", strategy, phase, mean);
+	cr_assert(share >= 0 && share <= 1, "%s %s: share %g", strategy, phase, share);
+	json_t *ci = json_object_get(p, "share_ci95");
+	double lo = json_number_value(json_array_get(ci, 0));
+	double hi = json_number_value(json_array_get(ci, 1));
+	cr_assert(lo >= 0 && lo <= share && share <= hi && hi <= 1, "%s %s: share %g in [%g, %g]",
+	          strategy, phase, share, lo, hi);
+}
+
+/* The figures are there and hang together; returns the slowdown. */
+static double assert_convoy(json_t *doc, const char *strategy)
+{
+	json_t *convoy = convoy_of(doc, strategy);
+	cr_assert(json_is_object(convoy), "%s: no convoy object", strategy);
+	cr_assert_float_eq(field(convoy, "threshold_s"), field(convoy, "interval_s") / 2, 1e-12);
+	assert_phase(convoy, strategy, "alone");
+	assert_phase(convoy, strategy, "busy");
+	json_t *sd = json_object_get(convoy, "slowdown");
+	double v = field(sd, "value");
+	json_t *ci = json_object_get(sd, "ci95");
+	double lo = json_number_value(json_array_get(ci, 0));
+	double hi = json_number_value(json_array_get(ci, 1));
+	cr_assert(lo <= v && v <= hi, "%s: slowdown %g outside [%g, %g]", strategy, v, lo, hi);
+	json_t *h = json_object_get(convoy, "histogram");
+	cr_assert_eq(json_array_size(json_object_get(h, "edges_s")),
+	             json_array_size(json_object_get(h, "busy")) + 1);
+	return v;
+}
+
+Test(integration, mixed_reports_the_stream_alone_and_busy, .timeout = 180)
+{
+	json_t *doc = run_convoy();
+	assert_convoy(doc, "gil");
+	double threads = assert_convoy(doc, "threads");
+	if (threads >= 5) { /* a noisy machine: one more try */
+		cr_log_warn("threads' slowdown %.2fx, running again", threads);
+		json_decref(doc);
+		doc = run_convoy();
+		threads = assert_convoy(doc, "threads");
+	}
+	cr_assert(threads < 5, "threads slow the stream %.2fx: without a lock they should not",
+	          threads);
+	json_decref(doc);
+}
+
+/* Under the gil the stream beside a CPU thread waits for the lock, often a
+ * whole switch interval; alone it never does. */
+Test(integration, gil_busy_round_trips_wait_half_an_interval_more_often, .timeout = 180)
+{
+	json_t *doc = run_convoy();
+	json_t *convoy = convoy_of(doc, "gil");
+	double busy = field(json_object_get(convoy, "busy"), "share_over_threshold");
+	double alone = field(json_object_get(convoy, "alone"), "share_over_threshold");
+	cr_assert(busy > alone, "gil: %.3f of busy round trips at half an interval, %.3f alone",
+	          busy, alone);
+	json_decref(doc);
 }

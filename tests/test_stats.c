@@ -301,3 +301,80 @@ Test(stats, speedup_nan_propagation)
 	r = speedup_of(&empty, &cell);
 	cr_assert(isnan(r.value) && isnan(r.lo) && isnan(r.hi));
 }
+
+/* Wilson score intervals from the textbook formula (z = 1.959964), e.g.
+ * Newcombe 1998, table I: 0/10 gives [0, 0.2775]. */
+Test(stats, wilson_known_values)
+{
+	struct interval none = wilson_interval(0, 10);
+	struct interval half = wilson_interval(5, 10);
+	struct interval all = wilson_interval(10, 10);
+
+	cr_assert_float_eq(none.lo, 0.0, 1e-9);
+	cr_assert_float_eq(none.hi, 0.277532800, 1e-8);
+	cr_assert_float_eq(half.lo, 0.236593091, 1e-8);
+	cr_assert_float_eq(half.hi, 0.763406909, 1e-8);
+	cr_assert_float_eq(all.lo, 0.722467200, 1e-8);
+	cr_assert_float_eq(all.hi, 1.0, 1e-9);
+}
+
+Test(stats, wilson_no_trials_is_nan)
+{
+	struct interval r = wilson_interval(0, 0);
+
+	cr_assert(isnan(r.lo) && isnan(r.hi));
+	r = wilson_interval(3, 2);
+	cr_assert(isnan(r.lo) && isnan(r.hi), "more successes than trials");
+}
+
+Test(stats, mean_of_values)
+{
+	const double v[] = {1.0, 2.0, 6.0};
+
+	cr_assert_float_eq(mean_of(v, 3), 3.0, EPS);
+	cr_assert(isnan(mean_of(v, 0)));
+}
+
+Test(stats, bootstrap_identical_constants_give_one)
+{
+	double a[50], b[80];
+
+	for (size_t i = 0; i < 50; i++)
+		a[i] = 0.3;
+	for (size_t i = 0; i < 80; i++)
+		b[i] = 0.3;
+	struct ratio r = bootstrap_ratio_of_means(a, 50, b, 80, 2000, 1);
+	cr_assert_float_eq(r.value, 1.0, EPS);
+	cr_assert_float_eq(r.lo, 1.0, EPS);
+	cr_assert_float_eq(r.hi, 1.0, EPS);
+}
+
+/* The same spread of values, one sample three times the other: the interval
+ * holds 3, brackets the point estimate, and is reproducible from the seed. */
+Test(stats, bootstrap_factor_inside_interval)
+{
+	double den[200], num[300];
+
+	for (size_t i = 0; i < 200; i++)
+		den[i] = 1.0 + (double)((i * 37) % 200) / 100.0;
+	for (size_t i = 0; i < 300; i++)
+		num[i] = 3.0 * (1.0 + (double)((i * 41) % 300) / 150.0);
+	struct ratio r = bootstrap_ratio_of_means(num, 300, den, 200, 2000, 42);
+	struct ratio again = bootstrap_ratio_of_means(num, 300, den, 200, 2000, 42);
+
+	cr_assert_float_eq(r.value, 3.0 * (1.0 + 299.0 / 300.0) / (1.0 + 199.0 / 200.0), 1e-9);
+	cr_assert(r.lo < 3.0 && 3.0 < r.hi, "[%g, %g] should hold 3", r.lo, r.hi);
+	cr_assert(r.lo <= r.value && r.value <= r.hi);
+	cr_assert(r.hi - r.lo < 0.6, "[%g, %g] is too wide for 500 values", r.lo, r.hi);
+	cr_assert(r.lo == again.lo && r.hi == again.hi, "same seed, same interval");
+}
+
+Test(stats, bootstrap_empty_or_zero_mean_is_nan)
+{
+	const double v[] = {1.0, 2.0}, zero[] = {0.0, 0.0};
+	struct ratio r = bootstrap_ratio_of_means(v, 2, v, 0, 2000, 1);
+
+	cr_assert(isnan(r.value) && isnan(r.lo) && isnan(r.hi));
+	r = bootstrap_ratio_of_means(v, 2, zero, 2, 2000, 1);
+	cr_assert(isnan(r.value), "a zero denominator mean");
+}

@@ -5,11 +5,17 @@
  * echo peer, a process forked at set-up that runs outside any lock. Each round
  * trip is one blocking call (send and receive in one released section, as a C
  * client library's request is), so under the gil its latency is what the
- * re-acquire costs. The stream runs while CPU tasks remain (up to
- * mixed.roundtrips), so every round trip it times has CPU work beside it; the
- * rest are primes ranges with check points. The shared counter lives in
- * MAP_SHARED memory so that it works across forked workers too. */
+ * re-acquire costs. The stream first runs mixed.alone_roundtrips round trips
+ * alone while the CPU tasks wait at a gate (blocked, the lock released, as a
+ * Python thread in threading.Event.wait() is), then opens the gate and runs
+ * while CPU tasks remain (up to mixed.roundtrips): the same run measures the
+ * round trip without and with CPU work beside it. The rest are primes ranges
+ * with check points. Each round trip's latency goes into arrays the driver
+ * reads after the run (stream_samples), so nothing is summarised inside the
+ * timed region. The counter, the gate and the arrays live in MAP_SHARED memory
+ * so that they work across forked workers too. */
 #include <errno.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -20,20 +26,24 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "loop.h"
 #include "primes_kernel.h"
-#include "stats.h"
 #include "workload.h"
 
 #define MESSAGE_BYTES 64
 #define WAIT_MS       10000 /* no round trip waits longer than this */
+#define GATE_WAIT_S   10.0  /* nor a CPU task for the stream's alone stretch */
 
 static const struct param_def mixed_params[] = {
-    PARAM_INT_DEF("roundtrips", 2000, 500, 1, 1000000, "most round trips of the I/O stream"),
+    PARAM_INT_DEF("roundtrips", 2000, 500, 1, 1000000,
+                  "most round trips of the I/O stream beside the CPU tasks"),
+    PARAM_INT_DEF("alone_roundtrips", 300, 150, 0, 1000000,
+                  "round trips of the I/O stream alone, before the CPU tasks start"),
     PARAM_INT_DEF("cpu_tasks", 48, 24, 1, 100000, "primes ranges beside the stream"),
     PARAM_INT_DEF("limit", 4000000, 1500000, 2, 2000000000,
                   "primes below this bound, split in cpu_tasks"),
@@ -42,13 +52,26 @@ static const struct param_def mixed_params[] = {
 
 struct shared_progress {
 	atomic_uint cpu_done; /* CPU tasks finished in this run */
+	/* 0 while the stream runs alone, 1 once the CPU tasks may start; a futex
+	 * word, shared (not FUTEX_PRIVATE) because forked workers wait on it. */
+	atomic_uint gate;
+	atomic_size_t n_alone, n_busy; /* round trips written to the arrays below */
 };
 
+_Static_assert(sizeof(atomic_uint) == sizeof(uint32_t), "the gate is a futex word");
+
+struct cpu_step;
+
 struct mixed_state {
-	uint64_t roundtrips, cpu_tasks, limit;
+	uint64_t roundtrips, alone_roundtrips, cpu_tasks, limit;
 	int fd;     /* our end of the socket to the echo peer */
 	pid_t peer; /* the echo process */
 	struct shared_progress *progress;
+	/* Each round trip's latency in seconds, MAP_SHARED like progress. */
+	double *alone, *busy;
+	/* epoll only: CPU steps that found the gate closed, run when it opens. */
+	struct cpu_step *parked;
+	struct loop *parked_on;
 	uint64_t expected_checksum, expected_count;
 };
 
@@ -159,16 +182,68 @@ static bool cpu_work_remains(const struct mixed_state *st)
 	return atomic_load_explicit(&st->progress->cpu_done, memory_order_relaxed) < st->cpu_tasks;
 }
 
-static void summarize_latencies(const double *lat, size_t n, struct latency_summary *out)
+/* ---- the gate ------------------------------------------------------------------ */
+
+static uint32_t *gate_word(const struct mixed_state *st)
 {
-	out->n = (uint32_t)n;
-	out->p50 = percentile(lat, n, 50);
-	out->p90 = percentile(lat, n, 90);
-	out->p99 = percentile(lat, n, 99);
-	out->max = percentile(lat, n, 100);
+	return (uint32_t *)&st->progress->gate;
 }
 
-static struct task_result stream_result(const double *lat, size_t n, const char *error)
+static bool gate_is_open(const struct mixed_state *st)
+{
+	return atomic_load_explicit(&st->progress->gate, memory_order_acquire) != 0;
+}
+
+/* Opening twice is harmless: every exit of the stream opens it. */
+static void open_gate(const struct mixed_state *st)
+{
+	atomic_store_explicit(&st->progress->gate, 1, memory_order_release);
+	syscall(SYS_futex, gate_word(st), FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+/* Blocks until the stream opens the gate, or GATE_WAIT_S passes (false): a
+ * stream that never started must not hang the run. */
+static bool wait_for_gate(const struct mixed_state *st)
+{
+	double deadline = now_s() + GATE_WAIT_S;
+	while (!gate_is_open(st)) {
+		double left = deadline - now_s();
+		if (left <= 0)
+			return false;
+		struct timespec ts = {.tv_sec = (time_t)left,
+		                      .tv_nsec = (long)((left - (double)(time_t)left) * 1e9)};
+		/* EAGAIN (already open), EINTR and ETIMEDOUT all mean: look again. */
+		syscall(SYS_futex, gate_word(st), FUTEX_WAIT, 0, &ts, NULL, 0);
+	}
+	return true;
+}
+
+/* ---- the stream ------------------------------------------------------------------ */
+
+/* Where round trip n of the run goes: the alone stretch first, then the busy one. */
+static void record_round_trip(const struct mixed_state *st, size_t n, double latency)
+{
+	struct shared_progress *p = st->progress;
+	if (n < st->alone_roundtrips) {
+		st->alone[n] = latency;
+		atomic_store_explicit(&p->n_alone, n + 1, memory_order_relaxed);
+	} else {
+		size_t k = n - (size_t)st->alone_roundtrips;
+		st->busy[k] = latency;
+		atomic_store_explicit(&p->n_busy, k + 1, memory_order_relaxed);
+	}
+}
+
+/* Whether the stream goes on after n round trips: all of the alone stretch,
+ * then while CPU work remains. */
+static bool stream_goes_on(const struct mixed_state *st, size_t n)
+{
+	if (n < st->alone_roundtrips)
+		return true;
+	return n < st->alone_roundtrips + st->roundtrips && cpu_work_remains(st);
+}
+
+static struct task_result stream_result(size_t n, const char *error)
 {
 	struct task_result r;
 	memset(&r, 0, sizeof(r));
@@ -179,40 +254,36 @@ static struct task_result stream_result(const double *lat, size_t n, const char 
 		r.checksum = STREAM_OK;
 	}
 	r.bytes = 2 * MESSAGE_BYTES * (uint64_t)n;
-	summarize_latencies(lat, n, &r.io_latency);
 	return r;
 }
 
 static struct task_result run_stream(const struct mixed_state *st, struct task_ctx *ctx)
 {
-	double *lat = calloc((size_t)st->roundtrips, sizeof(*lat));
 	char msg[MESSAGE_BYTES], echo[MESSAGE_BYTES], why[TASK_ERROR_LEN] = "";
 	size_t n = 0;
-	if (lat == NULL)
-		return stream_result(NULL, 0, "out of memory for the round trips");
-	/* Round 0 always runs: the stream is measured even when nothing is beside it. */
-	for (; n < st->roundtrips && (n == 0 || cpu_work_remains(st)); n++) {
+	for (; why[0] == '\0'; n++) {
+		if (n == st->alone_roundtrips)
+			open_gate(st);
+		if (!stream_goes_on(st, n))
+			break;
 		fill_message(msg, n);
 		double t0 = now_s();
 		task_io_begin(ctx);
 		int rc = send_and_receive(st->fd, msg, echo);
 		int saved = errno;
 		task_io_end(ctx);
-		lat[n] = now_s() - t0;
-		if (rc != 0 || memcmp(msg, echo, MESSAGE_BYTES) != 0) {
+		record_round_trip(st, n, now_s() - t0);
+		if (rc != 0 || memcmp(msg, echo, MESSAGE_BYTES) != 0)
 			snprintf(why, sizeof(why), "round trip %zu to the echo peer: %s", n,
 			         rc != 0 ? strerror(saved) : "the echo differs from the message");
-			break;
-		}
 	}
-	struct task_result r = stream_result(lat, n, why[0] ? why : NULL);
-	free(lat);
-	return r;
+	open_gate(st); /* a failed stream must not keep the CPU tasks waiting */
+	return stream_result(n, why[0] ? why : NULL);
 }
 
 /* ---- the CPU tasks ------------------------------------------------------------ */
 
-static struct task_result run_cpu(const struct mixed_state *st, size_t i, struct task_ctx *ctx)
+static struct task_result cpu_range(const struct mixed_state *st, size_t i, struct task_ctx *ctx)
 {
 	uint32_t lo, hi;
 	primes_task_range(st->limit, st->cpu_tasks, i - 1, &lo, &hi);
@@ -224,6 +295,24 @@ static struct task_result run_cpu(const struct mixed_state *st, size_t i, struct
 	return r;
 }
 
+/* A CPU task first waits, blocked and with the lock released, for the stream's
+ * alone stretch to end. */
+static struct task_result run_cpu(const struct mixed_state *st, size_t i, struct task_ctx *ctx)
+{
+	task_io_begin(ctx);
+	bool opened = wait_for_gate(st);
+	task_io_end(ctx);
+	if (!opened) {
+		struct task_result r;
+		memset(&r, 0, sizeof(r));
+		r.failed = true;
+		snprintf(r.error, sizeof(r.error),
+		         "waited %.0f s for the I/O stream's alone stretch to end", GATE_WAIT_S);
+		return r;
+	}
+	return cpu_range(st, i, ctx);
+}
+
 static struct task_result mixed_run_task(const struct workload *w, size_t i, struct task_ctx *ctx)
 {
 	const struct mixed_state *st = w->state;
@@ -233,23 +322,72 @@ static struct task_result mixed_run_task(const struct workload *w, size_t i, str
 /* ---- the stream as a coroutine on the event loop --------------------------------- */
 
 struct stream_coroutine {
-	const struct mixed_state *st;
+	struct mixed_state *st;
 	struct loop *loop;
 	task_done_fn done;
 	void *arg;
-	double *lat;
 	size_t n, got;
 	double started;
 	char msg[MESSAGE_BYTES], echo[MESSAGE_BYTES];
 };
 
+struct cpu_step {
+	const struct mixed_state *st;
+	size_t task;
+	task_done_fn done;
+	void *arg;
+	struct cpu_step *next; /* while parked */
+};
+
+/* A CPU task runs whole in one loop turn and blocks the loop meanwhile, as a
+ * CPU-bound coroutine blocks asyncio; the stream is served between turns. One
+ * that finds the gate closed parks (the loop must not block on the gate: the
+ * stream that opens it runs on this very loop) until the stream releases it. */
+static void cpu_step_run(struct loop *loop, void *p)
+{
+	struct cpu_step *step = p;
+	struct mixed_state *st = (struct mixed_state *)step->st;
+	if (!gate_is_open(st)) {
+		step->next = st->parked;
+		st->parked = step;
+		st->parked_on = loop;
+		return;
+	}
+	struct cpu_step s = *step;
+	free(step);
+	s.done(s.arg, s.task, cpu_range(s.st, s.task, NULL));
+}
+
+static void fail_step(struct cpu_step *step, const char *why)
+{
+	struct cpu_step s = *step;
+	free(step);
+	struct task_result r;
+	memset(&r, 0, sizeof(r));
+	r.failed = true;
+	snprintf(r.error, sizeof(r.error), "%s", why);
+	s.done(s.arg, s.task, r);
+}
+
+/* Opens the gate and schedules the parked steps on the loop's next turns. */
+static void release_parked_steps(struct mixed_state *st)
+{
+	open_gate(st);
+	while (st->parked != NULL) {
+		struct cpu_step *step = st->parked;
+		st->parked = step->next;
+		if (loop_call_soon(st->parked_on, cpu_step_run, step) != 0)
+			fail_step(step, "cannot schedule a parked CPU step");
+	}
+}
+
 static void stream_finish(struct stream_coroutine *co, const char *error)
 {
 	loop_unwatch(co->loop, co->st->fd);
-	struct task_result r = stream_result(co->lat, co->n, error);
+	release_parked_steps(co->st);
+	struct task_result r = stream_result(co->n, error);
 	task_done_fn done = co->done;
 	void *arg = co->arg;
-	free(co->lat);
 	free(co);
 	done(arg, 0, r);
 }
@@ -263,6 +401,21 @@ static int stream_send(struct stream_coroutine *co)
 	               MESSAGE_BYTES
 	           ? 0
 	           : -1;
+}
+
+/* After a round trip: open the gate at the end of the alone stretch, then
+ * send the next message or end. */
+static void stream_next(struct stream_coroutine *co)
+{
+	char why[TASK_ERROR_LEN];
+	if (co->n == co->st->alone_roundtrips)
+		release_parked_steps(co->st);
+	if (!stream_goes_on(co->st, co->n)) {
+		stream_finish(co, NULL);
+	} else if (stream_send(co) != 0) {
+		snprintf(why, sizeof(why), "send to the echo peer: %s", strerror(errno));
+		stream_finish(co, why);
+	}
 }
 
 static void stream_readable(struct loop *loop, int fd, uint32_t events, void *p)
@@ -283,67 +436,61 @@ static void stream_readable(struct loop *loop, int fd, uint32_t events, void *p)
 	co->got += (size_t)k;
 	if (co->got < MESSAGE_BYTES)
 		return;
-	co->lat[co->n++] = now_s() - co->started;
+	record_round_trip(co->st, co->n, now_s() - co->started);
+	co->n++;
 	if (memcmp(co->msg, co->echo, MESSAGE_BYTES) != 0) {
 		snprintf(why, sizeof(why), "round trip %zu: the echo differs", co->n - 1);
 		stream_finish(co, why);
-	} else if (co->n == co->st->roundtrips || !cpu_work_remains(co->st)) {
-		stream_finish(co, NULL);
-	} else if (stream_send(co) != 0) {
-		snprintf(why, sizeof(why), "send to the echo peer: %s", strerror(errno));
-		stream_finish(co, why);
+	} else {
+		stream_next(co);
 	}
 }
 
-struct cpu_step {
-	const struct mixed_state *st;
-	size_t task;
-	task_done_fn done;
-	void *arg;
-};
-
-/* A CPU task runs whole in one loop turn and blocks the loop meanwhile, as a
- * CPU-bound coroutine blocks asyncio; the stream is served between turns. */
-static void cpu_step_run(struct loop *loop, void *p)
+static int submit_cpu_step(struct mixed_state *st, size_t i, struct loop *loop, task_done_fn done,
+                           void *arg)
 {
-	(void)loop;
-	struct cpu_step s = *(struct cpu_step *)p;
-	free(p);
-	s.done(s.arg, s.task, run_cpu(s.st, s.task, NULL));
+	struct cpu_step *s = malloc(sizeof(*s));
+	if (s == NULL)
+		return -1;
+	*s = (struct cpu_step){.st = st, .task = i, .done = done, .arg = arg};
+	if (loop_call_soon(loop, cpu_step_run, s) != 0) {
+		free(s);
+		return -1;
+	}
+	return 0;
+}
+
+static int submit_stream(struct mixed_state *st, struct loop *loop, task_done_fn done, void *arg)
+{
+	struct stream_coroutine *co = calloc(1, sizeof(*co));
+	if (co == NULL)
+		return -1;
+	*co = (struct stream_coroutine){.st = st, .loop = loop, .done = done, .arg = arg};
+	if (loop_watch(loop, st->fd, EPOLLIN, stream_readable, co) != 0) {
+		free(co);
+		return -1;
+	}
+	if (st->alone_roundtrips == 0)
+		release_parked_steps(st);
+	if (!stream_goes_on(st, 0)) {
+		stream_finish(co, NULL);
+		return 0;
+	}
+	if (stream_send(co) != 0) {
+		loop_unwatch(loop, st->fd);
+		release_parked_steps(st);
+		free(co);
+		return -1;
+	}
+	return 0;
 }
 
 static int mixed_submit(const struct workload *w, size_t i, struct loop *loop, task_done_fn done,
                         void *arg)
 {
-	const struct mixed_state *st = w->state;
-	if (i != 0) {
-		struct cpu_step *s = malloc(sizeof(*s));
-		if (s == NULL)
-			return -1;
-		*s = (struct cpu_step){.st = st, .task = i, .done = done, .arg = arg};
-		if (loop_call_soon(loop, cpu_step_run, s) != 0) {
-			free(s);
-			return -1;
-		}
-		return 0;
-	}
-	struct stream_coroutine *co = calloc(1, sizeof(*co));
-	if (co == NULL)
-		return -1;
-	*co = (struct stream_coroutine){.st = st, .loop = loop, .done = done, .arg = arg};
-	co->lat = calloc((size_t)st->roundtrips, sizeof(*co->lat));
-	if (co->lat == NULL || loop_watch(loop, st->fd, EPOLLIN, stream_readable, co) != 0) {
-		free(co->lat);
-		free(co);
-		return -1;
-	}
-	if (stream_send(co) != 0) {
-		loop_unwatch(loop, st->fd);
-		free(co->lat);
-		free(co);
-		return -1;
-	}
-	return 0;
+	struct mixed_state *st = w->state;
+	return i == 0 ? submit_stream(st, loop, done, arg)
+	              : submit_cpu_step(st, i, loop, done, arg);
 }
 
 /* ---- set-up ------------------------------------------------------------------------ */
@@ -371,14 +518,37 @@ static void stop_echo_peer(struct mixed_state *st)
 	st->peer = 0;
 }
 
+static size_t round_trips_bytes(uint64_t n)
+{
+	return (size_t)(n > 0 ? n : 1) * sizeof(double);
+}
+
+/* Anonymous shared memory, inherited by forked workers; NULL with err set. */
+static void *map_shared(size_t bytes, char *err, size_t errlen)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "mmap of %zu bytes: %s", bytes, strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+static void unmap_shared(void *p, size_t bytes)
+{
+	if (p != NULL)
+		munmap(p, bytes);
+}
+
 static void mixed_teardown(struct workload *w)
 {
 	struct mixed_state *st = w->state;
 	if (st == NULL)
 		return;
 	stop_echo_peer(st);
-	if (st->progress != NULL)
-		munmap(st->progress, sizeof(*st->progress));
+	unmap_shared(st->progress, sizeof(*st->progress));
+	unmap_shared(st->alone, round_trips_bytes(st->alone_roundtrips));
+	unmap_shared(st->busy, round_trips_bytes(st->roundtrips));
 	free(st);
 	w->state = NULL;
 }
@@ -392,6 +562,7 @@ static int mixed_setup(struct workload *w, char *err, size_t errlen)
 	}
 	st->fd = -1;
 	st->roundtrips = (uint64_t)param_get(&w->params, "roundtrips");
+	st->alone_roundtrips = (uint64_t)param_get(&w->params, "alone_roundtrips");
 	st->cpu_tasks = (uint64_t)param_get(&w->params, "cpu_tasks");
 	st->limit = (uint64_t)param_get(&w->params, "limit");
 	w->state = st;
@@ -400,11 +571,12 @@ static int mixed_setup(struct workload *w, char *err, size_t errlen)
 		mixed_teardown(w);
 		return -1;
 	}
-	st->progress = mmap(NULL, sizeof(*st->progress), PROT_READ | PROT_WRITE,
-	                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (st->progress == MAP_FAILED) {
-		st->progress = NULL;
-		snprintf(err, errlen, "mmap: %s", strerror(errno));
+	st->progress = map_shared(sizeof(*st->progress), err, errlen);
+	if (st->progress != NULL)
+		st->alone = map_shared(round_trips_bytes(st->alone_roundtrips), err, errlen);
+	if (st->alone != NULL)
+		st->busy = map_shared(round_trips_bytes(st->roundtrips), err, errlen);
+	if (st->busy == NULL) {
 		mixed_teardown(w);
 		return -1;
 	}
@@ -419,6 +591,23 @@ static void mixed_before_run(struct workload *w)
 {
 	struct mixed_state *st = w->state;
 	atomic_store(&st->progress->cpu_done, 0);
+	atomic_store(&st->progress->gate, st->alone_roundtrips == 0);
+	atomic_store(&st->progress->n_alone, 0);
+	atomic_store(&st->progress->n_busy, 0);
+	st->parked = NULL;
+	st->parked_on = NULL;
+}
+
+/* The latest run's round trips, read after it ended (its workers are gone). */
+static size_t mixed_stream_samples(const struct workload *w, const double **alone, size_t *n_alone,
+                                   const double **busy, size_t *n_busy)
+{
+	const struct mixed_state *st = w->state;
+	*alone = st->alone;
+	*busy = st->busy;
+	*n_alone = atomic_load(&st->progress->n_alone);
+	*n_busy = atomic_load(&st->progress->n_busy);
+	return *n_alone + *n_busy;
 }
 
 static size_t mixed_task_count(const struct workload *w)
@@ -454,5 +643,6 @@ const struct workload_ops mixed_workload = {
     .submit = mixed_submit,
     .expected_checksum = mixed_expected_checksum,
     .expected_items = mixed_expected_items,
+    .stream_samples = mixed_stream_samples,
     .items_name = "primes",
 };

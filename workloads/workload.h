@@ -48,13 +48,6 @@ static inline void task_io_end(struct task_ctx *ctx)
 
 #define TASK_ERROR_LEN 160
 
-/* Percentiles of many short waits inside one task (the mixed workload's round
- * trips), summarised where they happen so that they fit through a pipe. */
-struct latency_summary {
-	uint32_t n;
-	double p50, p90, p99, max;
-};
-
 /* Fixed size and pointer-free so that it can travel over a pipe from a forked
  * worker unchanged. */
 struct task_result {
@@ -63,8 +56,7 @@ struct task_result {
 	uint64_t bytes;    /* bytes moved (I/O workloads) */
 	double latency_s;  /* filled in by the runner around run_task/submit */
 	bool done;         /* set by the runner: the task ran (failed or not) */
-	struct latency_summary io_latency; /* n == 0 unless the task is an I/O stream */
-	uint32_t connects;                 /* network connections the task opened (http) */
+	uint32_t connects; /* network connections the task opened (http) */
 	bool failed;
 	char error[TASK_ERROR_LEN];
 };
@@ -123,6 +115,15 @@ struct workload_ops {
 	 * text parameter into which `run` puts the base URL of the server it
 	 * starts, unless the user named one (--url). */
 	const char *server_url_param;
+
+	/* Non-NULL for a workload with an I/O stream (mixed): the latest run's
+	 * round trip latencies in seconds, those timed with nothing beside the
+	 * stream (alone) and those beside the CPU tasks (busy), in the order they
+	 * ran. Read after the run ended, outside the timed region; the arrays stay
+	 * the workload's and are valid until its next run or teardown. Returns
+	 * *n_alone + *n_busy. */
+	size_t (*stream_samples)(const struct workload *w, const double **alone, size_t *n_alone,
+	                         const double **busy, size_t *n_busy);
 };
 
 struct workload {
