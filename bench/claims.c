@@ -337,6 +337,24 @@ static void name_cells(char *buf, size_t len, const struct judged *j, size_t n, 
 		append(buf, len, "; and %zu more", total - REASON_CELLS_SHOWN);
 }
 
+/* Where an interval stands against two thresholds: "straddles 1.10x and
+ * 1.50x", "straddles 1.10x" or "lies between 1.10x and 1.50x". Figures are
+ * multiplied by scale for printing (100 for a share in %). */
+static void straddled(char *buf, size_t len, struct estimate e, double ta, double tb, double scale,
+                      const char *unit)
+{
+	double t1 = fmin(ta, tb), t2 = fmax(ta, tb);
+	bool over1 = e.lo <= t1 && e.hi >= t1;
+	bool over2 = e.lo <= t2 && e.hi >= t2;
+	if (over1 && over2)
+		append(buf, len, "straddles %.2f%s and %.2f%s", scale * t1, unit, scale * t2, unit);
+	else if (over1 || over2)
+		append(buf, len, "straddles %.2f%s", scale * (over1 ? t1 : t2), unit);
+	else
+		append(buf, len, "lies between %.2f%s and %.2f%s", scale * t1, unit, scale * t2,
+		       unit);
+}
+
 /* The first counted cell whose interval straddles a threshold: which interval
  * straddled which. */
 static void name_straddler(char *buf, size_t len, const struct judged *j, size_t n,
@@ -347,16 +365,8 @@ static void name_straddler(char *buf, size_t len, const struct judged *j, size_t
 			continue;
 		char d[160];
 		describe(&j[i], unit, d, sizeof(d));
-		double t1 = fmin(j[i].confirm, j[i].refute), t2 = fmax(j[i].confirm, j[i].refute);
-		bool over1 = j[i].fig.lo <= t1 && j[i].fig.hi >= t1;
-		bool over2 = j[i].fig.lo <= t2 && j[i].fig.hi >= t2;
-		if (over1 && over2)
-			append(buf, len, "%s straddles %.2f%s and %.2f%s", d, t1, unit, t2, unit);
-		else if (over1 || over2)
-			append(buf, len, "%s straddles %.2f%s", d, over1 ? t1 : t2, unit);
-		else
-			append(buf, len, "%s lies between %.2f%s and %.2f%s", d, t1, unit, t2,
-			       unit);
+		append(buf, len, "%s ", d);
+		straddled(buf, len, j[i].fig, j[i].confirm, j[i].refute, 1, unit);
 		return;
 	}
 }
@@ -972,9 +982,11 @@ static void judge_eventloop_lighter(const struct claim_ctx *cx, struct verdict *
 		set(v, "confirmed", "%s", why);
 	else if (r.hi <= 1.0 / LIGHTER || l_max < t_max)
 		set(v, "refuted", "%s", why);
-	else
-		set(v, "inconclusive", "%s: the ratio's interval straddles %.2fx or %.2fx", why,
-		    1.0 / LIGHTER, HEAVIER);
+	else {
+		append(why, sizeof(why), ": the ratio's interval ");
+		straddled(why, sizeof(why), r, 1.0 / LIGHTER, HEAVIER, 1, "x");
+		set(v, "inconclusive", "%s", why);
+	}
 }
 
 /* ---- the convoy (claim 8) ------------------------------------------------------ */
@@ -1015,8 +1027,8 @@ static enum side convoy_side(struct estimate share, struct estimate slow)
 	return SIDE_NEITHER;
 }
 
-static void describe_convoy(json_t *c, struct estimate share, struct estimate slow, char *buf,
-                            size_t len)
+static void describe_convoy(json_t *c, struct estimate share, struct estimate slow, enum side side,
+                            char *buf, size_t len)
 {
 	char label[96];
 	cell_label(c, label, sizeof(label));
@@ -1025,6 +1037,14 @@ static void describe_convoy(json_t *c, struct estimate share, struct estimate sl
 	         "%.1fx [%.1f, %.1f] slower than alone",
 	         label, 100 * share.value, 100 * share.lo, 100 * share.hi, slow.value, slow.lo,
 	         slow.hi);
+	if (side != SIDE_NEITHER)
+		return;
+	if (share.lo < CONVOY_SHARE && share.hi >= CONVOY_SHARE) {
+		append(buf, len, "; the share's interval straddles %.0f%%", 100 * CONVOY_SHARE);
+		return;
+	}
+	append(buf, len, "; the slowdown's interval ");
+	straddled(buf, len, slow, CONVOY_NONE, CONVOY_SLOWDOWN, 1, "x");
 }
 
 static void judge_convoy(const struct claim_ctx *cx, struct verdict *v)
@@ -1064,7 +1084,7 @@ static void judge_convoy(const struct claim_ctx *cx, struct verdict *v)
 		yes += s == SIDE_CONFIRMS;
 		no += s == SIDE_REFUTES;
 		if (first[s][0] == '\0')
-			describe_convoy(c, share, slow, first[s], sizeof(first[s]));
+			describe_convoy(c, share, slow, s, first[s], sizeof(first[s]));
 	}
 	if (n == 0)
 		set(v, "not-measured", "needs the mixed workload under -s gil with -n 2 or more%s",
@@ -1078,9 +1098,7 @@ static void judge_convoy(const struct claim_ctx *cx, struct verdict *v)
 		set(v, "inconclusive", "the cells disagree: %s; but %s", first[SIDE_CONFIRMS],
 		    first[SIDE_REFUTES]);
 	else
-		set(v, "inconclusive",
-		    "%s: the intervals straddle %.0f%% of round trips or %.0fx / %.0fx slower",
-		    first[SIDE_NEITHER], 100 * CONVOY_SHARE, CONVOY_NONE, CONVOY_SLOWDOWN);
+		set(v, "inconclusive", "%s", first[SIDE_NEITHER]);
 }
 
 /* ---- the table of claims --------------------------------------------------- */
