@@ -157,15 +157,13 @@ hwloc_bitmap_t topology_online_cpuset(hwloc_topology_t topology)
 
 	if (online == NULL)
 		return NULL;
-	if (hwloc_topology_is_thissystem(topology) && read_online_cpus(online) == 0)
-		return online;
-	/* A made-up machine is all online. Without sysfs, this machine's online
-	 * set is unknown: the allowed set stands in, which claims no restriction
-	 * rather than a false one (restriction shrank hwloc's complete set). */
-	if (hwloc_topology_is_thissystem(topology))
-		hwloc_bitmap_copy(online, hwloc_topology_get_allowed_cpuset(topology));
-	else
+	if (!hwloc_topology_is_thissystem(topology)) /* a made-up machine is all online */
 		hwloc_bitmap_copy(online, hwloc_topology_get_complete_cpuset(topology));
+	else if (read_online_cpus(online) != 0)
+		/* Unknown without sysfs: the allowed set stands in, claiming no
+		 * restriction rather than a false one (restricting the topology
+		 * shrank hwloc's complete set too). */
+		hwloc_bitmap_copy(online, hwloc_topology_get_allowed_cpuset(topology));
 	return online;
 }
 
@@ -602,7 +600,8 @@ static void topology_usage(FILE *out)
 {
 	fputs("usage: concbench topology [--json] [--synthetic DESC] [-n WORKERS] [--pin POLICY]\n"
 	      "\n"
-	      "What hwloc sees on this machine and where the workers of a run would be placed.\n"
+	      "What hwloc sees on this machine, cut to the PUs this process may use (taskset,\n"
+	      "cpuset, numactl), and where the workers of a run would be placed.\n"
 	      "\n"
 	      "  --json             one JSON object instead of text\n"
 	      "  --synthetic DESC   a made-up topology instead of this machine's, e.g.\n"
