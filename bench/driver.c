@@ -612,7 +612,10 @@ static int build_cells(struct bench_run *run, char *err, size_t errlen)
 }
 
 /* The allowed PUs that no cell of this workload is pinned to: where the
- * fixture server can run without taking a core from the workers. */
+ * fixture server can run without taking a core from the workers. The topology
+ * holds only the PUs this process may use (taskset, cpuset, numactl), so the
+ * server stays inside them; where none is spare it is left unpinned and
+ * inherits the process's own binding, which is that same set. */
 static int spare_pus(const struct bench_run *run, const struct bench_workload *bw, int *out,
                      int max)
 {
@@ -806,12 +809,10 @@ static void note_machine_warnings(struct bench_run *run)
 		    run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
 		    "SMT is on: with --pin pu, or more workers than cores, two workers share a "
 		    "core's units");
-	long online = sysconf(_SC_NPROCESSORS_ONLN);
-	if (online > pus)
-		snprintf(run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
-		         "this process may use %d of the %ld online CPUs (cpuset or affinity): the "
-		         "sweep stops at %d",
-		         pus, online, pus);
+	/* the topology is already cut to the allowed set: say from what */
+	if (topology_restriction_note(run->topology, run->warnings[run->n_warnings],
+	                              sizeof(run->warnings[0])))
+		run->n_warnings++;
 	for (int i = 0; i < run->n_warnings && !run->cfg.quiet; i++)
 		fprintf(stderr, "warning: %s\n", run->warnings[i]);
 }

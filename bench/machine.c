@@ -75,12 +75,15 @@ json_t *machine_to_json(hwloc_topology_t topology, const double load_avg[3])
 	json_t *loads = json_array();
 	for (int i = 0; i < 3; i++)
 		json_array_append_new(loads, json_number_or_null(load_avg[i]));
-	return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:b, s:i}", "hostname", host,
-	                 "kernel", kernel, "cpu_model", model, "topology",
-	                 topology_to_json(topology), "allowed_pus",
-	                 topology_allowed_pus_json(topology), "load_avg", loads, "governor",
-	                 g ? json_string(g) : json_null(), "smt", topology_has_smt(topology),
-	                 "online_cpus", (int)sysconf(_SC_NPROCESSORS_ONLN));
+	/* "topology" is the allowed machine (topology_open restricts it), the one
+	 * the run could use; online_pus and restricted say what it was cut from. */
+	return json_pack(
+	    "{s:s, s:o, s:s, s:o, s:o, s:o, s:b, s:o, s:o, s:b, s:i}", "hostname", host, "kernel",
+	    kernel, "cpu_model", model, "topology", topology_to_json(topology), "allowed_pus",
+	    topology_allowed_pus_json(topology), "online_pus", topology_online_pus_json(topology),
+	    "restricted", topology_is_restricted(topology), "load_avg", loads, "governor",
+	    g ? json_string(g) : json_null(), "smt", topology_has_smt(topology), "online_cpus",
+	    (int)sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 json_t *tool_to_json(void)

@@ -57,6 +57,47 @@ const char *pin_policy_name(enum pin_policy policy)
 
 /* ---- loading ---- */
 
+/* hwloc's allowed set follows cgroup cpusets but not the process's own
+ * affinity (taskset, numactl --physcpubind, sched_setaffinity by a parent), so
+ * a run under `taskset -c 0` would otherwise plan on, and bind workers to, PUs
+ * the user withheld. Dropping every PU outside the binding makes the topology
+ * the machine this process was given: counts, the default sweep, plans and the
+ * fixture server's PUs all follow. CPU-less objects go too, so that the
+ * description shows no package or NUMA node the process cannot run on. A
+ * topology that is not this system's (synthetic, XML) has no binding to honour. */
+static int restrict_to_process_binding(hwloc_topology_t topology, char *err, size_t errlen)
+{
+	hwloc_bitmap_t bound;
+	int rc = 0;
+
+	if (!hwloc_topology_is_thissystem(topology))
+		return 0;
+	bound = hwloc_bitmap_alloc();
+	if (bound == NULL) {
+		set_err(err, errlen, "out of memory reading the CPU binding");
+		return -1;
+	}
+	/* where the binding cannot be read, the allowed set is all there is to go on */
+	if (hwloc_get_cpubind(topology, bound, HWLOC_CPUBIND_PROCESS) == 0) {
+		hwloc_bitmap_and(bound, bound, hwloc_topology_get_allowed_cpuset(topology));
+		if (hwloc_bitmap_iszero(bound)) {
+			set_err(err, errlen,
+			        "this process is bound to no PU that the machine allows it");
+			rc = -1;
+		} else if (!hwloc_bitmap_isequal(bound,
+		                                 hwloc_topology_get_allowed_cpuset(topology)) &&
+		           hwloc_topology_restrict(topology, bound,
+		                                   HWLOC_RESTRICT_FLAG_REMOVE_CPULESS) != 0) {
+			set_err(err, errlen,
+			        "hwloc: cannot restrict the topology to the CPU binding: %s",
+			        strerror(errno));
+			rc = -1;
+		}
+	}
+	hwloc_bitmap_free(bound);
+	return rc;
+}
+
 int topology_open(hwloc_topology_t *out, const char *synthetic, char *err, size_t errlen)
 {
 	hwloc_topology_t topology;
@@ -78,8 +119,93 @@ int topology_open(hwloc_topology_t *out, const char *synthetic, char *err, size_
 		hwloc_topology_destroy(topology);
 		return -1;
 	}
+	if (restrict_to_process_binding(topology, err, errlen) != 0) {
+		hwloc_topology_destroy(topology);
+		return -1;
+	}
 	*out = topology;
 	return 0;
+}
+
+/* ---- the allowed and the online sets ---- */
+
+/* glibc's _SC_NPROCESSORS_ONLN reads this file too, so the set agrees with
+ * machine.online_cpus. */
+#define ONLINE_CPUS_PATH "/sys/devices/system/cpu/online"
+
+static int read_online_cpus(hwloc_bitmap_t out)
+{
+	FILE *f = fopen(ONLINE_CPUS_PATH, "re");
+	char line[4096];
+	bool got;
+
+	if (f == NULL)
+		return -1;
+	got = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	if (!got)
+		return -1;
+	line[strcspn(line, "\n")] = '\0';
+	if (hwloc_bitmap_list_sscanf(out, line) != 0 || hwloc_bitmap_iszero(out))
+		return -1;
+	return 0;
+}
+
+hwloc_bitmap_t topology_online_cpuset(hwloc_topology_t topology)
+{
+	hwloc_bitmap_t online = hwloc_bitmap_alloc();
+
+	if (online == NULL)
+		return NULL;
+	if (!hwloc_topology_is_thissystem(topology)) /* a made-up machine is all online */
+		hwloc_bitmap_copy(online, hwloc_topology_get_complete_cpuset(topology));
+	else if (read_online_cpus(online) != 0)
+		/* Unknown without sysfs: the allowed set stands in, claiming no
+		 * restriction rather than a false one (restricting the topology
+		 * shrank hwloc's complete set too). */
+		hwloc_bitmap_copy(online, hwloc_topology_get_allowed_cpuset(topology));
+	return online;
+}
+
+bool topology_is_restricted(hwloc_topology_t topology)
+{
+	hwloc_bitmap_t online = topology_online_cpuset(topology);
+	bool restricted;
+
+	if (online == NULL)
+		return false;
+	restricted = !hwloc_bitmap_isincluded(online, hwloc_topology_get_allowed_cpuset(topology));
+	hwloc_bitmap_free(online);
+	return restricted;
+}
+
+/* "0,2" or "0-3"; "(unknown)" when even that cannot be printed. */
+static void cpuset_list(hwloc_const_bitmap_t set, char *buf, size_t len)
+{
+	if (hwloc_bitmap_list_snprintf(buf, len, set) < 0)
+		snprintf(buf, len, "(unknown)");
+}
+
+int topology_restriction_note(hwloc_topology_t topology, char *buf, size_t len)
+{
+	hwloc_bitmap_t online = topology_online_cpuset(topology);
+	hwloc_const_bitmap_t allowed = hwloc_topology_get_allowed_cpuset(topology);
+	char allowed_list[256], online_list[256];
+	int cores = topology_cores(topology);
+
+	if (online == NULL || hwloc_bitmap_isincluded(online, allowed)) {
+		hwloc_bitmap_free(online);
+		return 0;
+	}
+	cpuset_list(allowed, allowed_list, sizeof(allowed_list));
+	cpuset_list(online, online_list, sizeof(online_list));
+	snprintf(buf, len,
+	         "this process may use PUs %s of the %d online (%s) (taskset, cpuset or "
+	         "numactl): the machine is planned on %d core%s",
+	         allowed_list, hwloc_bitmap_weight(online), online_list, cores,
+	         cores == 1 ? "" : "s");
+	hwloc_bitmap_free(online);
+	return 1;
 }
 
 /* ---- counting ---- */
@@ -428,20 +554,36 @@ json_t *topology_to_json(hwloc_topology_t topology)
 	                 "synthetic", synthetic_json(topology));
 }
 
-json_t *topology_allowed_pus_json(hwloc_topology_t topology)
+static json_t *cpuset_json(hwloc_const_cpuset_t set)
 {
-	hwloc_const_cpuset_t allowed = hwloc_topology_get_allowed_cpuset(topology);
 	json_t *pus = json_array();
 	int pu;
 
 	if (pus == NULL)
 		return NULL;
-	for (pu = hwloc_bitmap_first(allowed); pu >= 0; pu = hwloc_bitmap_next(allowed, pu)) {
+	for (pu = hwloc_bitmap_first(set); pu >= 0; pu = hwloc_bitmap_next(set, pu)) {
 		if (json_array_append_new(pus, json_integer(pu)) != 0) {
 			json_decref(pus);
 			return NULL;
 		}
 	}
+	return pus;
+}
+
+json_t *topology_allowed_pus_json(hwloc_topology_t topology)
+{
+	return cpuset_json(hwloc_topology_get_allowed_cpuset(topology));
+}
+
+json_t *topology_online_pus_json(hwloc_topology_t topology)
+{
+	hwloc_bitmap_t online = topology_online_cpuset(topology);
+	json_t *pus;
+
+	if (online == NULL)
+		return NULL;
+	pus = cpuset_json(online);
+	hwloc_bitmap_free(online);
 	return pus;
 }
 
@@ -458,7 +600,8 @@ static void topology_usage(FILE *out)
 {
 	fputs("usage: concbench topology [--json] [--synthetic DESC] [-n WORKERS] [--pin POLICY]\n"
 	      "\n"
-	      "What hwloc sees on this machine and where the workers of a run would be placed.\n"
+	      "What hwloc sees on this machine, cut to the PUs this process may use (taskset,\n"
+	      "cpuset, numactl), and where the workers of a run would be placed.\n"
 	      "\n"
 	      "  --json             one JSON object instead of text\n"
 	      "  --synthetic DESC   a made-up topology instead of this machine's, e.g.\n"
@@ -598,16 +741,23 @@ static void print_caches(json_t *caches)
 	putchar('\n');
 }
 
+/* The online set too where this process may use fewer: it explains why the
+ * counts above are smaller than the machine. */
 static void print_allowed_pus(hwloc_topology_t topology)
 {
-	char *list = NULL;
+	hwloc_const_bitmap_t allowed = hwloc_topology_get_allowed_cpuset(topology);
+	hwloc_bitmap_t online = topology_online_cpuset(topology);
+	char list[256];
 
-	if (hwloc_bitmap_list_asprintf(&list, hwloc_topology_get_allowed_cpuset(topology)) < 0) {
-		printf("allowed PUs: (unknown)\n");
-		return;
-	}
+	cpuset_list(allowed, list, sizeof(list));
 	printf("allowed PUs: %s\n", list);
-	free(list);
+	if (online != NULL && !hwloc_bitmap_isincluded(online, allowed)) {
+		cpuset_list(online, list, sizeof(list));
+		printf("online PUs:  %s (taskset, cpuset or numactl keeps this process off the "
+		       "rest)\n",
+		       list);
+	}
+	hwloc_bitmap_free(online);
 }
 
 static void print_plan(const struct placement_plan *plan)
@@ -668,9 +818,11 @@ static json_t *plan_json(const struct placement_plan *plan)
 
 static int print_topology_json(hwloc_topology_t topology, const struct placement_plan *plan)
 {
-	json_t *doc = json_pack("{s:o, s:o, s:b, s:o}", "topology", topology_to_json(topology),
-	                        "allowed_pus", topology_allowed_pus_json(topology), "smt",
-	                        topology_has_smt(topology), "placement", plan_json(plan));
+	json_t *doc = json_pack(
+	    "{s:o, s:o, s:o, s:b, s:b, s:o}", "topology", topology_to_json(topology), "allowed_pus",
+	    topology_allowed_pus_json(topology), "online_pus", topology_online_pus_json(topology),
+	    "restricted", topology_is_restricted(topology), "smt", topology_has_smt(topology),
+	    "placement", plan_json(plan));
 	char *text;
 
 	if (doc == NULL)

@@ -24,7 +24,9 @@ int pin_policy_parse(const char *name, enum pin_policy *out);
 const char *pin_policy_name(enum pin_policy policy);
 
 /* Load the machine's topology (synthetic == NULL) or a synthetic one such as
- * "pack:2 core:4 pu:2". Restricted to the PUs this process may use. */
+ * "pack:2 core:4 pu:2". The machine's is restricted to the PUs this process
+ * may use: cgroup cpusets (hwloc's allowed set) and the process's CPU binding
+ * (taskset, numactl --physcpubind). */
 int topology_open(hwloc_topology_t *out, const char *synthetic, char *err, size_t errlen);
 
 /* 0, or -1 with a one-line reason (e.g. no allowed PU). */
@@ -41,6 +43,15 @@ int topology_pus(hwloc_topology_t topology);
 json_t *topology_to_json(hwloc_topology_t topology);
 /* The OS indexes of the allowed PUs, as a JSON array. */
 json_t *topology_allowed_pus_json(hwloc_topology_t topology);
+/* The online CPUs (this machine's, from sysfs; a synthetic topology's PUs),
+ * which may be more than the allowed ones. The caller frees the set. */
+hwloc_bitmap_t topology_online_cpuset(hwloc_topology_t topology);
+json_t *topology_online_pus_json(hwloc_topology_t topology);
+/* True when some online CPU is not allowed to this process. */
+bool topology_is_restricted(hwloc_topology_t topology);
+/* Where the process is restricted, writes one sentence naming both sets and
+ * returns 1; else 0. */
+int topology_restriction_note(hwloc_topology_t topology, char *buf, size_t len);
 bool topology_has_smt(hwloc_topology_t topology);
 
 /* `concbench topology [--json] [--synthetic DESC] [-n WORKERS] [--pin POLICY]`. */

@@ -80,9 +80,9 @@ Test(integration, result_file_has_every_field_of_the_design, .timeout = 120)
 	                                  "claims",         "warnings", NULL};
 	static const char *const tool[] = {"name",     "version", "git_commit",
 	                                   "compiler", "cflags",  NULL};
-	static const char *const machine[] = {"hostname", "kernel",      "cpu_model",
-	                                      "topology", "allowed_pus", "load_avg",
-	                                      "governor", "smt",         NULL};
+	static const char *const machine[] = {"hostname",    "kernel",     "cpu_model",  "topology",
+	                                      "allowed_pus", "online_pus", "restricted", "load_avg",
+	                                      "governor",    "smt",        NULL};
 	static const char *const topology[] = {"packages", "numa_nodes", "cores", "pus",
 	                                       "caches",   "synthetic",  NULL};
 	static const char *const config[] = {"reps", "warmup", "pin", "switch_interval_us",

@@ -2,9 +2,18 @@
  * topology is a no-op, so these check the plan, never the binding. */
 #include <criterion/criterion.h>
 
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "placement.h"
+
+#ifndef CONCBENCH_BIN
+#error "the Makefile passes CONCBENCH_BIN"
+#endif
 
 #define TWO_PACKAGES "pack:2 core:4 pu:2"
 /* core L#0 holds P#0 and P#4, core L#1 holds P#1 and P#5, ... */
@@ -380,4 +389,192 @@ Test(placement, plans_one_worker_per_core_on_this_machine)
 		          "worker %d on PU %d, which is not allowed", i, plan.cpus[i]);
 	placement_plan_free(&plan);
 	hwloc_topology_destroy(topology);
+}
+
+/* ---- the CPUs the user allows: the real binary under taskset ---- */
+
+/* The taskset tests' run: small enough to take a fraction of a second; the
+ * plan is what they check, not the figures. */
+#define TASKSET_RUN "run -w primes -s serial,threads -r 3 -p primes.limit=200000 --quick --warmup 0"
+
+struct taskset_output {
+	int status;
+	char text[8192]; /* what the kept streams printed */
+};
+
+/* The first CPU this test may run on: taskset may only narrow what the test
+ * itself was given. Skips the test where one CPU is all there is, or where
+ * there is no taskset to narrow with. */
+static int one_cpu_or_skip(void)
+{
+	cpu_set_t mine;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		cr_skip_test("one online CPU: nothing for taskset to withhold");
+	if (system("command -v taskset >/dev/null 2>&1") != 0)
+		cr_skip_test("no taskset (util-linux) to restrict the binary with");
+	cr_assert_eq(sched_getaffinity(0, sizeof(mine), &mine), 0);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &mine))
+			return cpu;
+	cr_assert_fail("this test may run on no CPU");
+	return -1;
+}
+
+/* `taskset -c CPU concbench ARGS`, keeping stderr, and stdout too when asked:
+ * a run's warnings go to stderr, its summary to stdout; `topology` prints on
+ * stdout. */
+static struct taskset_output run_under_taskset(int cpu, const char *args, bool keep_stdout)
+{
+	struct taskset_output out = {.status = -1};
+	char cmd[2048], file[] = "/tmp/concbench-taskset-out-XXXXXX";
+	int fd = mkstemp(file);
+	FILE *f;
+	int status;
+
+	cr_assert(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd),
+	         keep_stdout ? "taskset -c %d %s %s >%s 2>&1"
+	                     : "taskset -c %d %s %s 2>%s >/dev/null",
+	         cpu, CONCBENCH_BIN, args, file);
+	status = system(cmd);
+	out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	f = fopen(file, "r");
+	if (f != NULL) {
+		out.text[fread(out.text, 1, sizeof(out.text) - 1, f)] = '\0';
+		fclose(f);
+	}
+	unlink(file);
+	return out;
+}
+
+/* Runs TASKSET_RUN plus extra on one CPU and returns the result file. */
+static json_t *taskset_run(int cpu, const char *extra, struct taskset_output *out)
+{
+	char path[] = "/tmp/concbench-taskset-XXXXXX.json", args[1024];
+	int fd = mkstemps(path, 5);
+	json_error_t e;
+	json_t *doc;
+
+	cr_assert(fd >= 0);
+	close(fd);
+	snprintf(args, sizeof(args), TASKSET_RUN " %s -o %s", extra, path);
+	*out = run_under_taskset(cpu, args, false);
+	cr_assert_eq(out->status, 0, "run exited %d: %s", out->status, out->text);
+	doc = json_load_file(path, 0, &e);
+	unlink(path);
+	cr_assert_not_null(doc, "%s: %s", path, e.text);
+	return doc;
+}
+
+/* The one-line warning that names the allowed set, from the file. */
+static const char *restriction_warning(json_t *doc, int cpu)
+{
+	char allowed[64];
+	size_t i;
+	json_t *w;
+
+	snprintf(allowed, sizeof(allowed), "may use PUs %d of the ", cpu);
+	json_array_foreach(json_object_get(doc, "warnings"), i, w)
+	{
+		if (strstr(json_string_value(w), allowed) != NULL)
+			return json_string_value(w);
+	}
+	return NULL;
+}
+
+static void assert_cpu_list(json_t *list, int cpu, const char *what)
+{
+	size_t i;
+	json_t *v;
+
+	cr_assert(json_is_array(list) && json_array_size(list) > 0, "%s is no list", what);
+	json_array_foreach(list, i, v)
+	{
+		cr_assert_eq(json_integer_value(v), cpu, "%s[%zu] is %lld, not PU %d", what, i,
+		             (long long)json_integer_value(v), cpu);
+	}
+}
+
+Test(placement, a_taskset_mask_is_the_machine, .timeout = 120)
+{
+	int cpu = one_cpu_or_skip();
+	struct taskset_output out;
+	json_t *doc = taskset_run(cpu, "", &out);
+	json_t *machine = json_object_get(doc, "machine");
+	json_t *workers = json_object_get(json_object_get(doc, "config"), "workers");
+	const char *warning = restriction_warning(doc, cpu);
+	size_t i;
+	json_t *cell;
+
+	cr_assert_eq(json_array_size(workers), 1, "the default sweep has %zu counts",
+	             json_array_size(workers));
+	cr_expect_eq(json_integer_value(json_array_get(workers, 0)), 1);
+	cr_assert_not_null(warning, "no warning names the mask: %s", out.text);
+	cr_expect_not_null(strstr(out.text, warning), "not on stderr: %s\nstderr: %s", warning,
+	                   out.text);
+	cr_expect(json_is_true(json_object_get(machine, "restricted")));
+	assert_cpu_list(json_object_get(machine, "allowed_pus"), cpu, "machine.allowed_pus");
+	cr_expect_geq(json_array_size(json_object_get(machine, "online_pus")), 2);
+	cr_expect_eq(
+	    json_integer_value(json_object_get(json_object_get(machine, "topology"), "cores")), 1,
+	    "machine.topology describes the allowed machine");
+	json_array_foreach(json_object_get(doc, "results"), i, cell)
+	{
+		cr_expect_eq(json_integer_value(json_object_get(cell, "workers")), 1);
+		assert_cpu_list(json_object_get(json_object_get(cell, "placement"), "cpus"), cpu,
+		                "placement.cpus");
+	}
+	json_decref(doc);
+}
+
+Test(placement, two_workers_on_one_allowed_pu_wrap, .timeout = 120)
+{
+	int cpu = one_cpu_or_skip();
+	struct taskset_output out;
+	json_t *doc = taskset_run(cpu, "-n 2", &out);
+	json_t *threads = NULL;
+	size_t i;
+	json_t *cell;
+
+	json_array_foreach(json_object_get(doc, "results"), i, cell)
+	{
+		if (strcmp(json_string_value(json_object_get(cell, "strategy")), "threads") == 0)
+			threads = cell;
+	}
+	cr_assert_not_null(threads, "no threads cell");
+	cr_expect_eq(json_integer_value(json_object_get(threads, "workers")), 2);
+	json_t *placement = json_object_get(threads, "placement");
+	assert_cpu_list(json_object_get(placement, "cpus"), cpu, "placement.cpus");
+	cr_expect(json_is_true(json_object_get(placement, "wrapped")), "the plan did not wrap");
+	assert_cpu_list(json_object_get(placement, "observed_cpus"), cpu,
+	                "placement.observed_cpus");
+	json_decref(doc);
+}
+
+Test(placement, topology_shows_the_allowed_and_the_online_pus, .timeout = 30)
+{
+	int cpu = one_cpu_or_skip();
+	char want[64];
+	struct taskset_output out = run_under_taskset(cpu, "topology", true);
+
+	cr_assert_eq(out.status, 0, "%s", out.text);
+	snprintf(want, sizeof(want), "allowed PUs: %d\n", cpu);
+	cr_expect_not_null(strstr(out.text, want), "%s", out.text);
+	cr_expect_not_null(strstr(out.text, "online PUs:"), "%s", out.text);
+	cr_expect_not_null(strstr(out.text, "cores:       1\n"), "%s", out.text);
+}
+
+/* A made-up machine has no binding to honour, whatever this process's mask. */
+Test(placement, a_synthetic_topology_ignores_the_mask, .timeout = 30)
+{
+	int cpu = one_cpu_or_skip();
+	struct taskset_output out =
+	    run_under_taskset(cpu, "topology --synthetic 'pack:1 core:4 pu:1'", true);
+
+	cr_assert_eq(out.status, 0, "%s", out.text);
+	cr_expect_not_null(strstr(out.text, "allowed PUs: 0-3\n"), "%s", out.text);
+	cr_expect_null(strstr(out.text, "online PUs:"), "%s", out.text);
+	cr_expect_not_null(strstr(out.text, "worker 3 -> PU 3"), "%s", out.text);
 }
