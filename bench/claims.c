@@ -656,8 +656,10 @@ static bool summary_of_array(json_t *a, const char *field, struct summary *out)
 	size_t n = json_array_size(a), k = 0, i;
 	double *x = calloc(n + 1, sizeof(*x));
 	json_t *e;
-	if (x == NULL)
+	if (x == NULL) {
+		summarize(NULL, 0, out); /* all NAN: no figure */
 		return false;
+	}
 	json_array_foreach(a, i, e)
 	{
 		double v;
@@ -788,7 +790,10 @@ static struct heavier_figure io_ratio(json_t *p, json_t *t, const char *field, c
 {
 	struct summary sp, st;
 	struct heavier_figure f = {.name = name};
-	f.known = sample_summary(p, field, &sp) && sample_summary(t, field, &st);
+	/* Both read before either is judged, so that neither summary is left unset. */
+	bool known_p = sample_summary(p, field, &sp);
+	bool known_t = sample_summary(t, field, &st);
+	f.known = known_p && known_t;
 	f.iv = ratio_of(&sp, &st);
 	f.known = f.known && interval_known(f.iv);
 	return f;
@@ -823,7 +828,9 @@ static void judge_processes_heavier(const struct claim_ctx *cx, struct verdict *
 	                              io_ratio(ip, it, "max_rss_kib", "peak RSS"),
 	                              io_ratio(ip, it, "cpu_s", "CPU time"),
 	                              io_ratio(ip, it, "wall_s", "wall")};
-	f[0].known = startup_summary(sp, &ssp) && startup_summary(st, &sst);
+	bool known_p = startup_summary(sp, &ssp);
+	bool known_t = startup_summary(st, &sst);
+	f[0].known = known_p && known_t;
 	f[0].iv = ratio_of(&ssp, &sst);
 	f[0].known = f[0].known && interval_known(f[0].iv);
 	json_object_set_new(
