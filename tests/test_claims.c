@@ -321,22 +321,25 @@ Test(claims, processes_heavier_from_too_few_workers_is_inconclusive)
 	json_decref(doc);
 }
 
+/* threads and the loop at 32 and 1000 requests in flight, each adding the
+ * given KiB per request to a 12000 KiB process. */
+static json_t *memory_sweep_doc(int threads_kib, int epoll_kib)
+{
+	return doc_with(
+	    2, json_pack("[o,o,o,o]", io_cell("threads", 32, 0, 12000 + 32 * threads_kib, 0.1, 0.2),
+	                 io_cell("threads", 1000, 0, 12000 + 1000 * threads_kib, 0.5, 0.3),
+	                 io_cell("epoll", 32, 0, 12000 + 32 * epoll_kib, 0.1, 0.2),
+	                 io_cell("epoll", 1000, 0, 12000 + 1000 * epoll_kib, 0.3, 0.3)));
+}
+
 Test(claims, event_loop_lighter_uses_added_memory_and_the_widest_count)
 {
 	/* threads add 64 KiB per request, the loop 8: confirmed */
-	json_t *doc =
-	    doc_with(2, json_pack("[o,o,o,o]", io_cell("threads", 32, 0, 12000 + 32 * 64, 0.1, 0.2),
-	                          io_cell("threads", 1000, 0, 12000 + 1000 * 64, 0.5, 0.3),
-	                          io_cell("epoll", 32, 0, 12000 + 32 * 8, 0.1, 0.2),
-	                          io_cell("epoll", 1000, 0, 12000 + 1000 * 8, 0.3, 0.3)));
+	json_t *doc = memory_sweep_doc(64, 8);
 	cr_assert_str_eq(verdict_of(doc, "eventloop-lighter"), "confirmed");
 	json_decref(doc);
 	/* the loop costs more per request: refuted */
-	doc =
-	    doc_with(2, json_pack("[o,o,o,o]", io_cell("threads", 32, 0, 12000 + 32 * 8, 0.1, 0.2),
-	                          io_cell("threads", 1000, 0, 12000 + 1000 * 8, 0.5, 0.3),
-	                          io_cell("epoll", 32, 0, 12000 + 32 * 20, 0.1, 0.2),
-	                          io_cell("epoll", 1000, 0, 12000 + 1000 * 20, 0.3, 0.3)));
+	doc = memory_sweep_doc(8, 20);
 	cr_assert_str_eq(verdict_of(doc, "eventloop-lighter"), "refuted");
 	json_decref(doc);
 	/* no epoll cell: not measured */
@@ -358,11 +361,7 @@ Test(claims, event_loop_lighter_not_measured_without_a_spread_of_counts)
 
 Test(claims, event_loop_lighter_inconclusive_when_memory_is_close)
 {
-	json_t *doc =
-	    doc_with(2, json_pack("[o,o,o,o]", io_cell("threads", 32, 0, 12000 + 32 * 11, 0.1, 0.2),
-	                          io_cell("threads", 1000, 0, 12000 + 1000 * 11, 0.5, 0.3),
-	                          io_cell("epoll", 32, 0, 12000 + 32 * 10, 0.1, 0.2),
-	                          io_cell("epoll", 1000, 0, 12000 + 1000 * 10, 0.3, 0.3)));
+	json_t *doc = memory_sweep_doc(11, 10);
 	cr_assert_str_eq(verdict_of(doc, "eventloop-lighter"), "inconclusive");
 	json_decref(doc);
 }
