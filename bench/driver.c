@@ -103,13 +103,13 @@ static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
                         struct run_result *rr)
 {
 	struct workload *w = &c->bw->w;
-	struct strategy_options opts = {.switch_interval_us = run->cfg.switch_interval_us,
-	                                .force_switching = run->cfg.force_switching};
+	struct param_values strategy;
+	strategy_params(&run->cfg, c->runner, &strategy);
 	struct run_spec spec = {.workload = w,
 	                        .workers = c->workers,
 	                        .topology = run->topology,
 	                        .cpus = c->plan.cpus,
-	                        .options = &opts};
+	                        .params = &strategy};
 	struct rusage self0, kids0, self1, kids1;
 
 	if (run_result_init(rr, w->ops->task_count(w), cell_threads(c)) != 0) {

@@ -191,6 +191,11 @@ static int read_cell(struct result_file *rf, size_t i, json_t *c, char *err, siz
 		            type_name(params));
 	cell->params = params_text(params, managed_url(rf->doc, cell->workload));
 	cell->params_len = strlen(cell->params);
+	json_t *sp = json_object_get(c, "strategy_params");
+	if (sp != NULL && !json_is_object(sp) && !json_is_null(sp))
+		return fail(err, errlen, "%s: results[%zu].strategy_params is %s, not an object", p,
+		            i, type_name(sp));
+	cell->strategy_params = params_text(sp, NULL);
 	json_t *ballast = json_object_get(c, "ballast_mb");
 	if (json_is_integer(ballast) && json_integer_value(ballast) != 0) {
 		char *with = NULL;
@@ -400,6 +405,7 @@ void result_file_free(struct result_file *rf)
 {
 	for (size_t i = 0; rf->cells != NULL && i < rf->n_cells; i++) {
 		free(rf->cells[i].params);
+		free(rf->cells[i].strategy_params);
 		free(rf->cells[i].samples);
 	}
 	free(rf->cells);

@@ -133,10 +133,31 @@ static struct gil_thread *alloc_thread_states(int workers)
 	return aligned_alloc(_Alignof(struct gil_thread), size);
 }
 
+/* The lock's two settings (docs/gil.md); the old options stay as aliases. */
+static const struct param_def gil_params[] = {
+    PARAM_INT_DEF("switch_interval_us", 5000, 5000, 1, 10000000,
+                  "how long a holder keeps the lock while others wait (sys.setswitchinterval)"),
+    PARAM_INT_DEF("force_switching", 1, 1, 0, 1,
+                  "1: a dropped lock goes to a waiter (the forced-switch handshake); 0: off"),
+    PARAM_END,
+};
+
+static const struct runner_alias gil_aliases[] = {
+    {.option = "switch-interval-us",
+     .key = "switch_interval_us",
+     .arg = "US",
+     .help = "the gil strategy's switch interval (default 5000)"},
+    {.option = "gil-no-force-switch",
+     .key = "force_switching",
+     .value = "0",
+     .help = "the gil without the forced-switch handshake (ablation)"},
+    {.option = NULL},
+};
+
 static int gil_pool_run(const struct run_spec *spec, struct run_result *res)
 {
-	unsigned interval = spec->options ? spec->options->switch_interval_us : 0;
-	bool force = spec->options ? spec->options->force_switching : true;
+	unsigned interval = (unsigned)run_spec_param(spec, gil_params, "switch_interval_us");
+	bool force = run_spec_param(spec, gil_params, "force_switching") != 0;
 	struct gil_pool pool = {.spec = spec, .res = res};
 
 	struct gil_worker_arg *arg = calloc((size_t)spec->workers, sizeof(*arg));
@@ -179,5 +200,8 @@ const struct runner_ops gil_runner = {
     .description = "a pool of N pthreads sharing one simulated interpreter lock",
     .python_analogue = "ThreadPoolExecutor on CPython",
     .stats_key = "gil",
+    .params = gil_params,
+    .aliases = gil_aliases,
+    .switch_interval_param = "switch_interval_us",
     .run = gil_pool_run,
 };

@@ -13,9 +13,7 @@
 
 #include "resultfile.h"
 
-#ifndef CONCBENCH_BIN
-#error "the Makefile passes CONCBENCH_BIN"
-#endif
+#include "support.h"
 
 #define FIXTURE_A "tests/fixtures/result-lab-a.json"
 #define FIXTURE_B "tests/fixtures/result-lab-b.json"
@@ -40,57 +38,6 @@ static void go_to_root(void)
 	}
 	cr_assert_eq(chdir(root), 0, "cannot find the repository root from %s", CONCBENCH_BIN);
 	cr_assert_eq(access(SCHEMA, R_OK), 0, "no %s under %s", SCHEMA, root);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *s = calloc((size_t)n + 1, 1);
-	size_t got = fread(s, 1, (size_t)n, f);
-	s[got] = '\0';
-	fclose(f);
-	return s;
-}
-
-struct output {
-	int status;
-	char *out, *err;
-};
-
-/* Runs a shell command; captures stdout and stderr. */
-static struct output sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static struct output sh(const char *fmt, ...)
-{
-	char cmd[8192], outf[] = "/tmp/concbench-report-out-XXXXXX",
-	                errf[] = "/tmp/concbench-report-err-XXXXXX";
-	int fo = mkstemp(outf), fe = mkstemp(errf);
-	cr_assert(fo >= 0 && fe >= 0);
-	close(fo);
-	close(fe);
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(cmd, sizeof(cmd) - 64, fmt, ap);
-	va_end(ap);
-	cr_assert(n > 0 && (size_t)n < sizeof(cmd) - 64);
-	char full[8400];
-	snprintf(full, sizeof(full), "%s >%s 2>%s", cmd, outf, errf);
-	int st = system(full);
-	struct output o = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(outf), slurp(errf)};
-	unlink(outf);
-	unlink(errf);
-	return o;
-}
-
-static void output_free(struct output *o)
-{
-	free(o->out);
-	free(o->err);
 }
 
 static json_t *load(const char *path)
@@ -1026,5 +973,54 @@ Test(report, plot_refuses_bad_input, .init = make_tmpdir, .fini = remove_tmpdir)
 	output_free(&o);
 	o = sh("scripts/plot -o %s", tmpdir);
 	cr_assert_eq(o.status, 2, "%s", o.err);
+	output_free(&o);
+}
+
+/* A strategy's own parameters ride on its cells as strategy_params: the loader
+ * reads them apart from the workload's, so cells still group and match, and
+ * report shows them under the group. */
+Test(report, strategy_params_are_read_and_shown, .init = make_tmpdir, .fini = remove_tmpdir)
+{
+	json_t *doc = load(FIXTURE_A);
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(doc, "results"), i, c)
+	{
+		if (strcmp(json_string_value(json_object_get(c, "strategy")), "gil") == 0)
+			json_object_set_new(c, "strategy_params",
+			                    json_pack("{s:i, s:i}", "switch_interval_us", 500,
+			                              "force_switching", 1));
+	}
+	save(doc, tmp_path("sp.json"));
+	json_decref(doc);
+
+	struct result_file rf;
+	char err[512];
+	cr_assert_eq(result_file_load(tmp_path("sp.json"), &rf, err, sizeof(err)), 0, "%s", err);
+	size_t gil_cells = 0;
+	for (size_t k = 0; k < rf.n_cells; k++) {
+		const struct rf_cell *cell = &rf.cells[k];
+		if (strcmp(cell->strategy, "gil") == 0) {
+			gil_cells++;
+			cr_assert_str_eq(cell->strategy_params,
+			                 "force_switching=1,switch_interval_us=500");
+			const struct rf_cell *serial = result_file_serial(&rf, cell);
+			cr_assert_not_null(serial, "a gil cell still finds its serial base");
+		} else {
+			cr_assert_str_eq(cell->strategy_params, "");
+		}
+	}
+	cr_assert(gil_cells > 0);
+	result_file_free(&rf);
+
+	struct output o = sh("%s report %s", CONCBENCH_BIN, tmp_path("sp.json"));
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_not_null(
+	    strstr(o.out, "gil parameters: force_switching=1,switch_interval_us=500"), "%s", o.out);
+	output_free(&o);
+	o = sh("%s report %s --format markdown", CONCBENCH_BIN, tmp_path("sp.json"));
+	cr_assert_not_null(
+	    strstr(o.out, "- gil parameters: `force_switching=1,switch_interval_us=500`"), "%s",
+	    o.out);
 	output_free(&o);
 }
