@@ -362,27 +362,30 @@ struct watchdog {
 	bool quit;
 };
 
-static struct watchdog dog = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static struct watchdog the_watchdog = {.mu = PTHREAD_MUTEX_INITIALIZER,
+                                       .cv = PTHREAD_COND_INITIALIZER};
 
 static json_t *save_progress(struct bench_run *run);
 
 static void *watch_runs(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&dog.mu);
-	while (!dog.quit) {
-		if (dog.cell == NULL) {
-			pthread_cond_wait(&dog.cv, &dog.mu);
+	pthread_mutex_lock(&the_watchdog.mu);
+	while (!the_watchdog.quit) {
+		if (the_watchdog.cell == NULL) {
+			pthread_cond_wait(&the_watchdog.cv, &the_watchdog.mu);
 			continue;
 		}
-		struct timespec until = {.tv_sec = (time_t)dog.deadline,
-		                         .tv_nsec =
-		                             (long)((dog.deadline - floor(dog.deadline)) * 1e9)};
-		if (pthread_cond_timedwait(&dog.cv, &dog.mu, &until) != ETIMEDOUT ||
-		    dog.cell == NULL || monotonic_now() < dog.deadline)
+		struct timespec until = {
+		    .tv_sec = (time_t)the_watchdog.deadline,
+		    .tv_nsec =
+		        (long)((the_watchdog.deadline - floor(the_watchdog.deadline)) * 1e9)};
+		if (pthread_cond_timedwait(&the_watchdog.cv, &the_watchdog.mu, &until) !=
+		        ETIMEDOUT ||
+		    the_watchdog.cell == NULL || monotonic_now() < the_watchdog.deadline)
 			continue;
-		struct cell *c = dog.cell;
-		struct bench_run *run = dog.run;
+		struct cell *c = the_watchdog.cell;
+		struct bench_run *run = the_watchdog.run;
 		snprintf(
 		    c->error, sizeof(c->error),
 		    "timed out: one run took longer than %d s (--cell-timeout); the run stopped "
@@ -395,7 +398,7 @@ static void *watch_runs(void *arg)
 		        c->bw->w.ops->name, c->runner->name, c->workers, c->error, run->output);
 		_exit(124);
 	}
-	pthread_mutex_unlock(&dog.mu);
+	pthread_mutex_unlock(&the_watchdog.mu);
 	return NULL;
 }
 
@@ -407,7 +410,7 @@ static int watchdog_start(pthread_t *tid)
 	pthread_condattr_t attr;
 	if (pthread_condattr_init(&attr) != 0 ||
 	    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&dog.cv, &attr) != 0)
+	    pthread_cond_init(&the_watchdog.cv, &attr) != 0)
 		return -1;
 	pthread_condattr_destroy(&attr);
 	return pthread_create(tid, NULL, watch_runs, NULL);
@@ -415,26 +418,26 @@ static int watchdog_start(pthread_t *tid)
 
 static void watchdog_arm(struct bench_run *run, struct cell *c)
 {
-	pthread_mutex_lock(&dog.mu);
-	dog.run = run;
-	dog.cell = c;
-	dog.deadline = monotonic_now() + run->cfg.cell_timeout_s;
-	pthread_cond_signal(&dog.cv);
-	pthread_mutex_unlock(&dog.mu);
+	pthread_mutex_lock(&the_watchdog.mu);
+	the_watchdog.run = run;
+	the_watchdog.cell = c;
+	the_watchdog.deadline = monotonic_now() + run->cfg.cell_timeout_s;
+	pthread_cond_signal(&the_watchdog.cv);
+	pthread_mutex_unlock(&the_watchdog.mu);
 }
 
 /* Returns with the watchdog's lock held, so that the cell is not written
  * while the watchdog reads it; watchdog_release lets go. */
 static void watchdog_disarm(void)
 {
-	pthread_mutex_lock(&dog.mu);
-	dog.cell = NULL;
+	pthread_mutex_lock(&the_watchdog.mu);
+	the_watchdog.cell = NULL;
 }
 
 static void watchdog_release(void)
 {
-	pthread_cond_signal(&dog.cv);
-	pthread_mutex_unlock(&dog.mu);
+	pthread_cond_signal(&the_watchdog.cv);
+	pthread_mutex_unlock(&the_watchdog.mu);
 }
 
 static int timed_measure(struct bench_run *run, struct cell *c, struct sample *s,
@@ -974,10 +977,10 @@ int cmd_run(int argc, char **argv)
 		stop_fixture_server(bw);
 	}
 	if (watching) {
-		pthread_mutex_lock(&dog.mu);
-		dog.quit = true;
-		pthread_cond_signal(&dog.cv);
-		pthread_mutex_unlock(&dog.mu);
+		pthread_mutex_lock(&the_watchdog.mu);
+		the_watchdog.quit = true;
+		pthread_cond_signal(&the_watchdog.cv);
+		pthread_mutex_unlock(&the_watchdog.mu);
 		pthread_join(watcher, NULL);
 	}
 	if (stopping())

@@ -460,7 +460,9 @@ static void print_strategy_params(FILE *out, const struct result_file *rf, const
 			if (!same_group(c, g->first) || strcmp(c->strategy, g->strategies[s]) != 0)
 				continue;
 			if (c->strategy_params != NULL && c->strategy_params[0] != '\0')
-				fprintf(out, markdown ? "- %s parameters: `%s`\n" : "  %s parameters: %s\n",
+				fprintf(out,
+				        markdown ? "- %s parameters: `%s`\n"
+				                 : "  %s parameters: %s\n",
 				        c->strategy, c->strategy_params);
 			break;
 		}

@@ -74,6 +74,8 @@ void result_file_machine_label(const struct result_file *rf, char *buf, size_t l
 /* Small readers of optional fields: NAN or NULL when absent or of another type. */
 double rf_num(json_t *obj, const char *key);
 const char *rf_str(json_t *obj, const char *key);
+/* rf_str, or dflt where the field is absent or not a string. */
+const char *rf_str_or(json_t *obj, const char *key, const char *dflt);
 
 /* Two-sided p-value of the Mann-Whitney U test of a against b: exact when
  * there are no ties and the samples are small, else the normal approximation

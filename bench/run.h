@@ -141,6 +141,8 @@ void print_summary(const struct bench_run *run, FILE *out);
 
 /* driver.c */
 int cmd_run(int argc, char **argv);
+
+/* list.c */
 int cmd_list(int argc, char **argv);
 
 #endif
