@@ -14,14 +14,8 @@ extern const struct workload_ops files_workload;
 extern const struct workload_ops http_workload;
 
 static const struct workload_ops *const workloads[] = {
-    &primes_workload,
-    &mandelbrot_workload,
-    &triad_workload,
-    &sleep_workload,
-    &mixed_workload,
-    &files_workload,
-    &http_workload,
-    NULL,
+    &primes_workload, &mandelbrot_workload, &triad_workload, &sleep_workload,
+    &mixed_workload,  &files_workload,      &http_workload,  NULL,
 };
 
 const struct workload_ops *const *workload_table(void)
