@@ -364,8 +364,69 @@ static enum cli_status bad(char *err, size_t errlen, const char *fmt, const char
 	return CLI_ERROR;
 }
 
-enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, char *err,
-                                 size_t errlen)
+/* -w, -s, -n: a list that replaces what an earlier one gave. */
+static enum cli_status parse_list(int opt, const char *arg, struct run_config *cfg, char *err,
+                                  size_t errlen)
+{
+	struct list_ctx lc = {.cfg = cfg, .err = err, .errlen = errlen};
+	char listbuf[1024];
+	snprintf(listbuf, sizeof(listbuf), "%s", arg);
+	if (opt == 'w')
+		cfg->n_workloads = 0;
+	if (opt == 's')
+		cfg->n_strategies = 0;
+	if (opt == 'n')
+		cfg->n_workers = 0;
+	if (for_each_item(listbuf,
+	                  opt == 'w'   ? add_workload
+	                  : opt == 's' ? add_strategy
+	                               : add_workers,
+	                  &lc) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "empty item in the list for -%c: '%s'", opt, arg);
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
+/* -r, --warmup, --seed, --cell-timeout: a whole number in range. */
+static enum cli_status parse_number(int opt, const char *arg, struct run_config *cfg, char *err,
+                                    size_t errlen)
+{
+	long v;
+	switch (opt) {
+	case 'r':
+		if (parse_int(arg, 1, 100000, &v) != 0)
+			return bad(err, errlen,
+			           "--reps needs a whole number from 1 to 100000, not '%s'", arg);
+		cfg->reps = (int)v;
+		break;
+	case OPT_WARMUP:
+		if (parse_int(arg, 0, 1000, &v) != 0)
+			return bad(err, errlen,
+			           "--warmup needs a whole number from 0 to 1000, not '%s'", arg);
+		cfg->warmup = (int)v;
+		break;
+	case OPT_SEED:
+		if (parse_int(arg, 0, LONG_MAX, &v) != 0)
+			return bad(err, errlen, "--seed needs a whole number, not '%s'", arg);
+		cfg->seed = (uint64_t)v;
+		break;
+	case OPT_CELL_TIMEOUT:
+		if (parse_int(arg, 1, 86400, &v) != 0)
+			return bad(err, errlen,
+			           "--cell-timeout needs seconds from 1 to 86400, not '%s'", arg);
+		cfg->cell_timeout_s = (int)v;
+		break;
+	}
+	return CLI_OK;
+}
+
+#define N_FIXED_OPTIONS 16
+
+/* The fixed options, then the strategies' aliases (OPT_ALIAS + i), then the
+ * terminator; returns how many aliases there are. */
+static int build_options(struct option *options, struct alias_ref *aliases)
 {
 	static const struct option fixed[] = {
 	    {"workloads", required_argument, NULL, 'w'},
@@ -385,20 +446,79 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 	    {"output", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	};
-	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]) };
-	/* The fixed options, then the strategies' aliases, then the terminator. */
-	struct option options[N_FIXED + MAX_ALIASES + 1];
-	struct alias_ref aliases[MAX_ALIASES];
+	size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
+	_Static_assert(sizeof(fixed) / sizeof(fixed[0]) == N_FIXED_OPTIONS, "N_FIXED_OPTIONS");
 	int n_aliases = alias_list(aliases, MAX_ALIASES);
 	memcpy(options, fixed, sizeof(fixed));
 	for (int i = 0; i < n_aliases; i++)
-		options[N_FIXED + i] = (struct option){
+		options[n_fixed + (size_t)i] = (struct option){
 		    aliases[i].alias->option,
 		    aliases[i].alias->value ? no_argument : required_argument, NULL, OPT_ALIAS + i};
-	options[N_FIXED + n_aliases] = (struct option){NULL, 0, NULL, 0};
+	options[n_fixed + (size_t)n_aliases] = (struct option){NULL, 0, NULL, 0};
+	return n_aliases;
+}
+
+/* One option getopt_long returned; CLI_OK to go on. */
+static enum cli_status parse_option(int opt, char **argv, struct run_config *cfg,
+                                    const struct alias_ref *aliases, int n_aliases, char *err,
+                                    size_t errlen)
+{
+	char as[PARAM_TEXT_MAX + 64];
+	switch (opt) {
+	case 'w':
+	case 's':
+	case 'n':
+		return parse_list(opt, optarg, cfg, err, errlen);
+	case 'r':
+	case OPT_WARMUP:
+	case OPT_SEED:
+	case OPT_CELL_TIMEOUT:
+		return parse_number(opt, optarg, cfg, err, errlen);
+	case OPT_PIN:
+		if (pin_policy_parse(optarg, &cfg->pin) != 0)
+			return bad(err, errlen,
+			           "unknown --pin policy '%s' (core, pu, single or none)", optarg);
+		return CLI_OK;
+	case 'p':
+		snprintf(as, sizeof(as), "-p %s", optarg);
+		return add_override(cfg, optarg, as, err, errlen) != 0 ? CLI_ERROR : CLI_OK;
+	case OPT_QUICK:
+		cfg->quick = true;
+		return CLI_OK;
+	case OPT_QUIET:
+		cfg->quiet = true;
+		return CLI_OK;
+	case OPT_LIST_CELLS:
+		cfg->list_cells = true;
+		return CLI_OK;
+	case OPT_BALLAST:
+		return parse_ballast(cfg, optarg, err, errlen) != 0 ? CLI_ERROR : CLI_OK;
+	case OPT_URL:
+		return add_url_overrides(cfg, optarg, err, errlen) != 0 ? CLI_ERROR : CLI_OK;
+	case 'o':
+		if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->output))
+			return bad(err, errlen, "unusable output path '%s'", optarg);
+		snprintf(cfg->output, sizeof(cfg->output), "%s", optarg);
+		return CLI_OK;
+	case 'h':
+		return CLI_HELP;
+	case ':':
+		return bad(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+	}
+	if (opt >= OPT_ALIAS && opt < OPT_ALIAS + n_aliases)
+		return add_alias_override(cfg, &aliases[opt - OPT_ALIAS], optarg, err, errlen) != 0
+		           ? CLI_ERROR
+		           : CLI_OK;
+	return bad(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+}
+
+enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, char *err,
+                                 size_t errlen)
+{
+	struct option options[N_FIXED_OPTIONS + MAX_ALIASES + 1];
+	struct alias_ref aliases[MAX_ALIASES];
+	int n_aliases = build_options(options, aliases);
 	struct list_ctx lc = {.cfg = cfg, .err = err, .errlen = errlen};
-	char listbuf[1024];
-	long v;
 	int opt;
 
 	config_defaults(cfg);
@@ -406,103 +526,9 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":w:s:n:r:p:o:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'w':
-		case 's':
-		case 'n':
-			snprintf(listbuf, sizeof(listbuf), "%s", optarg);
-			if (opt == 'w')
-				cfg->n_workloads = 0;
-			if (opt == 's')
-				cfg->n_strategies = 0;
-			if (opt == 'n')
-				cfg->n_workers = 0;
-			if (for_each_item(listbuf,
-			                  opt == 'w'   ? add_workload
-			                  : opt == 's' ? add_strategy
-			                               : add_workers,
-			                  &lc) != 0) {
-				if (err[0] == '\0')
-					snprintf(err, errlen,
-					         "empty item in the list for -%c: '%s'", opt,
-					         optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case 'r':
-			if (parse_int(optarg, 1, 100000, &v) != 0)
-				return bad(err, errlen,
-				           "--reps needs a whole number from 1 to 100000, not '%s'",
-				           optarg);
-			cfg->reps = (int)v;
-			break;
-		case OPT_WARMUP:
-			if (parse_int(optarg, 0, 1000, &v) != 0)
-				return bad(err, errlen,
-				           "--warmup needs a whole number from 0 to 1000, not '%s'",
-				           optarg);
-			cfg->warmup = (int)v;
-			break;
-		case OPT_PIN:
-			if (pin_policy_parse(optarg, &cfg->pin) != 0)
-				return bad(err, errlen,
-				           "unknown --pin policy '%s' (core, pu, single or none)",
-				           optarg);
-			break;
-		case 'p':
-			snprintf(listbuf, sizeof(listbuf), "-p %s", optarg);
-			if (add_override(cfg, optarg, listbuf, err, errlen) != 0)
-				return CLI_ERROR;
-			break;
-		case OPT_QUICK:
-			cfg->quick = true;
-			break;
-		case OPT_QUIET:
-			cfg->quiet = true;
-			break;
-		case OPT_SEED:
-			if (parse_int(optarg, 0, LONG_MAX, &v) != 0)
-				return bad(err, errlen, "--seed needs a whole number, not '%s'",
-				           optarg);
-			cfg->seed = (uint64_t)v;
-			break;
-		case OPT_CELL_TIMEOUT:
-			if (parse_int(optarg, 1, 86400, &v) != 0)
-				return bad(err, errlen,
-				           "--cell-timeout needs seconds from 1 to 86400, not '%s'",
-				           optarg);
-			cfg->cell_timeout_s = (int)v;
-			break;
-		case OPT_LIST_CELLS:
-			cfg->list_cells = true;
-			break;
-		case OPT_BALLAST:
-			if (parse_ballast(cfg, optarg, err, errlen) != 0)
-				return CLI_ERROR;
-			break;
-		case OPT_URL:
-			if (add_url_overrides(cfg, optarg, err, errlen) != 0)
-				return CLI_ERROR;
-			break;
-		case 'o':
-			if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->output))
-				return bad(err, errlen, "unusable output path '%s'", optarg);
-			snprintf(cfg->output, sizeof(cfg->output), "%s", optarg);
-			break;
-		case 'h':
-			return CLI_HELP;
-		case ':':
-			return bad(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-		default:
-			if (opt >= OPT_ALIAS && opt < OPT_ALIAS + n_aliases) {
-				if (add_alias_override(cfg, &aliases[opt - OPT_ALIAS], optarg, err,
-				                       errlen) != 0)
-					return CLI_ERROR;
-				break;
-			}
-			return bad(err, errlen, "unknown option '%s' (see --help)",
-			           argv[optind - 1]);
-		}
+		enum cli_status st = parse_option(opt, argv, cfg, aliases, n_aliases, err, errlen);
+		if (st != CLI_OK)
+			return st;
 	}
 	if (optind < argc)
 		return bad(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
