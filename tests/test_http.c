@@ -96,7 +96,7 @@ static void expect_failures(const char *extra, const char *needle, int failed, i
 	char args[1024], err[4096];
 	json_t *doc;
 	snprintf(args, sizeof(args),
-	         "-w http -s serial,gil,threads,processes,epoll -n 2 -r 1 --warmup 0 "
+	         "-w http -s all -n 2 -r 1 --warmup 0 "
 	         "-p http.requests=%d -p http.size=5000 -p http.delay_ms=0 %s",
 	         requests, extra);
 	double t0 = now_s();
@@ -279,7 +279,7 @@ Test(http, nginx_serves_a_static_file_through_url, .timeout = 180)
 
 	json_t *doc;
 	snprintf(args, sizeof(args),
-	         "-w http -s serial,gil,threads,processes,epoll -n 3 -r 1 --warmup 0 "
+	         "-w http -s all -n 3 -r 1 --warmup 0 "
 	         "--url http://127.0.0.1:%d/body.bin -p http.requests=12 -p http.size=%d "
 	         "-p http.sha256=%s",
 	         n.port, SIZE, hex);

@@ -254,7 +254,7 @@ Test(integration, list_and_topology_answer, .timeout = 60)
 	cr_assert_eq(run_concbench("--help", NULL, 0), 0);
 }
 
-Test(integration, io_and_mixed_workloads_under_all_five_strategies, .timeout = 180)
+Test(integration, io_and_mixed_workloads_under_every_strategy, .timeout = 180)
 {
 	char path[] = "/tmp/concbench-mixed-XXXXXX.json", args[512], err[4096];
 	int fd = mkstemps(path, 5);
