@@ -1,4 +1,4 @@
-/* The simulated interpreter lock: the protocol of GIL.md, on pthreads.
+/* The simulated interpreter lock: the protocol of docs/gil.md, on pthreads.
  *
  * Lock order: mutex, then switch_mutex. The handshake takes switch_mutex alone. */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* The simulated interpreter lock (GIL.md): CPython's "new GIL" restated for
+/* The simulated interpreter lock (docs/gil.md): CPython's "new GIL" restated for
  * pthreads. One struct gil is the lock; each thread that may hold it owns one
  * struct gil_thread (the thread state), with its own drop-request word and its
  * own statistics, summed by gil_collect once the threads are done. */
@@ -118,7 +118,7 @@ static inline void gil_tick(struct gil_thread *t)
 		gil_yield(t);
 }
 
-/* The summed statistics (the "gil" object of a result, GIL.md). Times in seconds. */
+/* The summed statistics (the "gil" object of a result, docs/gil.md). Times in seconds. */
 struct gil_wait_summary {
 	uint64_t count;
 	double total_s, mean_s, max_s;

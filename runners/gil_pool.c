@@ -37,7 +37,7 @@ static void export_wait(struct run_result *r, const char *prefix, const struct g
 	}
 }
 
-/* The counters GIL.md lists, flattened into the result's "gil" object. */
+/* The counters docs/gil.md lists, flattened into the result's "gil" object. */
 static void export_gil_stats(const struct gil_stats *s, struct run_result *r)
 {
 	char name[48];

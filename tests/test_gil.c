@@ -1,6 +1,6 @@
 /* Tests for the simulated interpreter lock (runners/gil.c) and the gil
- * strategy (runners/gil_pool.c): the behaviours listed at the end of GIL.md,
- * with the bounds stated there.
+ * strategy (runners/gil_pool.c): the behaviours docs/gil.md lists at its end,
+ * each with its bounds (from the design the lock was built to).
  *
  * Timing tests run on a shared, noisy machine: each measures, and measures
  * again once if the first try misses, before failing. The latency tests need
