@@ -344,9 +344,17 @@ static void catch_stop_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* A save that failed (a full disk, a quota): every later save would fail the
+ * same way, so what is measured from then on could not be kept. The run
+ * stops, the file on disk stays the last whole version, and the exit status
+ * is EXIT_SAVE_FAILED. Set by the main thread or the watchdog. */
+static volatile sig_atomic_t save_failed;
+static char save_error[512];
+static int saves_done;
+
 static bool stopping(void)
 {
-	return stop_signal != 0;
+	return stop_signal != 0 || save_failed;
 }
 
 /* A run that outlives --cell-timeout cannot be stopped from outside (threads
@@ -365,6 +373,7 @@ struct watchdog {
 static struct watchdog dog = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static json_t *save_progress(struct bench_run *run);
+static void report_failed_save(const struct bench_run *run);
 
 static void *watch_runs(void *arg)
 {
@@ -390,6 +399,8 @@ static void *watch_runs(void *arg)
 		    run->cfg.cell_timeout_s);
 		snprintf(run->interrupted_by, sizeof(run->interrupted_by), "cell-timeout");
 		json_decref(save_progress(run));
+		if (save_failed)
+			report_failed_save(run);
 		fprintf(stderr,
 		        "\nconcbench run: %s %s n=%d: %s; cells measured so far are in %s\n",
 		        c->bw->w.ops->name, c->runner->name, c->workers, c->error, run->output);
@@ -692,15 +703,37 @@ static int setup_workload(struct bench_run *run, struct bench_workload *bw)
 }
 
 /* Writes the result file as it stands; returns the document (the caller
- * owns it) so the end of the run can print the claims it holds. */
+ * owns it) so the end of the run can print the claims it holds. After one
+ * failed save no more are tried: the failure is said once, at the end. */
 static json_t *save_progress(struct bench_run *run)
 {
 	char err[512];
 	json_t *doc = bench_run_to_json(run);
-	if (doc == NULL || write_json_atomically(doc, run->output, err, sizeof(err)) != 0)
-		fprintf(stderr, "concbench run: cannot write %s: %s\n", run->output,
-		        doc ? err : "out of memory");
+	if (save_failed)
+		return doc;
+	if (doc == NULL)
+		snprintf(err, sizeof(err), "out of memory");
+	if (doc == NULL || write_json_atomically(doc, run->output, err, sizeof(err)) != 0) {
+		snprintf(save_error, sizeof(save_error), "%s", err);
+		save_failed = 1;
+	} else
+		saves_done++;
 	return doc;
+}
+
+/* The one line a failed save gets: the cause, and what the file holds. */
+static void report_failed_save(const struct bench_run *run)
+{
+	if (saves_done == 0)
+		fprintf(stderr,
+		        "concbench run: cannot write %s: %s; the run stopped and no result file "
+		        "was written\n",
+		        run->output, save_error);
+	else
+		fprintf(stderr,
+		        "concbench run: cannot write %s: %s; the run stopped, and the file holds "
+		        "its last whole save (%d)\n",
+		        run->output, save_error, saves_done);
 }
 
 static void run_workload_cells(struct bench_run *run, struct bench_workload *bw, uint64_t *rng)
@@ -980,7 +1013,7 @@ int cmd_run(int argc, char **argv)
 		pthread_mutex_unlock(&dog.mu);
 		pthread_join(watcher, NULL);
 	}
-	if (stopping())
+	if (stop_signal != 0)
 		snprintf(run.interrupted_by, sizeof(run.interrupted_by), "%s",
 		         stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
 	run.finished = !stopping();
@@ -994,6 +1027,11 @@ int cmd_run(int argc, char **argv)
 	if (doc != NULL)
 		claims_print(json_object_get(doc, "claims"), stdout);
 	json_decref(doc);
+	if (save_failed) {
+		report_failed_save(&run);
+		release(&run);
+		return EXIT_SAVE_FAILED;
+	}
 	printf("\nresult file: %s\n", run.output);
 
 	int failed = count_failed_cells(&run);

@@ -124,7 +124,11 @@ const struct cell *serial_cell_of(const struct bench_run *run, const struct cell
 
 /* result.c */
 json_t *bench_run_to_json(const struct bench_run *run);
-/* Write to a temporary file beside path and rename it over path. 0, or -1 with err. */
+/* run exits with this when a save failed mid-run (README, "exit status") */
+#define EXIT_SAVE_FAILED 3
+
+/* Write to a temporary file beside path and rename it over path, which must
+ * be a regular file or absent. 0, or -1 with err. */
 int write_json_atomically(json_t *doc, const char *path, char *err, size_t errlen);
 /* Fail now, before measuring, if the file cannot be written. */
 int check_output_writable(const char *path, char *err, size_t errlen);
