@@ -69,6 +69,12 @@ struct comparison {
 	char note[160];
 };
 
+static int cmp_sample(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
 /* The median of the cell's samples (NAN without any). */
 static double sample_median(const struct rf_cell *c)
 {
@@ -78,12 +84,8 @@ static double sample_median(const struct rf_cell *c)
 	if (v == NULL)
 		return NAN;
 	memcpy(v, c->samples, c->n_samples * sizeof(*v));
-	for (size_t i = 1; i < c->n_samples; i++) /* insertion sort: a handful of samples */
-		for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			double t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
+	/* qsort: run -r allows 100,000 samples, where insertion sort took minutes */
+	qsort(v, c->n_samples, sizeof(*v), cmp_sample);
 	size_t n = c->n_samples;
 	double median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 	free(v);
