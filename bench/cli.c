@@ -49,6 +49,10 @@ void run_usage(FILE *out)
 static int parse_int(const char *text, long min, long max, long *out)
 {
 	char *end;
+	/* strtol skips leading blanks and takes a '+': "-n ' 2'" ran silently */
+	const char *digits = text[0] == '-' ? text + 1 : text;
+	if (digits[0] < '0' || digits[0] > '9')
+		return -1;
 	errno = 0;
 	long v = strtol(text, &end, 10);
 	if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
@@ -184,6 +188,13 @@ static int add_override(struct run_config *cfg, const char *text, char *err, siz
 	struct param_override *o = &cfg->overrides[cfg->n_overrides];
 	o->workload = w;
 	snprintf(o->key, sizeof(o->key), "%.*s", (int)(eq - dot - 1), dot + 1);
+	/* the later one silently won: say so instead */
+	for (int i = 0; i < cfg->n_overrides; i++)
+		if (cfg->overrides[i].workload == w && strcmp(cfg->overrides[i].key, o->key) == 0) {
+			snprintf(err, errlen, "-p %s.%s is given twice (or by --url and -p)", wname,
+			         o->key);
+			return -1;
+		}
 	if (strlen(eq + 1) >= sizeof(o->value)) {
 		snprintf(err, errlen, "-p %.*s: the value is longer than %zu characters",
 		         (int)(eq - text), text, sizeof(o->value) - 1);

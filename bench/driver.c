@@ -911,6 +911,8 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 		params_init(&w->params, w->ops->params, run->cfg.quick);
 		if (apply_overrides(&run->cfg, w->ops, &w->params, err, errlen) != 0)
 			return -1;
+		if (w->ops->check != NULL && w->ops->check(w, err, errlen) != 0)
+			return -1;
 	}
 	if (run->cfg.default_suite)
 		add_release_gil_variant(run);

@@ -38,8 +38,12 @@ static void usage(FILE *out)
 /* "51.9 ms ±0.5% 1.94x": the cell as the tables show it. */
 static void fmt_cell(const struct rf_cell *c, char *buf, size_t len)
 {
-	if (c->error != NULL || !isfinite(c->median)) {
+	if (c->error != NULL) {
 		snprintf(buf, len, "error");
+		return;
+	}
+	if (!isfinite(c->median) || c->median <= 0) {
+		snprintf(buf, len, "not measured"); /* not "-1.00 s" */
 		return;
 	}
 	char t[32], pm[32] = "", sp[32] = "";

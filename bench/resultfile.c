@@ -309,23 +309,47 @@ static int check_document(struct result_file *rf, char *err, size_t errlen)
 /* Text from a result file ends up on a terminal and in markdown: a control
  * character (an escape sequence in a hostname, a newline in an error) becomes
  * '?', in every string of the document, before anything reads it. */
+/* The length of the terminal-unsafe character at s (n bytes left), 0 for a
+ * safe one: a C0 control or DEL (1 byte), a C1 control U+0080..U+009F (the
+ * UTF-8 C2 80..C2 9F; U+009B is CSI), or a line or paragraph separator
+ * U+2028/U+2029 (E2 80 A8/A9). */
+static size_t unsafe_at(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x20 || s[0] == 0x7f)
+		return 1;
+	if (n >= 2 && s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+		return 2;
+	if (n >= 3 && s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9))
+		return 3;
+	return 0;
+}
+
+static bool has_unsafe(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (unsafe_at(s + i, n - i) != 0)
+			return true;
+	return false;
+}
+
 static void defang_strings(json_t *v)
 {
 	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
+		const unsigned char *s = (const unsigned char *)json_string_value(v);
 		size_t n = json_string_length(v);
-		bool bad = false;
-		for (size_t i = 0; i < n && !bad; i++)
-			bad = (unsigned char)s[i] < 0x20 || s[i] == 0x7f;
-		if (!bad)
+		if (!has_unsafe(s, n))
 			return;
 		char *copy = malloc(n + 1);
 		if (copy == NULL)
 			return;
-		for (size_t i = 0; i < n; i++)
-			copy[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-		copy[n] = '\0';
-		json_string_setn(v, copy, n);
+		size_t out = 0;
+		for (size_t i = 0; i < n;) {
+			size_t k = unsafe_at(s + i, n - i);
+			copy[out++] = k != 0 ? '?' : (char)s[i];
+			i += k != 0 ? k : 1;
+		}
+		copy[out] = '\0';
+		json_string_setn(v, copy, out);
 		free(copy);
 	} else if (json_is_object(v)) {
 		const char *key;
