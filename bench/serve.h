@@ -59,6 +59,13 @@ struct serve_request_spec {
 int serve_parse_request(const char *method, const char *path, const char *const *keys,
                         const char *const *values, size_t n, struct serve_request_spec *out);
 
+/* Checks the raw request target (before any %XX decoding) for what must be
+ * refused before libmicrohttpd parses it: a control byte, raw or
+ * percent-encoded (a decoded %00 would cut a value short), and more than
+ * SERVE_MAX_PARAMS query parameters (which exhaust its connection pool).
+ * Pure. Fills out (zeroed first); returns 0 or 400. */
+int serve_check_target(const char *target, struct serve_request_spec *out);
+
 struct serve_options {
 	const char *bind;           /* NULL: "127.0.0.1" */
 	int port;                   /* 0: an ephemeral port */

@@ -538,6 +538,17 @@ static struct request *request_new(struct server *srv, struct MHD_Connection *co
 	return r;
 }
 
+int serve_check_target(const char *target, struct serve_request_spec *out)
+{
+	memset(out, 0, sizeof(*out));
+	const char *query = strchr(target, '?');
+	if (has_control_byte(target))
+		reject(out, 400, "a control byte in the request target (even %%-encoded)");
+	else if (query != NULL && count_parameters(query + 1) > SERVE_MAX_PARAMS)
+		reject(out, 400, "too many parameters (more than %d)", SERVE_MAX_PARAMS);
+	return out->bad_status;
+}
+
 /* libmicrohttpd calls this with the raw target before it parses the query
  * into its connection pool; 232 parameters exhausted the 16 KiB pool and the
  * request was never answered. A target refused here has its query cut off in
@@ -550,15 +561,14 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	struct request *r = request_new(srv, conn);
 	if (r == NULL)
 		return NULL;
-	char *query = strchr(uri, '?');
-	if (has_control_byte(uri)) {
-		reject(&r->spec, 400, "a control byte in the request target (even %%-encoded)");
+	if (serve_check_target(uri, &r->spec) == 0)
+		return r;
+	if (strstr(r->spec.reason, "control byte") != NULL)
 		srv->refused_control++;
-	} else if (query != NULL && count_parameters(query + 1) > SERVE_MAX_PARAMS) {
-		reject(&r->spec, 400, "too many parameters (more than %d)", SERVE_MAX_PARAMS);
+	else
 		srv->refused_params++;
-	}
-	if (r->spec.bad_status != 0 && query != NULL)
+	char *query = strchr(uri, '?');
+	if (query != NULL)
 		query[1] = '\0';
 	return r;
 }
