@@ -519,7 +519,11 @@ static int name_temporary(int fd, const char *dir, char *tmp, size_t tmplen)
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	for (int attempt = 0; attempt < 100; attempt++) {
-		snprintf(tmp, tmplen, "%s/.concbench-%ld-%d", dir, (long)getpid(), attempt);
+		int k = snprintf(tmp, tmplen, "%s/.concbench-%ld-%d", dir, (long)getpid(), attempt);
+		if (k < 0 || (size_t)k >= tmplen) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
 		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
 			return 0;
 		if (errno != EEXIST)

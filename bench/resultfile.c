@@ -432,6 +432,8 @@ static char *read_capped(FILE *f, const char *path, size_t cap, size_t *lenp, ch
 	for (;;) {
 		if (room - len < 65536) {
 			size_t want = room ? room * 2 : 1 << 20;
+			if (want > cap + 1)
+				want = cap + 1; /* room for one byte past the cap, no more */
 			char *p = realloc(data, want);
 			if (p == NULL) {
 				free(data);
