@@ -298,6 +298,11 @@ static json_t *cell_json(const struct cell *c, const struct run_config *cfg)
 	json_object_set_new(o, "variant",
 	                    c->bw->variant[0] ? json_string(c->bw->variant) : json_null());
 	json_object_set_new(o, "ballast_mb", json_integer(c->ballast_mb));
+	if (c->traced_repetition > 0) /* --trace: which counted repetition was traced */
+		json_object_set_new(o, "trace",
+		                    json_pack("{s:i, s:I, s:I}", "repetition", c->traced_repetition,
+		                              "events", (json_int_t)c->trace_events, "dropped",
+		                              (json_int_t)c->trace_dropped));
 	json_object_set_new(o, "idle_cpu_share", num(sample_median(c, idle_of)));
 	add_io_figures(o, c);
 	add_workload_facts(o, c);

@@ -58,6 +58,13 @@ struct cell {
 	size_t tasks_failed; /* in the run that failed the cell */
 	bool measured_any;
 	bool checksum_ok;
+	/* --trace: the buffers of the repetition in flight, when it is traced;
+	 * then which counted repetition that was (1-based, 0: none) and what
+	 * its trace held. */
+	struct trace *trace;
+	int traced_repetition;
+	size_t trace_events;
+	uint64_t trace_dropped;
 	char error[320]; /* empty while the cell is healthy */
 
 	/* Filled in by cell_summarize. */
@@ -113,6 +120,7 @@ struct bench_run {
 	char warnings[8][200];
 	int n_warnings;
 	bool finished;
+	struct trace_doc trace_doc; /* --trace: the traced cells so far */
 };
 
 void cell_summarize(struct bench_run *run, struct cell *c);
