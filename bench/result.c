@@ -462,9 +462,9 @@ int check_output_writable(const char *path, char *err, size_t errlen)
 /* The document in one buffer and a few large writes: json_dumpfd writes
  * token by token, a system call each, which made every save of a large run
  * cost a noticeable fraction of a second. */
-static int write_document(int fd, json_t *doc)
+static int write_document(int fd, json_t *doc, size_t flags)
 {
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+	char *text = json_dumps(doc, flags);
 	if (text == NULL) {
 		errno = ENOMEM;
 		return -1;
@@ -486,6 +486,12 @@ static int write_document(int fd, json_t *doc)
 
 int write_json_atomically(json_t *doc, const char *path, char *err, size_t errlen)
 {
+	return write_json_atomically_as(doc, path, JSON_INDENT(2) | JSON_REAL_PRECISION(9), err,
+	                                errlen);
+}
+
+int write_json_atomically_as(json_t *doc, const char *path, size_t flags, char *err, size_t errlen)
+{
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
 	dir_of(path, dir, sizeof(dir));
 	snprintf(tmp, sizeof(tmp), "%s/.concbench-XXXXXX", dir);
@@ -495,7 +501,7 @@ int write_json_atomically(json_t *doc, const char *path, char *err, size_t errle
 		return -1;
 	}
 	fchmod(fd, 0644);
-	int rc = write_document(fd, doc);
+	int rc = write_document(fd, doc, flags);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -1;
 	int saved = errno;

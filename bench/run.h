@@ -134,6 +134,9 @@ const struct cell *serial_cell_of(const struct bench_run *run, const struct cell
 json_t *bench_run_to_json(const struct bench_run *run);
 /* Write to a temporary file beside path and rename it over path. 0, or -1 with err. */
 int write_json_atomically(json_t *doc, const char *path, char *err, size_t errlen);
+/* The same with json_dumps flags of the caller's (the trace's timestamps need
+ * more than the result file's nine digits). */
+int write_json_atomically_as(json_t *doc, const char *path, size_t flags, char *err, size_t errlen);
 /* Fail now, before measuring, if the file cannot be written. */
 int check_output_writable(const char *path, char *err, size_t errlen);
 

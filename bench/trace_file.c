@@ -136,13 +136,19 @@ static json_t *micros(uint64_t ns, uint64_t base)
 	return json_real(rel / 1000.0);
 }
 
+/* A wait's reason; GIL_REASONS marks the forced-switch handshake (gil.c). */
+static const char *wait_reason(const struct trace_event *e)
+{
+	return e->arg == GIL_REASONS ? "handshake" : gil_reason_name((enum gil_reason)e->arg);
+}
+
 static json_t *event_args(const struct trace_event *e)
 {
 	switch (e->kind) {
 	case TRACE_TASK:
 		return json_pack("{s:I}", "task", (json_int_t)e->arg);
 	case TRACE_WAIT:
-		return json_pack("{s:s}", "reason", gil_reason_name((enum gil_reason)e->arg));
+		return json_pack("{s:s}", "reason", wait_reason(e));
 	case TRACE_LOOP:
 		return json_pack("{s:s}", "source", e->arg == TRACE_LOOP_FD ? "fd" : "soon");
 	case TRACE_DROP_REQUEST:
@@ -163,7 +169,7 @@ static const char *event_name(const struct trace_event *e)
 	    [TRACE_DROP_REQUEST] = "drop request",
 	};
 	if (e->kind == TRACE_WAIT)
-		return gil_reason_name((enum gil_reason)e->arg);
+		return wait_reason(e);
 	return e->kind < TRACE_KINDS ? name[e->kind] : "unknown";
 }
 
@@ -272,7 +278,11 @@ int trace_doc_write(const struct trace_doc *d, const char *path, char *err, size
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	int rc = write_json_atomically(doc, path, err, errlen);
+	/* Nanoseconds written as microseconds an hour into the run need 13
+	 * digits, more than the result file's nine: rounded to those, an event's
+	 * end could land past its parent's. Compact: the events are many. */
+	int rc = write_json_atomically_as(doc, path, JSON_COMPACT | JSON_REAL_PRECISION(15), err,
+	                                  errlen);
 	json_decref(doc);
 	return rc;
 }

@@ -255,7 +255,11 @@ static void wait_for_switch(struct gil_thread *t, struct gil_handoff h)
 	while (g->switch_number == h.switch_number)
 		pthread_cond_wait(&g->switch_cond, &g->switch_mutex);
 	pthread_mutex_unlock(&g->switch_mutex);
-	hist_record(&t->stats.handshake, now_ns() - start);
+	uint64_t end = now_ns();
+	hist_record(&t->stats.handshake, end - start);
+	/* A wait too, for the lock to pass on: traced as one with no reason of
+	 * the four (the trace calls it the handshake). */
+	trace_record(t->trace, TRACE_WAIT, start, end, GIL_REASONS);
 }
 
 struct gil_handoff gil_release_begin(struct gil_thread *t)

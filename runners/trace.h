@@ -22,7 +22,8 @@
 enum trace_kind {
 	TRACE_TASK,         /* a task, start to end (arg: the task's index) */
 	TRACE_HOLD,         /* the gil held (arg: unused) */
-	TRACE_WAIT,         /* waiting for the gil (arg: enum gil_reason) */
+	TRACE_WAIT,         /* waiting for the gil (arg: enum gil_reason; GIL_REASONS: the
+	                     * forced-switch handshake, waiting for the lock to pass on) */
 	TRACE_IO,           /* between task_io_begin and task_io_end */
 	TRACE_LOOP,         /* one event-loop callback (arg: enum trace_loop_source) */
 	TRACE_FORCED,       /* instant: the holder answered a drop request at a tick */

@@ -11,8 +11,9 @@
 
 #include "support.h"
 
-/* Nanosecond timestamps written as microseconds: what rounding may move. */
-#define TS_SLACK_US 0.002
+/* Nanosecond timestamps written as microseconds: what ts + dur may be off by,
+ * under a nanosecond, so that a real overlap still shows. */
+#define TS_SLACK_US 0.0005
 
 #define MAX_STACK 64
 
@@ -264,7 +265,8 @@ Test(trace, the_filter_picks_the_cells, .init = make_tmpdir, .fini = remove_tmpd
 {
 	const char *res = tmp_path("r.json"), *tr = tmp_path("t.json");
 	json_t *doc =
-	    traced_run("-w primes -s gil,threads -n 1,2 -r 1 --trace-cells gil/2", res, tr);
+	    /* mixed names no cell of this run: a warning, not an error */
+	    traced_run("-w primes -s gil,threads -n 1,2 -r 1 --trace-cells gil/2,mixed", res, tr);
 	json_t *cells = json_object_get(json_object_get(doc, "otherData"), "concbench_cells");
 	cr_assert_eq(json_array_size(cells), 1);
 	json_t *result = load_json(res);
@@ -299,7 +301,6 @@ Test(trace, bad_paths_and_filters_exit_2, .init = make_tmpdir, .fini = remove_tm
 	assert_refused("--trace /nonexistent-dir/t.json", "--trace /nonexistent-dir/t.json");
 	assert_refused("--trace T --trace-cells nosuch", "'nosuch'");
 	assert_refused("--trace T --trace-cells primes/gil/gil", "repeats");
-	assert_refused("--trace T --trace-cells mixed", "names no cell");
 	assert_refused("--trace-cells gil", "needs --trace FILE");
 	assert_refused("--trace T --trace-buffer 0", "--trace-buffer");
 }
