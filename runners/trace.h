@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define TRACE_DEFAULT_EVENTS 65536 /* per worker: 2 MiB at 32 bytes an event */
+#define TRACE_DEFAULT_EVENTS 32768 /* per lane: 1 MiB at 32 bytes an event */
 
 enum trace_kind {
 	TRACE_TASK,         /* a task, start to end (arg: the task's index) */
