@@ -304,3 +304,43 @@ Test(trace, bad_paths_and_filters_exit_2, .init = make_tmpdir, .fini = remove_tm
 	assert_refused("--trace-cells gil", "needs --trace FILE");
 	assert_refused("--trace T --trace-buffer 0", "--trace-buffer");
 }
+
+/* scripts/plot on a trace: a timeline per traced cell, in both formats, its
+ * legend naming what the lanes show. */
+static void assert_timeline(const char *dir, const char *chart, const char *const *series)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/t/%s.png", dir, chart);
+	char *png = slurp(path);
+	cr_assert(strncmp(png, "\x89PNG", 4) == 0, "%s is not a PNG", path);
+	free(png);
+	snprintf(path, sizeof(path), "%s/t/%s.svg", dir, chart);
+	char *svg = slurp(path);
+	for (const char *const *s = series; *s; s++) {
+		char text[128];
+		snprintf(text, sizeof(text), ">%s</text>", *s);
+		cr_assert_not_null(strstr(svg, text), "%s has no '%s'", path, *s);
+	}
+	free(svg);
+}
+
+Test(trace, plot_draws_a_timeline_per_cell, .init = make_tmpdir, .fini = remove_tmpdir,
+     .timeout = 300)
+{
+	const char *res = tmp_path("r.json"), *tr = tmp_path("t.json");
+	json_decref(traced_run("-w primes,mixed -s gil,threads -n 2 -r 1", res, tr));
+	struct output o = sh("scripts/plot -o %s --trace %s", tmpdir, tr);
+	cr_assert_eq(o.status, 0, "scripts/plot exited %d:\n%s%s", o.status, o.out, o.err);
+	output_free(&o);
+	static const char *const gil_mixed[] = {"holding the gil",
+	                                        "waiting for the gil",
+	                                        "in I/O",
+	                                        "forced switch",
+	                                        "worker 0",
+	                                        "worker 1",
+	                                        NULL};
+	static const char *const threads[] = {"running", "worker 0", "worker 1", NULL};
+	assert_timeline(tmpdir, "timeline-mixed-gil-n=2", gil_mixed);
+	assert_timeline(tmpdir, "timeline-primes-threads-n=2", threads);
+	assert_timeline(tmpdir, "timeline-primes-gil-n=2", threads + 1);
+}
