@@ -220,6 +220,9 @@ Test(trace, gil_holds_never_overlap_and_forced_switches_match, .init = make_tmpd
 	const char *res = tmp_path("r.json"), *tr = tmp_path("t.json");
 	json_t *doc = traced_run("-w primes,mixed -s gil,threads -n 2 -r 2", res, tr);
 	json_t *result = load_json(res);
+	struct output v = validate(res); /* the traced cells' "trace" objects too */
+	cr_assert_eq(v.status, 0, "%s does not follow the schema:\n%s%s", res, v.out, v.err);
+	output_free(&v);
 	assert_trace_format(doc);
 	assert_every_thread_nests(doc);
 	for (int w = 0; w < 2; w++) {
