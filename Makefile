@@ -38,7 +38,8 @@ $(BUILD)/obj/bench/result.o: CPPFLAGS += $(BUILD_INFO)
 
 TEST_ARGS ?= --jobs 1
 
-.PHONY: all test bench bench-quick clean deps bench-tools asan tsan format help plot valgrind fuzz
+.PHONY: all test bench bench-quick clean deps bench-tools asan tsan format format-check help plot \
+        valgrind fuzz
 
 ifneq ($(strip $(MISSING)),)
 all test bench bench-quick asan tsan valgrind fuzz:
@@ -53,9 +54,16 @@ test: $(BIN) $(BARE) $(TEST_BIN)
 
 # The default suite: every workload and strategy over the worker sweep; the
 # result lands in results/<host>-<UTC time>.json and the summary is printed.
+# It also traces the cells whose timelines tell the GIL's story (README: "See
+# the lock") into TRACE, and draws them beside the other charts.
+TRACE       ?= results/traces/bench-trace.json
+TRACE_CELLS ?= primes/gil/2,primes/threads/2,mixed/gil/2
+
 bench: $(BIN)
-	$(BIN) run $(BENCH_ARGS)
+	@mkdir -p $(dir $(TRACE))
+	$(BIN) run --trace $(TRACE) --trace-cells $(TRACE_CELLS) $(BENCH_ARGS)
 	@scripts/plot --run-args $(BENCH_ARGS) || echo "make: no plots (make deps installs gnuplot-nox)" >&2
+	@scripts/plot --trace $(TRACE) || echo "make: no timelines (make deps installs gnuplot-nox)" >&2
 
 bench-quick: $(BIN)
 	$(BIN) run --quick $(BENCH_ARGS)
@@ -169,15 +177,27 @@ plot:
 bench-tools:
 	BENCH_TOOLS=1 scripts/install-deps $(PKGS) $(TPKGS)
 
+# Every C file in the tree (the build folders aside), so that a new folder or
+# file cannot escape; format-check fails, listing them, where one is not
+# formatted (CI runs it).
+FORMAT_SRCS := $(shell find . \( -name .git -o -name 'build*' \) -prune -o -name '*.[ch]' -print)
+
 format:
-	clang-format -i $(wildcard bench/*.[ch] runners/*.[ch] workloads/*.[ch] tests/*.[ch])
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	@bad=0; for f in $(FORMAT_SRCS); do \
+	  clang-format --dry-run -Werror $$f >/dev/null 2>&1 || { echo "format-check: $$f is not formatted (make format)"; bad=1; }; \
+	done; \
+	[ $$bad -eq 0 ] && echo "format-check: $(words $(FORMAT_SRCS)) C files formatted"
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
 
 help:
 	@echo "make              build build/concbench and build/bare-primes"
-	@echo "make bench        the default suite into results/, with its summary"
+	@echo "make bench        the default suite into results/, with its summary, and the"
+	@echo "                  timelines of a few cells (TRACE, TRACE_CELLS)"
 	@echo "make bench-quick  the same in well under a minute (smaller sizes)"
 	@echo "make test         unit and integration tests (Criterion)"
 	@echo "make plot RESULTS=file.json   charts (gnuplot) into results/plots/<name>/"
@@ -185,6 +205,7 @@ help:
 	@echo "make valgrind     a quick run of everything under valgrind memcheck"
 	@echo "make fuzz         libFuzzer on the result-file reader and the server's request"
 	@echo "                  parsing, FUZZ_SECONDS (60) each; fails on a crash"
+	@echo "make format       clang-format every C file; make format-check: fail if one is not"
 	@echo "make deps         install missing libraries (Debian/Ubuntu)"
 	@echo "make bench-tools  also wrk and fio, for scripts/bench-vs-wrk and bench-vs-fio"
 	@echo "make clean        remove the build folders"

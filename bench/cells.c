@@ -20,7 +20,7 @@ double sample_median(const struct cell *c, double (*field)(const struct sample *
 		if (isfinite(x))
 			v[n++] = x;
 	}
-	return percentile(v, n, 50);
+	return median_of(v, n);
 }
 
 static double steal_of(const struct sample *s)

@@ -81,18 +81,6 @@ struct judged {
 
 /* ---- reading cells ---------------------------------------------------------- */
 
-static const char *str(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
-}
-
-static double dbl(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 static double dbl_at(json_t *a, size_t i)
 {
 	json_t *v = json_array_get(a, i);
@@ -128,22 +116,22 @@ static long repetitions_of(json_t *c)
 
 static double cv_of(json_t *c)
 {
-	return dbl(json_object_get(c, "wall_s"), "cv");
+	return rf_num(json_object_get(c, "wall_s"), "cv");
 }
 
 static bool is_kind(json_t *c, const char *kind)
 {
-	return strcmp(str(c, "kind"), kind) == 0;
+	return strcmp(rf_str_or(c, "kind", ""), kind) == 0;
 }
 
 static bool is_strategy(json_t *c, const char *s)
 {
-	return strcmp(str(c, "strategy"), s) == 0;
+	return strcmp(rf_str_or(c, "strategy", ""), s) == 0;
 }
 
 static bool same_workload(json_t *a, json_t *b)
 {
-	return strcmp(str(a, "workload"), str(b, "workload")) == 0;
+	return strcmp(rf_str_or(a, "workload", ""), rf_str_or(b, "workload", "")) == 0;
 }
 
 /* Same parameters, and the same memory in the parent. */
@@ -176,7 +164,7 @@ static json_t *partner(const struct claim_ctx *cx, json_t *like, const char *str
 static struct estimate speedup_interval(json_t *c)
 {
 	json_t *ci = json_object_get(c, "speedup_ci95");
-	return (struct estimate){dbl(c, "speedup_vs_serial"), dbl_at(ci, 0), dbl_at(ci, 1)};
+	return (struct estimate){rf_num(c, "speedup_vs_serial"), dbl_at(ci, 0), dbl_at(ci, 1)};
 }
 
 static bool interval_known(struct estimate iv)
@@ -197,9 +185,10 @@ static bool noisy(const struct claim_ctx *cx, json_t *c)
 
 static json_t *cell_ref(json_t *c)
 {
-	return json_pack("{s:s, s:s, s:I, s:O, s:I}", "workload", str(c, "workload"), "strategy",
-	                 str(c, "strategy"), "workers", (json_int_t)workers_of(c), "params",
-	                 json_object_get(c, "params"), "ballast_mb", (json_int_t)ballast_of(c));
+	return json_pack("{s:s, s:s, s:I, s:O, s:I}", "workload", rf_str_or(c, "workload", ""),
+	                 "strategy", rf_str_or(c, "strategy", ""), "workers",
+	                 (json_int_t)workers_of(c), "params", json_object_get(c, "params"),
+	                 "ballast_mb", (json_int_t)ballast_of(c));
 }
 
 static json_t *num(double x)
@@ -268,9 +257,9 @@ static void append(char *buf, size_t len, const char *fmt, ...)
 
 static void cell_label(json_t *c, char *buf, size_t len)
 {
-	const char *variant = str(c, "variant");
-	snprintf(buf, len, "%s%s%s %s n=%ld", str(c, "workload"), variant[0] ? ":" : "", variant,
-	         str(c, "strategy"), workers_of(c));
+	const char *variant = rf_str_or(c, "variant", "");
+	snprintf(buf, len, "%s%s%s %s n=%ld", rf_str_or(c, "workload", ""), variant[0] ? ":" : "",
+	         variant, rf_str_or(c, "strategy", ""), workers_of(c));
 	if (ballast_of(c) > 0)
 		append(buf, len, " ballast=%ldM", ballast_of(c));
 }
@@ -485,7 +474,7 @@ static void overlap_thresholds(const struct claim_ctx *cx, json_t *c, double *co
                                double *refute)
 {
 	(void)cx;
-	double tasks = dbl(c, "tasks");
+	double tasks = rf_num(c, "tasks");
 	double w = (double)workers_of(c);
 	*confirm = IO_OVERLAP * fmin(w, isfinite(tasks) ? tasks : w);
 	*refute = NO_GAIN;
@@ -666,9 +655,9 @@ static bool summary_of_array(json_t *a, const char *field, struct summary *out)
 		if (field == NULL)
 			v = json_is_number(e) ? json_number_value(e) : NAN;
 		else if (strcmp(field, "cpu_s") == 0)
-			v = dbl(e, "user_s") + dbl(e, "sys_s");
+			v = rf_num(e, "user_s") + rf_num(e, "sys_s");
 		else
-			v = dbl(e, field);
+			v = rf_num(e, field);
 		if (isfinite(v))
 			x[k++] = v;
 	}
@@ -855,10 +844,10 @@ static void judge_processes_heavier(const struct claim_ctx *cx, struct verdict *
 		io_same = io_same && f[k].known && f[k].iv.hi <= LIGHTER;
 	}
 	char why[sizeof(v->reason)];
-	snprintf(
-	    why, sizeof(why),
-	    "start-up %.1fx [%.1f, %.1f] a thread's (n=%ld)%s; for %s at n=%ld:", f[0].iv.value,
-	    f[0].iv.lo, f[0].iv.hi, workers_of(sp), sweep, str(ip, "workload"), workers_of(ip));
+	snprintf(why, sizeof(why),
+	         "start-up %.1fx [%.1f, %.1f] a thread's (n=%ld)%s; for %s at n=%ld:",
+	         f[0].iv.value, f[0].iv.lo, f[0].iv.hi, workers_of(sp), sweep,
+	         rf_str_or(ip, "workload", ""), workers_of(ip));
 	for (int k = 1; k < 4; k++)
 		append(why, sizeof(why), "%s %s %.2fx [%.2f, %.2f]", k > 1 ? "," : "", f[k].name,
 		       f[k].iv.value, f[k].iv.lo, f[k].iv.hi);
@@ -963,7 +952,7 @@ static void judge_eventloop_lighter(const struct claim_ctx *cx, struct verdict *
 		set(v, "not-measured",
 		    "memory per task in flight needs %s cells of both strategies at two in-flight "
 		    "counts %d or more apart, each with %d repetitions or more",
-		    str(loop, "workload"), SLOPE_MIN_SPREAD, MIN_SAMPLES);
+		    rf_str_or(loop, "workload", ""), SLOPE_MIN_SPREAD, MIN_SAMPLES);
 		return;
 	}
 	struct estimate r = memory_ratio(mt, ml);
@@ -981,8 +970,8 @@ static void judge_eventloop_lighter(const struct claim_ctx *cx, struct verdict *
 	         "memory added per task in flight (%s): epoll %.1f KiB [%.1f, %.1f], threads %.1f "
 	         "KiB [%.1f, %.1f], threads over epoll %.2fx [%.2f, %.2f]; widest completed: "
 	         "epoll %ld, threads %ld",
-	         str(loop, "workload"), ml.value, ml.lo, ml.hi, mt.value, mt.lo, mt.hi, r.value,
-	         r.lo, r.hi, l_max, t_max);
+	         rf_str_or(loop, "workload", ""), ml.value, ml.lo, ml.hi, mt.value, mt.lo, mt.hi,
+	         r.value, r.lo, r.hi, l_max, t_max);
 	if (t_fail > t_max)
 		append(why, sizeof(why), " (threads failed at %ld)", t_fail);
 	if (r.lo >= HEAVIER && l_max >= t_max)
@@ -1006,21 +995,22 @@ static bool mixed_gil(json_t *c)
 static struct estimate convoy_share(json_t *busy)
 {
 	json_t *ci = json_object_get(busy, "share_ci95");
-	return (struct estimate){dbl(busy, "share_over_threshold"), dbl_at(ci, 0), dbl_at(ci, 1)};
+	return (struct estimate){rf_num(busy, "share_over_threshold"), dbl_at(ci, 0),
+	                         dbl_at(ci, 1)};
 }
 
 static struct estimate convoy_slowdown(json_t *convoy)
 {
 	json_t *s = json_object_get(convoy, "slowdown");
 	json_t *ci = json_object_get(s, "ci95");
-	return (struct estimate){dbl(s, "value"), dbl_at(ci, 0), dbl_at(ci, 1)};
+	return (struct estimate){rf_num(s, "value"), dbl_at(ci, 0), dbl_at(ci, 1)};
 }
 
 /* Both phases timed with enough round trips for an interval. */
 static bool convoy_measured(json_t *convoy)
 {
-	return dbl(json_object_get(convoy, "alone"), "n") >= CONVOY_MIN_TRIPS &&
-	       dbl(json_object_get(convoy, "busy"), "n") >= CONVOY_MIN_TRIPS &&
+	return rf_num(json_object_get(convoy, "alone"), "n") >= CONVOY_MIN_TRIPS &&
+	       rf_num(json_object_get(convoy, "busy"), "n") >= CONVOY_MIN_TRIPS &&
 	       interval_known(convoy_slowdown(convoy)) &&
 	       interval_known(convoy_share(json_object_get(convoy, "busy")));
 }
@@ -1161,7 +1151,7 @@ json_t *claims_evaluate(json_t *doc)
 	json_t *topo = json_object_get(json_object_get(doc, "machine"), "topology");
 	json_t *config = json_object_get(doc, "config");
 	cx.cores = (long)json_integer_value(json_object_get(topo, "cores"));
-	cx.pinned_single = strcmp(str(config, "pin"), "single") == 0;
+	cx.pinned_single = strcmp(rf_str_or(config, "pin", ""), "single") == 0;
 	json_t *out = json_array();
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		json_array_append_new(out, evaluate_rule(&cx, &rules[i]));
@@ -1176,8 +1166,9 @@ void claims_print(json_t *claims, FILE *out)
 	        "\nclaims (the seed article's, judged on this machine from 95%% intervals):\n");
 	json_array_foreach(claims, i, c)
 	{
-		fprintf(out, "  %zu. %-14s %s\n", i + 1, str(c, "verdict"), str(c, "statement"));
-		fprintf(out, "     %17s %s\n", "", str(c, "reason"));
+		fprintf(out, "  %zu. %-14s %s\n", i + 1, rf_str_or(c, "verdict", ""),
+		        rf_str_or(c, "statement", ""));
+		fprintf(out, "     %17s %s\n", "", rf_str_or(c, "reason", ""));
 	}
 }
 

@@ -6,32 +6,62 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPT_WARMUP          1000
-#define OPT_PIN             1001
-#define OPT_SWITCH_INTERVAL 1002
-#define OPT_QUICK           1003
-#define OPT_QUIET           1004
-#define OPT_SEED            1005
-#define OPT_URL             1007
-#define OPT_BALLAST         1008
-#define OPT_LIST_CELLS      1009
-#define OPT_CELL_TIMEOUT    1010
-#define OPT_NO_FORCE_SWITCH 1006
+#define OPT_WARMUP       1000
+#define OPT_PIN          1001
+#define OPT_QUICK        1003
+#define OPT_QUIET        1004
+#define OPT_SEED         1005
+#define OPT_URL          1007
+#define OPT_BALLAST      1008
+#define OPT_LIST_CELLS   1009
+#define OPT_CELL_TIMEOUT 1010
+#define OPT_TRACE        1011
+#define OPT_TRACE_CELLS  1012
+#define OPT_TRACE_BUFFER 1013
+#define OPT_ALIAS        1100 /* + the alias's index in alias_list() */
+#define MAX_ALIASES      32
+
+/* The strategies' aliases (runner_ops.aliases), in registry order. */
+struct alias_ref {
+	const struct runner_ops *runner;
+	const struct runner_alias *alias;
+};
+
+static int alias_list(struct alias_ref *out, int max)
+{
+	int n = 0;
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		for (const struct runner_alias *a = (*r)->aliases; a && a->option && n < max; a++)
+			out[n++] = (struct alias_ref){.runner = *r, .alias = a};
+	return n;
+}
 
 void run_usage(FILE *out)
 {
+	fprintf(out,
+	        "usage: concbench run [options]\n"
+	        "  -w, --workloads LIST        comma-separated workloads, or all (default all)\n"
+	        "  -s, --strategies LIST       comma-separated strategies, or all (default all)\n"
+	        "  -n, --workers LIST          worker counts (default 1, 2, 4, ... up to the "
+	        "cores)\n"
+	        "  -r, --reps N                counted repetitions per cell (default 5)\n"
+	        "      --warmup N              uncounted runs per cell first (default 1)\n"
+	        "      --pin POLICY            core | pu | single | none (default core)\n");
+	struct alias_ref aliases[MAX_ALIASES];
+	int n = alias_list(aliases, MAX_ALIASES);
+	for (int i = 0; i < n; i++) {
+		const struct runner_alias *a = aliases[i].alias;
+		char spelling[64];
+		snprintf(spelling, sizeof(spelling), "--%s%s%s", a->option, a->arg ? " " : "",
+		         a->arg ? a->arg : "");
+		fprintf(out, "      %-23s %s (-p %s.%s%s%s)\n", spelling, a->help,
+		        aliases[i].runner->name, a->key, a->value ? "=" : "",
+		        a->value ? a->value : "");
+	}
 	fprintf(
 	    out,
-	    "usage: concbench run [options]\n"
-	    "  -w, --workloads LIST        comma-separated workloads, or all (default all)\n"
-	    "  -s, --strategies LIST       comma-separated strategies, or all (default all)\n"
-	    "  -n, --workers LIST          worker counts (default 1, 2, 4, ... up to the cores)\n"
-	    "  -r, --reps N                counted repetitions per cell (default 5)\n"
-	    "      --warmup N              uncounted runs per cell first (default 1)\n"
-	    "      --pin POLICY            core | pu | single | none (default core)\n"
-	    "      --switch-interval-us US the gil strategy's switch interval (default 5000)\n"
-	    "      --gil-no-force-switch   the gil without the forced-switch handshake (ablation)\n"
-	    "  -p, --param W.KEY=VALUE     override a workload parameter (see `concbench list`)\n"
+	    "  -p, --param NAME.KEY=VALUE  a workload's or a strategy's parameter (`concbench "
+	    "list`)\n"
 	    "      --quick                 small sizes, for smoke tests\n"
 	    "      --seed N                seed of the shuffled cell order (default 1)\n"
 	    "      --ballast-mb LIST       the parent touches this much memory before its workers\n"
@@ -42,6 +72,10 @@ void run_usage(FILE *out)
 	    "      --url URL               download from this server instead of starting the\n"
 	    "                              fixture server (http workload)\n"
 	    "  -o, --output FILE           result file (default results/<host>-<UTC time>.json)\n"
+	    "      --trace FILE            per-worker timelines of each cell's last counted\n"
+	    "                              repetition, as Chrome Trace Event Format JSON\n"
+	    "      --trace-cells FILTER    trace only these cells: items like primes/gil/2,\n"
+	    "                              threads or mixed/gil, comma-separated (default all)\n"
 	    "      --quiet                 no progress on stderr\n"
 	    "  -h, --help                  this text\n");
 }
@@ -164,29 +198,37 @@ static int add_workers(const char *text, void *p)
 	return 0;
 }
 
-/* "-p primes.limit=1000": the workload must exist and declare the key, and the
- * value must parse and lie in range, all checked now rather than mid-run. */
-static int add_override(struct run_config *cfg, const char *text, char *err, size_t errlen)
+/* "-p primes.limit=1000" or "-p gil.switch_interval_us=500": the workload or
+ * strategy must exist and declare the key, and the value must parse and lie in
+ * range, all checked now rather than mid-run. `as` is how the user spelled it,
+ * for the messages ("-p ..." or an alias). */
+static int add_override(struct run_config *cfg, const char *text, const char *as, char *err,
+                        size_t errlen)
 {
 	const char *dot = strchr(text, '.');
 	const char *eq = strchr(text, '=');
 	if (dot == NULL || eq == NULL || dot > eq || dot == text || eq == dot + 1) {
-		snprintf(err, errlen, "-p needs WORKLOAD.KEY=VALUE, not '%s'", text);
+		snprintf(err, errlen, "-p needs WORKLOAD.KEY=VALUE or STRATEGY.KEY=VALUE, not '%s'",
+		         text);
 		return -1;
 	}
 	char wname[64];
 	snprintf(wname, sizeof(wname), "%.*s", (int)(dot - text), text);
 	const struct workload_ops *w = workload_find(wname);
-	if (w == NULL) {
-		snprintf(err, errlen, "unknown workload '%s' in -p %s", wname, text);
+	const struct runner_ops *r = w == NULL ? runner_find(wname) : NULL;
+	if (w == NULL && r == NULL) {
+		snprintf(err, errlen, "unknown workload or strategy '%s' in -p %s", wname, text);
 		return -1;
 	}
+	const struct param_def *defs = w != NULL ? w->params : r->params;
 	if (cfg->n_overrides == CLI_MAX_OVERRIDES) {
 		snprintf(err, errlen, "too many -p options (at most %d)", CLI_MAX_OVERRIDES);
 		return -1;
 	}
 	struct param_override *o = &cfg->overrides[cfg->n_overrides];
 	o->workload = w;
+	o->runner = r;
+	o->owner = w != NULL ? w->name : r->name;
 	snprintf(o->key, sizeof(o->key), "%.*s", (int)(eq - dot - 1), dot + 1);
 	/* the later one silently won: say so instead */
 	for (int i = 0; i < cfg->n_overrides; i++)
@@ -201,16 +243,16 @@ static int add_override(struct run_config *cfg, const char *text, char *err, siz
 		return -1;
 	}
 	snprintf(o->value, sizeof(o->value), "%s", eq + 1);
-	if (params_find(w->params, o->key, NULL) == NULL) {
+	if (params_find(defs, o->key, NULL) == NULL) {
 		snprintf(err, errlen, "unknown parameter '%s.%s' (see `concbench list`)", wname,
 		         o->key);
 		return -1;
 	}
 	struct param_values scratch;
 	char why[200];
-	params_init(&scratch, w->params, 0);
+	params_init(&scratch, defs, 0);
 	if (params_set(&scratch, o->key, o->value, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "-p %s: %s", text, why);
+		snprintf(err, errlen, "%s: %s", as, why);
 		return -1;
 	}
 	cfg->n_overrides++;
@@ -259,10 +301,22 @@ static int add_url_overrides(struct run_config *cfg, const char *url, char *err,
 			continue;
 		char text[PARAM_TEXT_MAX + 128];
 		snprintf(text, sizeof(text), "%s.%s=%s", (*w)->name, (*w)->server_url_param, url);
-		if (add_override(cfg, text, err, errlen) != 0)
+		if (add_override(cfg, text, text, err, errlen) != 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* --switch-interval-us 500 is -p gil.switch_interval_us=500. */
+static int add_alias_override(struct run_config *cfg, const struct alias_ref *a, const char *arg,
+                              char *err, size_t errlen)
+{
+	const char *value = a->alias->value ? a->alias->value : arg;
+	char text[PARAM_TEXT_MAX + 128], as[PARAM_TEXT_MAX + 64];
+	snprintf(text, sizeof(text), "%s.%s=%s", a->runner->name, a->alias->key, value);
+	snprintf(as, sizeof(as), "--%s%s%s", a->alias->option, a->alias->value ? "" : " ",
+	         a->alias->value ? "" : arg);
+	return add_override(cfg, text, as, err, errlen);
 }
 
 int apply_overrides(const struct run_config *cfg, const struct workload_ops *ops,
@@ -273,6 +327,31 @@ int apply_overrides(const struct run_config *cfg, const struct workload_ops *ops
 		    params_set(pv, cfg->overrides[i].key, cfg->overrides[i].value, err, errlen) !=
 		        0)
 			return -1;
+	return 0;
+}
+
+void strategy_params(const struct run_config *cfg, const struct runner_ops *r,
+                     struct param_values *pv)
+{
+	char err[200];
+	params_init(pv, r->params, cfg->quick);
+	for (int i = 0; i < cfg->n_overrides; i++)
+		if (cfg->overrides[i].runner == r)
+			(void)params_set(pv, cfg->overrides[i].key, cfg->overrides[i].value, err,
+			                 sizeof(err));
+}
+
+/* The switch interval the convoy is measured against: the parameter a
+ * strategy names as its switch interval, as -p left it. */
+static unsigned switch_interval_of(const struct run_config *cfg)
+{
+	for (const struct runner_ops *const *r = runner_table(); *r; r++) {
+		if ((*r)->switch_interval_param == NULL)
+			continue;
+		struct param_values pv;
+		strategy_params(cfg, *r, &pv);
+		return (unsigned)param_get(&pv, (*r)->switch_interval_param);
+	}
 	return 0;
 }
 
@@ -293,10 +372,9 @@ static void config_defaults(struct run_config *cfg)
 	cfg->reps = 5;
 	cfg->warmup = 1;
 	cfg->pin = PIN_CORE;
-	cfg->switch_interval_us = 5000;
-	cfg->force_switching = true;
 	cfg->seed = 1;
 	cfg->cell_timeout_s = CLI_DEFAULT_CELL_TIMEOUT_S;
+	cfg->trace_events = TRACE_DEFAULT_EVENTS;
 }
 
 static enum cli_status bad(char *err, size_t errlen, const char *fmt, const char *arg)
@@ -305,18 +383,104 @@ static enum cli_status bad(char *err, size_t errlen, const char *fmt, const char
 	return CLI_ERROR;
 }
 
-enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, char *err,
-                                 size_t errlen)
+/* -w, -s, -n: a list that replaces what an earlier one gave. */
+static enum cli_status parse_list(int opt, const char *arg, struct run_config *cfg, char *err,
+                                  size_t errlen)
 {
-	static const struct option options[] = {
+	struct list_ctx lc = {.cfg = cfg, .err = err, .errlen = errlen};
+	char listbuf[1024];
+	snprintf(listbuf, sizeof(listbuf), "%s", arg);
+	if (opt == 'w')
+		cfg->n_workloads = 0;
+	if (opt == 's')
+		cfg->n_strategies = 0;
+	if (opt == 'n')
+		cfg->n_workers = 0;
+	if (for_each_item(listbuf,
+	                  opt == 'w'   ? add_workload
+	                  : opt == 's' ? add_strategy
+	                               : add_workers,
+	                  &lc) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "empty item in the list for -%c: '%s'", opt, arg);
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
+/* -r, --warmup, --seed, --cell-timeout: a whole number in range. */
+static enum cli_status parse_number(int opt, const char *arg, struct run_config *cfg, char *err,
+                                    size_t errlen)
+{
+	long v;
+	switch (opt) {
+	case 'r':
+		if (parse_int(arg, 1, 100000, &v) != 0)
+			return bad(err, errlen,
+			           "--reps needs a whole number from 1 to 100000, not '%s'", arg);
+		cfg->reps = (int)v;
+		break;
+	case OPT_WARMUP:
+		if (parse_int(arg, 0, 1000, &v) != 0)
+			return bad(err, errlen,
+			           "--warmup needs a whole number from 0 to 1000, not '%s'", arg);
+		cfg->warmup = (int)v;
+		break;
+	case OPT_SEED:
+		if (parse_int(arg, 0, LONG_MAX, &v) != 0)
+			return bad(err, errlen, "--seed needs a whole number, not '%s'", arg);
+		cfg->seed = (uint64_t)v;
+		break;
+	case OPT_CELL_TIMEOUT:
+		if (parse_int(arg, 1, 86400, &v) != 0)
+			return bad(err, errlen,
+			           "--cell-timeout needs seconds from 1 to 86400, not '%s'", arg);
+		cfg->cell_timeout_s = (int)v;
+		break;
+	}
+	return CLI_OK;
+}
+
+/* --trace FILE, --trace-cells FILTER, --trace-buffer EVENTS (hidden). */
+static enum cli_status parse_trace_option(int opt, const char *arg, struct run_config *cfg,
+                                          char *err, size_t errlen)
+{
+	long v;
+	switch (opt) {
+	case OPT_TRACE:
+		if (arg[0] == '\0' || strlen(arg) >= sizeof(cfg->trace_path))
+			return bad(err, errlen, "unusable --trace path '%s'", arg);
+		snprintf(cfg->trace_path, sizeof(cfg->trace_path), "%s", arg);
+		break;
+	case OPT_TRACE_CELLS:
+		if (trace_filter_parse(arg, &cfg->trace_cells, err, errlen) != 0)
+			return CLI_ERROR;
+		break;
+	case OPT_TRACE_BUFFER:
+		if (parse_int(arg, 1, 1L << 24, &v) != 0)
+			return bad(
+			    err, errlen,
+			    "--trace-buffer needs events per worker from 1 to 16777216, not '%s'",
+			    arg);
+		cfg->trace_events = (size_t)v;
+		break;
+	}
+	return CLI_OK;
+}
+
+#define N_FIXED_OPTIONS 19
+
+/* The fixed options, then the strategies' aliases (OPT_ALIAS + i), then the
+ * terminator; returns how many aliases there are. */
+static int build_options(struct option *options, struct alias_ref *aliases)
+{
+	static const struct option fixed[] = {
 	    {"workloads", required_argument, NULL, 'w'},
 	    {"strategies", required_argument, NULL, 's'},
 	    {"workers", required_argument, NULL, 'n'},
 	    {"reps", required_argument, NULL, 'r'},
 	    {"warmup", required_argument, NULL, OPT_WARMUP},
 	    {"pin", required_argument, NULL, OPT_PIN},
-	    {"switch-interval-us", required_argument, NULL, OPT_SWITCH_INTERVAL},
-	    {"gil-no-force-switch", no_argument, NULL, OPT_NO_FORCE_SWITCH},
 	    {"param", required_argument, NULL, 'p'},
 	    {"quick", no_argument, NULL, OPT_QUICK},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
@@ -326,12 +490,88 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 	    {"list-cells", no_argument, NULL, OPT_LIST_CELLS},
 	    {"cell-timeout", required_argument, NULL, OPT_CELL_TIMEOUT},
 	    {"output", required_argument, NULL, 'o'},
+	    {"trace", required_argument, NULL, OPT_TRACE},
+	    {"trace-cells", required_argument, NULL, OPT_TRACE_CELLS},
+	    {"trace-buffer", required_argument, NULL, OPT_TRACE_BUFFER},
 	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
 	};
+	size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
+	_Static_assert(sizeof(fixed) / sizeof(fixed[0]) == N_FIXED_OPTIONS, "N_FIXED_OPTIONS");
+	int n_aliases = alias_list(aliases, MAX_ALIASES);
+	memcpy(options, fixed, sizeof(fixed));
+	for (int i = 0; i < n_aliases; i++)
+		options[n_fixed + (size_t)i] = (struct option){
+		    aliases[i].alias->option,
+		    aliases[i].alias->value ? no_argument : required_argument, NULL, OPT_ALIAS + i};
+	options[n_fixed + (size_t)n_aliases] = (struct option){NULL, 0, NULL, 0};
+	return n_aliases;
+}
+
+/* One option getopt_long returned; CLI_OK to go on. */
+static enum cli_status parse_option(int opt, char **argv, struct run_config *cfg,
+                                    const struct alias_ref *aliases, int n_aliases, char *err,
+                                    size_t errlen)
+{
+	char as[PARAM_TEXT_MAX + 64];
+	switch (opt) {
+	case 'w':
+	case 's':
+	case 'n':
+		return parse_list(opt, optarg, cfg, err, errlen);
+	case 'r':
+	case OPT_WARMUP:
+	case OPT_SEED:
+	case OPT_CELL_TIMEOUT:
+		return parse_number(opt, optarg, cfg, err, errlen);
+	case OPT_PIN:
+		if (pin_policy_parse(optarg, &cfg->pin) != 0)
+			return bad(err, errlen,
+			           "unknown --pin policy '%s' (core, pu, single or none)", optarg);
+		return CLI_OK;
+	case 'p':
+		snprintf(as, sizeof(as), "-p %s", optarg);
+		return add_override(cfg, optarg, as, err, errlen) != 0 ? CLI_ERROR : CLI_OK;
+	case OPT_QUICK:
+		cfg->quick = true;
+		return CLI_OK;
+	case OPT_QUIET:
+		cfg->quiet = true;
+		return CLI_OK;
+	case OPT_LIST_CELLS:
+		cfg->list_cells = true;
+		return CLI_OK;
+	case OPT_BALLAST:
+		return parse_ballast(cfg, optarg, err, errlen) != 0 ? CLI_ERROR : CLI_OK;
+	case OPT_URL:
+		return add_url_overrides(cfg, optarg, err, errlen) != 0 ? CLI_ERROR : CLI_OK;
+	case 'o':
+		if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->output))
+			return bad(err, errlen, "unusable output path '%s'", optarg);
+		snprintf(cfg->output, sizeof(cfg->output), "%s", optarg);
+		return CLI_OK;
+	case OPT_TRACE:
+	case OPT_TRACE_CELLS:
+	case OPT_TRACE_BUFFER:
+		return parse_trace_option(opt, optarg, cfg, err, errlen);
+	case 'h':
+		return CLI_HELP;
+	case ':':
+		return bad(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+	}
+	if (opt >= OPT_ALIAS && opt < OPT_ALIAS + n_aliases)
+		return add_alias_override(cfg, &aliases[opt - OPT_ALIAS], optarg, err, errlen) != 0
+		           ? CLI_ERROR
+		           : CLI_OK;
+	return bad(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+}
+
+enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, char *err,
+                                 size_t errlen)
+{
+	struct option options[N_FIXED_OPTIONS + MAX_ALIASES + 1];
+	struct alias_ref aliases[MAX_ALIASES];
+	int n_aliases = build_options(options, aliases);
 	struct list_ctx lc = {.cfg = cfg, .err = err, .errlen = errlen};
-	char listbuf[1024];
-	long v;
 	int opt;
 
 	config_defaults(cfg);
@@ -339,114 +579,20 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":w:s:n:r:p:o:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'w':
-		case 's':
-		case 'n':
-			snprintf(listbuf, sizeof(listbuf), "%s", optarg);
-			if (opt == 'w')
-				cfg->n_workloads = 0;
-			if (opt == 's')
-				cfg->n_strategies = 0;
-			if (opt == 'n')
-				cfg->n_workers = 0;
-			if (for_each_item(listbuf,
-			                  opt == 'w'   ? add_workload
-			                  : opt == 's' ? add_strategy
-			                               : add_workers,
-			                  &lc) != 0) {
-				if (err[0] == '\0')
-					snprintf(err, errlen,
-					         "empty item in the list for -%c: '%s'", opt,
-					         optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case 'r':
-			if (parse_int(optarg, 1, 100000, &v) != 0)
-				return bad(err, errlen,
-				           "--reps needs a whole number from 1 to 100000, not '%s'",
-				           optarg);
-			cfg->reps = (int)v;
-			break;
-		case OPT_WARMUP:
-			if (parse_int(optarg, 0, 1000, &v) != 0)
-				return bad(err, errlen,
-				           "--warmup needs a whole number from 0 to 1000, not '%s'",
-				           optarg);
-			cfg->warmup = (int)v;
-			break;
-		case OPT_PIN:
-			if (pin_policy_parse(optarg, &cfg->pin) != 0)
-				return bad(err, errlen,
-				           "unknown --pin policy '%s' (core, pu, single or none)",
-				           optarg);
-			break;
-		case OPT_SWITCH_INTERVAL:
-			if (parse_int(optarg, 1, 10000000, &v) != 0)
-				return bad(err, errlen,
-				           "--switch-interval-us needs 1 to 10000000, not '%s'",
-				           optarg);
-			cfg->switch_interval_us = (unsigned)v;
-			break;
-		case 'p':
-			if (add_override(cfg, optarg, err, errlen) != 0)
-				return CLI_ERROR;
-			break;
-		case OPT_QUICK:
-			cfg->quick = true;
-			break;
-		case OPT_NO_FORCE_SWITCH:
-			cfg->force_switching = false;
-			break;
-		case OPT_QUIET:
-			cfg->quiet = true;
-			break;
-		case OPT_SEED:
-			if (parse_int(optarg, 0, LONG_MAX, &v) != 0)
-				return bad(err, errlen, "--seed needs a whole number, not '%s'",
-				           optarg);
-			cfg->seed = (uint64_t)v;
-			break;
-		case OPT_CELL_TIMEOUT:
-			if (parse_int(optarg, 1, 86400, &v) != 0)
-				return bad(err, errlen,
-				           "--cell-timeout needs seconds from 1 to 86400, not '%s'",
-				           optarg);
-			cfg->cell_timeout_s = (int)v;
-			break;
-		case OPT_LIST_CELLS:
-			cfg->list_cells = true;
-			break;
-		case OPT_BALLAST:
-			if (parse_ballast(cfg, optarg, err, errlen) != 0)
-				return CLI_ERROR;
-			break;
-		case OPT_URL:
-			if (add_url_overrides(cfg, optarg, err, errlen) != 0)
-				return CLI_ERROR;
-			break;
-		case 'o':
-			if (optarg[0] == '\0' || strlen(optarg) >= sizeof(cfg->output))
-				return bad(err, errlen, "unusable output path '%s'", optarg);
-			snprintf(cfg->output, sizeof(cfg->output), "%s", optarg);
-			break;
-		case 'h':
-			return CLI_HELP;
-		case ':':
-			return bad(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-		default:
-			return bad(err, errlen, "unknown option '%s' (see --help)",
-			           argv[optind - 1]);
-		}
+		enum cli_status st = parse_option(opt, argv, cfg, aliases, n_aliases, err, errlen);
+		if (st != CLI_OK)
+			return st;
 	}
 	if (optind < argc)
 		return bad(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+	if (cfg->trace_cells.n > 0 && cfg->trace_path[0] == '\0')
+		return bad(err, errlen, "%s needs --trace FILE", "--trace-cells");
 	if (cfg->n_workloads == 0) {
 		cfg->default_suite = true;
 		add_workload("all", &lc);
 	}
 	if (cfg->n_strategies == 0)
 		add_strategy("all", &lc);
+	cfg->switch_interval_us = switch_interval_of(cfg);
 	return CLI_OK;
 }

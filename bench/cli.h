@@ -9,6 +9,7 @@
 
 #include "placement.h"
 #include "runner.h"
+#include "trace_file.h"
 #include "workload.h"
 
 #define CLI_MAX_LIST               64
@@ -17,8 +18,11 @@
 #define CLI_MAX_BALLAST_MB         (64 * 1024)
 #define CLI_DEFAULT_CELL_TIMEOUT_S 600
 
+/* -p NAME.KEY=VALUE, for a workload or a strategy (one of the two is set). */
 struct param_override {
 	const struct workload_ops *workload;
+	const struct runner_ops *runner;
+	const char *owner; /* the workload's or the strategy's name */
 	char key[64];
 	char value[PARAM_TEXT_MAX];
 };
@@ -38,14 +42,20 @@ struct run_config {
 	int reps;
 	int warmup;
 	enum pin_policy pin;
+	/* The switch interval of the strategy that has one (runner_ops'
+	 * switch_interval_param) after -p: the convoy's yardstick. 0 when none. */
 	unsigned switch_interval_us;
-	bool force_switching; /* --gil-no-force-switch turns it off, for ablation */
 	bool quick;
 	bool quiet;
 	bool list_cells;    /* print the cells that would run, and stop */
 	int cell_timeout_s; /* a single run longer than this stops the whole run */
 	uint64_t seed;
 	char output[PATH_MAX]; /* empty: results/<host>-<UTC time>.json */
+	/* --trace FILE: the last counted repetition of each cell the filter
+	 * (--trace-cells) names is traced into FILE; empty: no tracing. */
+	char trace_path[PATH_MAX];
+	struct trace_filter trace_cells;
+	size_t trace_events; /* per lane (--trace-buffer, hidden: for the tests) */
 	struct param_override overrides[CLI_MAX_OVERRIDES];
 	int n_overrides;
 };
@@ -64,5 +74,10 @@ int default_worker_sweep(int cores, int *out, int max);
 /* Apply the config's -p overrides that concern workload ops to pv. */
 int apply_overrides(const struct run_config *cfg, const struct workload_ops *ops,
                     struct param_values *pv, char *err, size_t errlen);
+
+/* A strategy's parameters for this run: its defaults (--quick's under --quick)
+ * with the -p overrides applied (checked at parse time, so this cannot fail). */
+void strategy_params(const struct run_config *cfg, const struct runner_ops *r,
+                     struct param_values *pv);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "resultfile.h"
+#include "stats.h"
 
 #define ALPHA             0.05
 #define DEFAULT_THRESHOLD 10.0
@@ -69,33 +70,10 @@ struct comparison {
 	char note[160];
 };
 
-static int cmp_sample(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* The median of the cell's samples (NAN without any). */
-static double sample_median(const struct rf_cell *c)
-{
-	if (c->n_samples == 0)
-		return NAN;
-	double *v = malloc(c->n_samples * sizeof(*v));
-	if (v == NULL)
-		return NAN;
-	memcpy(v, c->samples, c->n_samples * sizeof(*v));
-	/* qsort: run -r allows 100,000 samples, where insertion sort took minutes */
-	qsort(v, c->n_samples, sizeof(*v), cmp_sample);
-	size_t n = c->n_samples;
-	double median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	free(v);
-	return median;
-}
-
 /* Whether the cell's samples are the ones its median summarises. */
 static bool samples_match(const struct rf_cell *c)
 {
-	double median = sample_median(c);
+	double median = median_of(c->samples, c->n_samples);
 	return c->n_samples >= 2 && fabs(median - c->median) <= 1e-6 * fabs(c->median) + 1e-12;
 }
 
@@ -107,12 +85,17 @@ static bool is_serial(const struct rf_cell *c)
 /* The speedup of c over the serial cell of its own file, as `run` defines
  * it: the ratio of the medians, its interval from the two medians' intervals
  * (computed here, so that it always agrees with the times beside it). */
-static double speedup_of(const struct rf_cell *c, const struct rf_cell *serial, double *lo,
-                         double *hi)
+static double cell_speedup(const struct rf_cell *c, const struct rf_cell *serial, double *lo,
+                           double *hi)
 {
-	*lo = serial->ci_lo / c->ci_hi;
-	*hi = serial->ci_hi / c->ci_lo;
-	return serial->median / c->median;
+	struct summary base = {.median = serial->median,
+	                       .ci_lo = serial->ci_lo,
+	                       .ci_hi = serial->ci_hi},
+	               cell = {.median = c->median, .ci_lo = c->ci_lo, .ci_hi = c->ci_hi};
+	struct ratio r = speedup_of(&base, &cell);
+	*lo = r.lo;
+	*hi = r.hi;
+	return r.value;
 }
 
 static void judge(struct comparison *cmp, const struct options *o, double *a, size_t na, double *b,
@@ -162,11 +145,11 @@ static void compare_times(struct comparison *cmp, const struct options *o)
 	/* A file whose samples say something else than its median was edited or
 	 * damaged: the two views are both ratios of medians, and the one that
 	 * differs more from 1 is judged, so that neither hides a change. */
-	double rs = sample_median(n) / sample_median(b);
+	double rs = median_of(n->samples, n->n_samples) / median_of(b->samples, b->n_samples);
 	if (!usable && isfinite(rs) && rs > 0 && fabs(log(rs)) > fabs(log(cmp->r))) {
 		cmp->r = rs;
-		cmp->base_value = sample_median(b);
-		cmp->other_value = sample_median(n);
+		cmp->base_value = median_of(b->samples, b->n_samples);
+		cmp->other_value = median_of(n->samples, n->n_samples);
 	}
 	judge(cmp, o, b->samples, b->n_samples, n->samples, n->n_samples, usable, b->ci_lo,
 	      b->ci_hi, n->ci_lo, n->ci_hi);
@@ -195,8 +178,8 @@ static void compare_speedups(struct comparison *cmp, const struct options *o,
 		return;
 	}
 	double b_lo, b_hi, n_lo, n_hi;
-	cmp->base_value = speedup_of(b, bs, &b_lo, &b_hi);
-	cmp->other_value = speedup_of(n, ns, &n_lo, &n_hi);
+	cmp->base_value = cell_speedup(b, bs, &b_lo, &b_hi);
+	cmp->other_value = cell_speedup(n, ns, &n_lo, &n_hi);
 	cmp->r = cmp->base_value / cmp->other_value;
 	cmp->r_lo = b_lo / n_hi;
 	cmp->r_hi = b_hi / n_lo;

@@ -103,13 +103,14 @@ static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
                         struct run_result *rr)
 {
 	struct workload *w = &c->bw->w;
-	struct strategy_options opts = {.switch_interval_us = run->cfg.switch_interval_us,
-	                                .force_switching = run->cfg.force_switching};
+	struct param_values strategy;
+	strategy_params(&run->cfg, c->runner, &strategy);
 	struct run_spec spec = {.workload = w,
 	                        .workers = c->workers,
 	                        .topology = run->topology,
 	                        .cpus = c->plan.cpus,
-	                        .options = &opts};
+	                        .params = &strategy,
+	                        .trace = c->trace};
 	struct rusage self0, kids0, self1, kids1;
 
 	if (run_result_init(rr, w->ops->task_count(w), cell_threads(c)) != 0) {
@@ -370,7 +371,8 @@ struct watchdog {
 	bool quit;
 };
 
-static struct watchdog dog = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static struct watchdog the_watchdog = {.mu = PTHREAD_MUTEX_INITIALIZER,
+                                       .cv = PTHREAD_COND_INITIALIZER};
 
 static json_t *save_progress(struct bench_run *run);
 static void report_failed_save(const struct bench_run *run);
@@ -378,20 +380,22 @@ static void report_failed_save(const struct bench_run *run);
 static void *watch_runs(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&dog.mu);
-	while (!dog.quit) {
-		if (dog.cell == NULL) {
-			pthread_cond_wait(&dog.cv, &dog.mu);
+	pthread_mutex_lock(&the_watchdog.mu);
+	while (!the_watchdog.quit) {
+		if (the_watchdog.cell == NULL) {
+			pthread_cond_wait(&the_watchdog.cv, &the_watchdog.mu);
 			continue;
 		}
-		struct timespec until = {.tv_sec = (time_t)dog.deadline,
-		                         .tv_nsec =
-		                             (long)((dog.deadline - floor(dog.deadline)) * 1e9)};
-		if (pthread_cond_timedwait(&dog.cv, &dog.mu, &until) != ETIMEDOUT ||
-		    dog.cell == NULL || monotonic_now() < dog.deadline)
+		struct timespec until = {
+		    .tv_sec = (time_t)the_watchdog.deadline,
+		    .tv_nsec =
+		        (long)((the_watchdog.deadline - floor(the_watchdog.deadline)) * 1e9)};
+		if (pthread_cond_timedwait(&the_watchdog.cv, &the_watchdog.mu, &until) !=
+		        ETIMEDOUT ||
+		    the_watchdog.cell == NULL || monotonic_now() < the_watchdog.deadline)
 			continue;
-		struct cell *c = dog.cell;
-		struct bench_run *run = dog.run;
+		struct cell *c = the_watchdog.cell;
+		struct bench_run *run = the_watchdog.run;
 		snprintf(
 		    c->error, sizeof(c->error),
 		    "timed out: one run took longer than %d s (--cell-timeout); the run stopped "
@@ -406,7 +410,7 @@ static void *watch_runs(void *arg)
 		        c->bw->w.ops->name, c->runner->name, c->workers, c->error, run->output);
 		_exit(124);
 	}
-	pthread_mutex_unlock(&dog.mu);
+	pthread_mutex_unlock(&the_watchdog.mu);
 	return NULL;
 }
 
@@ -418,7 +422,7 @@ static int watchdog_start(pthread_t *tid)
 	pthread_condattr_t attr;
 	if (pthread_condattr_init(&attr) != 0 ||
 	    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&dog.cv, &attr) != 0)
+	    pthread_cond_init(&the_watchdog.cv, &attr) != 0)
 		return -1;
 	pthread_condattr_destroy(&attr);
 	return pthread_create(tid, NULL, watch_runs, NULL);
@@ -426,26 +430,26 @@ static int watchdog_start(pthread_t *tid)
 
 static void watchdog_arm(struct bench_run *run, struct cell *c)
 {
-	pthread_mutex_lock(&dog.mu);
-	dog.run = run;
-	dog.cell = c;
-	dog.deadline = monotonic_now() + run->cfg.cell_timeout_s;
-	pthread_cond_signal(&dog.cv);
-	pthread_mutex_unlock(&dog.mu);
+	pthread_mutex_lock(&the_watchdog.mu);
+	the_watchdog.run = run;
+	the_watchdog.cell = c;
+	the_watchdog.deadline = monotonic_now() + run->cfg.cell_timeout_s;
+	pthread_cond_signal(&the_watchdog.cv);
+	pthread_mutex_unlock(&the_watchdog.mu);
 }
 
 /* Returns with the watchdog's lock held, so that the cell is not written
  * while the watchdog reads it; watchdog_release lets go. */
 static void watchdog_disarm(void)
 {
-	pthread_mutex_lock(&dog.mu);
-	dog.cell = NULL;
+	pthread_mutex_lock(&the_watchdog.mu);
+	the_watchdog.cell = NULL;
 }
 
 static void watchdog_release(void)
 {
-	pthread_cond_signal(&dog.cv);
-	pthread_mutex_unlock(&dog.mu);
+	pthread_cond_signal(&the_watchdog.cv);
+	pthread_mutex_unlock(&the_watchdog.mu);
 }
 
 static int timed_measure(struct bench_run *run, struct cell *c, struct sample *s,
@@ -457,6 +461,61 @@ static int timed_measure(struct bench_run *run, struct cell *c, struct sample *s
 	return rc;
 }
 
+/* One of the strategy's counters of the latest counted run, NAN if none. */
+static double cell_stat(const struct cell *c, const char *name)
+{
+	for (int i = 0; i < c->n_stats; i++)
+		if (strcmp(c->stat[i].name, name) == 0)
+			return c->stat[i].value;
+	return NAN;
+}
+
+/* --trace: the last counted repetition of a cell the filter names is traced
+ * (its figures are counted and the cell says which it was). The buffers are
+ * set up here, before the run's clock starts. */
+static void trace_begin_if_chosen(struct bench_run *run, struct cell *c, bool counted)
+{
+	const struct run_config *cfg = &run->cfg;
+	if (!counted || cfg->trace_path[0] == '\0' || c->n_samples != cfg->reps - 1 ||
+	    !trace_filter_matches(&cfg->trace_cells, c->bw->w.ops, c->runner, c->workers))
+		return;
+	c->trace = malloc(sizeof(*c->trace));
+	if (c->trace != NULL &&
+	    trace_open(c->trace, trace_lanes_for(c->workers), cfg->trace_events) == 0)
+		return;
+	fprintf(stderr, "concbench run: cannot trace %s %s n=%d: %s\n", c->bw->w.ops->name,
+	        c->runner->name, c->workers, strerror(errno));
+	free(c->trace);
+	c->trace = NULL;
+}
+
+/* After the traced run: its events into the trace file's document when the
+ * run counted, and the buffers freed either way. */
+static void trace_end(struct bench_run *run, struct cell *c, bool kept)
+{
+	char label[128];
+	if (c->trace == NULL)
+		return;
+	if (kept) {
+		cell_label(c, label, sizeof(label));
+		struct trace_cell_info info = {
+		    .label = label,
+		    .workload = c->bw->w.ops->name,
+		    .strategy = c->runner->name,
+		    .workers = c->workers,
+		    .repetition = c->n_samples,
+		    .forced_switches = cell_stat(c, "forced_switches"),
+		};
+		c->traced_repetition = c->n_samples;
+		c->trace_events = trace_events(c->trace);
+		c->trace_dropped = trace_dropped(c->trace);
+		trace_doc_add(&run->trace_doc, &info, c->trace);
+	}
+	trace_close(c->trace);
+	free(c->trace);
+	c->trace = NULL;
+}
+
 static void run_cell_once(struct bench_run *run, struct cell *c, bool counted, const char *phase)
 {
 	struct sample s;
@@ -466,23 +525,27 @@ static void run_cell_once(struct bench_run *run, struct cell *c, bool counted, c
 		return;
 	}
 	memset(&rr, 0, sizeof(rr));
+	trace_begin_if_chosen(run, c, counted);
 	int rc = timed_measure(run, c, &s, &rr);
 	if (stopping()) {
 		/* the signal may have reached the workers too: this run is not evidence */
 		c->error[0] = '\0';
 		if (rr.task != NULL)
 			run_result_free(&rr);
+		trace_end(run, c, false);
 		watchdog_release();
 		return;
 	}
 	if (rc != 0 || verify_checksum(c, &rr) != 0) {
 		if (rr.task != NULL)
 			run_result_free(&rr);
+		trace_end(run, c, false);
 		watchdog_release();
 		progress(run, c, phase, true, true);
 		return;
 	}
 	keep_run(c, &s, &rr, counted);
+	trace_end(run, c, true);
 	watchdog_release();
 	bool done = counted && c->n_samples == run->cfg.reps;
 	if (done)
@@ -881,6 +944,37 @@ static void add_release_gil_variant(struct bench_run *run)
 	}
 }
 
+/* --trace: the file must be writable before anything is measured; an item of
+ * --trace-cells that names no cell of this run is worth a warning. */
+static int check_trace_request(struct bench_run *run, char *err, size_t errlen)
+{
+	const struct run_config *cfg = &run->cfg;
+	char why[400];
+	if (cfg->trace_path[0] == '\0')
+		return 0;
+	if (check_output_writable(cfg->trace_path, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "--trace %.200s: %.280s", cfg->trace_path, why);
+		return -1;
+	}
+	for (int k = 0; k < cfg->trace_cells.n; k++) {
+		struct trace_filter one = {.n = 1, .item = {cfg->trace_cells.item[k]}};
+		bool any = false;
+		for (int i = 0; i < run->n_cells && !any; i++)
+			any = trace_filter_matches(&one, run->cells[i].bw->w.ops,
+			                           run->cells[i].runner, run->cells[i].workers);
+		/* Not an error: `make bench` names its cells whatever BENCH_ARGS selects. */
+		if (!any &&
+		    run->n_warnings < (int)(sizeof(run->warnings) / sizeof(run->warnings[0])))
+			snprintf(
+			    run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+			    "--trace-cells: item %d names no cell of this run: nothing is traced "
+			    "for it",
+			    k + 1);
+	}
+	trace_doc_init(&run->trace_doc);
+	return 0;
+}
+
 static int prepare(struct bench_run *run, char *err, size_t errlen)
 {
 	stamp_time(run);
@@ -916,7 +1010,9 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 	}
 	if (run->cfg.default_suite)
 		add_release_gil_variant(run);
-	return build_cells(run, err, errlen);
+	if (build_cells(run, err, errlen) != 0)
+		return -1;
+	return check_trace_request(run, err, errlen);
 }
 
 static void release(struct bench_run *run)
@@ -932,6 +1028,7 @@ static void release(struct bench_run *run)
 	}
 	free(run->cells);
 	free(run->workloads);
+	trace_doc_free(&run->trace_doc);
 	if (run->topology != NULL)
 		hwloc_topology_destroy(run->topology);
 }
@@ -962,6 +1059,31 @@ static void print_cell_list(const struct bench_run *run, FILE *out)
 		fprintf(out, "%s%s%s %s %d %d\n", c->bw->w.ops->name, c->bw->variant[0] ? ":" : "",
 		        c->bw->variant, c->runner->name, c->workers, c->ballast_mb);
 	}
+}
+
+/* --trace: the file, written once the run is over. */
+static void write_trace_file(struct bench_run *run)
+{
+	char err[512];
+	size_t events = 0;
+	uint64_t dropped = 0;
+	int cells = 0;
+	if (run->cfg.trace_path[0] == '\0')
+		return;
+	for (int i = 0; i < run->n_cells; i++) {
+		const struct cell *c = &run->cells[i];
+		cells += c->traced_repetition > 0;
+		events += c->trace_events;
+		dropped += c->trace_dropped;
+	}
+	if (trace_doc_write(&run->trace_doc, run->cfg.trace_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "concbench run: cannot write the trace %s: %s\n",
+		        run->cfg.trace_path, err);
+		return;
+	}
+	if (!run->cfg.quiet)
+		fprintf(stderr, "trace file: %s (%d cells, %zu events, %" PRIu64 " dropped)\n",
+		        run->cfg.trace_path, cells, events, dropped);
 }
 
 int cmd_run(int argc, char **argv)
@@ -1009,10 +1131,10 @@ int cmd_run(int argc, char **argv)
 		stop_fixture_server(bw);
 	}
 	if (watching) {
-		pthread_mutex_lock(&dog.mu);
-		dog.quit = true;
-		pthread_cond_signal(&dog.cv);
-		pthread_mutex_unlock(&dog.mu);
+		pthread_mutex_lock(&the_watchdog.mu);
+		the_watchdog.quit = true;
+		pthread_cond_signal(&the_watchdog.cv);
+		pthread_mutex_unlock(&the_watchdog.mu);
 		pthread_join(watcher, NULL);
 	}
 	if (stop_signal != 0)
@@ -1024,6 +1146,7 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < run.n_cells; i++)
 		cell_summarize(&run, &run.cells[i]);
 	json_t *doc = save_progress(&run);
+	write_trace_file(&run);
 	report_cell_warnings(&run);
 	print_summary(&run, stdout);
 	if (doc != NULL)

@@ -5,16 +5,16 @@
 
 #include "run.h"
 
-static void print_param(const char *workload, const struct param_def *p)
+static void print_param(const char *owner, const struct param_def *p)
 {
 	if (p->type == PARAM_INT) {
-		printf("      %s.%-14s %-10" PRId64 " %-10" PRId64 " %s\n", workload, p->key,
-		       p->def, p->quick, p->help);
+		printf("      %s.%-14s %-10" PRId64 " %-10" PRId64 " %s\n", owner, p->key, p->def,
+		       p->quick, p->help);
 	} else if (p->type == PARAM_TEXT) {
-		printf("      %s.%-14s %-21s %s\n", workload, p->key,
+		printf("      %s.%-14s %-21s %s\n", owner, p->key,
 		       p->text_def && *p->text_def ? p->text_def : "(none)", p->help);
 	} else {
-		printf("      %s.%-14s %-10s %-10s %s\n", workload, p->key, p->choices[p->def],
+		printf("      %s.%-14s %-10s %-10s %s\n", owner, p->key, p->choices[p->def],
 		       p->choices[p->quick], p->help);
 	}
 }
@@ -37,9 +37,13 @@ int cmd_list(int argc, char **argv)
 		for (const struct param_def *p = (*w)->params; p && p->key; p++)
 			print_param((*w)->name, p);
 	}
-	printf("\nstrategies (-s):\n");
-	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+	printf("\nstrategies (-s; parameters with -p STRATEGY.KEY=VALUE; default, --quick "
+	       "default):\n");
+	for (const struct runner_ops *const *r = runner_table(); *r; r++) {
 		printf("  %-10s %-46s like %s\n", (*r)->name, (*r)->description,
 		       (*r)->python_analogue);
+		for (const struct param_def *p = (*r)->params; p && p->key; p++)
+			print_param((*r)->name, p);
+	}
 	return 0;
 }

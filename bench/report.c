@@ -461,6 +461,28 @@ static void print_notes(FILE *out, const struct result_file *rf, const struct gr
 	}
 }
 
+/* Each strategy's own parameters, where it has some (they are the same in
+ * every cell of a run, so the group's first cell of the strategy says them). */
+static void print_strategy_params(FILE *out, const struct result_file *rf, const struct group *g,
+                                  bool markdown)
+{
+	size_t m;
+	const struct rf_cell *const *cells = result_file_group(rf, g->first, &m);
+	for (size_t s = 0; s < g->n_strategies; s++) {
+		for (size_t i = 0; i < m; i++) {
+			const struct rf_cell *c = cells[i];
+			if (strcmp(c->strategy, g->strategies[s]) != 0)
+				continue;
+			if (c->strategy_params != NULL && c->strategy_params[0] != '\0')
+				fprintf(out,
+				        markdown ? "- %s parameters: `%s`\n"
+				                 : "  %s parameters: %s\n",
+				        c->strategy, c->strategy_params);
+			break;
+		}
+	}
+}
+
 static void print_claims_markdown(FILE *out, json_t *claims)
 {
 	if (json_array_size(claims) == 0)
@@ -517,6 +539,7 @@ static int report_tables(FILE *out, const struct result_file *rf, bool markdown)
 		print_convoy(out, rf, g, markdown);
 		if (markdown)
 			fputs("\n", out);
+		print_strategy_params(out, rf, g, markdown);
 		print_notes(out, rf, g, markdown);
 	}
 	json_t *claims = json_object_get(rf->doc, "claims");

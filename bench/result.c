@@ -54,16 +54,28 @@ static double idle_of(const struct sample *s)
 	return s->idle_share;
 }
 
-static json_t *params_json(const struct workload *w)
+/* A workload's or a strategy's parameters: {"key": value, ...}. */
+static json_t *params_json(const struct param_values *pv)
 {
 	json_t *o = json_object();
-	for (size_t i = 0; i < params_count(w->params.defs); i++) {
-		const struct param_def *d = &w->params.defs[i];
+	for (size_t i = 0; i < params_count(pv->defs); i++) {
+		const struct param_def *d = &pv->defs[i];
 		json_object_set_new(o, d->key,
-		                    d->type == PARAM_INT ? json_integer(w->params.value[i])
-		                                         : json_string(w->params.text[i]));
+		                    d->type == PARAM_INT ? json_integer(pv->value[i])
+		                                         : json_string(pv->text[i]));
 	}
 	return o;
+}
+
+/* The cell's strategy's own parameters, kept apart from the workload's
+ * "params" (which cells of every strategy share, and the claims match on). */
+static void add_strategy_params(json_t *o, const struct cell *c, const struct run_config *cfg)
+{
+	if (params_count(c->runner->params) == 0)
+		return;
+	struct param_values pv;
+	strategy_params(cfg, c->runner, &pv);
+	json_object_set_new(o, "strategy_params", params_json(&pv));
 }
 
 static json_t *placement_json(const struct cell *c)
@@ -271,8 +283,8 @@ static json_t *cell_json(const struct cell *c, const struct run_config *cfg)
 	json_t *o = json_pack(
 	    "{s:s, s:s, s:o, s:s, s:i, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:[o,o], s:o}",
 	    "workload", w->ops->name, "kind", workload_kind_name(w->ops->kind), "params",
-	    params_json(w), "strategy", c->runner->name, "workers", c->workers, "placement",
-	    placement_json(c), "checksum", checksum_json(c), "checksum_ok",
+	    params_json(&w->params), "strategy", c->runner->name, "workers", c->workers,
+	    "placement", placement_json(c), "checksum", checksum_json(c), "checksum_ok",
 	    c->measured_any && c->checksum_ok && c->error[0] == '\0', "error",
 	    c->error[0] ? json_string(c->error) : json_null(), "samples", samples, "wall_s",
 	    summary_json(&c->wall), "speedup_vs_serial", num(c->speedup.value), "speedup_ci95",
@@ -289,10 +301,15 @@ static json_t *cell_json(const struct cell *c, const struct run_config *cfg)
 	json_object_set_new(o, "variant",
 	                    c->bw->variant[0] ? json_string(c->bw->variant) : json_null());
 	json_object_set_new(o, "ballast_mb", json_integer(c->ballast_mb));
+	if (c->traced_repetition > 0) /* --trace: which counted repetition was traced */
+		json_object_set_new(o, "trace",
+		                    json_pack("{s:i, s:I, s:I}", "repetition", c->traced_repetition,
+		                              "events", (json_int_t)c->trace_events, "dropped",
+		                              (json_int_t)c->trace_dropped));
 	json_object_set_new(o, "idle_cpu_share", num(sample_median(c, idle_of)));
 	add_io_figures(o, c);
 	add_workload_facts(o, c);
-	json_object_set_new(o, "gil", json_null());
+	add_strategy_params(o, c, cfg);
 	if (c->runner->stats_key != NULL && c->n_stats > 0)
 		json_object_set_new(o, c->runner->stats_key, strategy_stats_json(c));
 	json_object_set_new(o, "warnings", warnings);
@@ -309,23 +326,40 @@ static json_t *names_json(const struct bench_run *run)
 	return json_pack("{s:o, s:o}", "workloads", w, "strategies", s);
 }
 
+/* Every registered strategy's parameters as this run set them, by strategy. */
+static json_t *strategies_params_json(const struct run_config *cfg)
+{
+	json_t *o = json_object();
+	for (const struct runner_ops *const *r = runner_table(); *r; r++) {
+		if (params_count((*r)->params) == 0)
+			continue;
+		struct param_values pv;
+		strategy_params(cfg, *r, &pv);
+		json_object_set_new(o, (*r)->name, params_json(&pv));
+	}
+	return o;
+}
+
 static json_t *config_json(const struct bench_run *run)
 {
 	const struct run_config *cfg = &run->cfg;
-	json_t *o = json_pack("{s:i, s:i, s:s, s:i, s:I, s:b, s:o}", "reps", cfg->reps, "warmup",
-	                      cfg->warmup, "pin", pin_policy_name(cfg->pin), "switch_interval_us",
-	                      (int)cfg->switch_interval_us, "seed", (json_int_t)cfg->seed, "quick",
-	                      cfg->quick, "workers", int_array(run->sweep, run->n_sweep));
+	json_t *o =
+	    json_pack("{s:i, s:i, s:s, s:I, s:b, s:o}", "reps", cfg->reps, "warmup", cfg->warmup,
+	              "pin", pin_policy_name(cfg->pin), "seed", (json_int_t)cfg->seed, "quick",
+	              cfg->quick, "workers", int_array(run->sweep, run->n_sweep));
+	if (cfg->switch_interval_us > 0)
+		json_object_set_new(o, "switch_interval_us",
+		                    json_integer((json_int_t)cfg->switch_interval_us));
 	json_t *names = names_json(run);
 	json_object_update(o, names);
 	json_decref(names);
 	json_t *overrides = json_array();
 	for (int i = 0; i < cfg->n_overrides; i++)
 		json_array_append_new(overrides,
-		                      json_sprintf("%s.%s=%s", cfg->overrides[i].workload->name,
+		                      json_sprintf("%s.%s=%s", cfg->overrides[i].owner,
 		                                   cfg->overrides[i].key, cfg->overrides[i].value));
 	json_object_set_new(o, "param_overrides", overrides);
-	json_object_set_new(o, "force_switching", json_boolean(cfg->force_switching));
+	json_object_set_new(o, "strategy_params", strategies_params_json(cfg));
 	json_object_set_new(o, "default_suite", json_boolean(cfg->default_suite));
 	json_object_set_new(o, "cell_timeout_s", json_integer(cfg->cell_timeout_s));
 	json_object_set_new(o, "ballast_mb", int_array(cfg->ballast_mb, cfg->n_ballast));
@@ -495,9 +529,9 @@ int check_output_writable(const char *path, char *err, size_t errlen)
 /* The document in one buffer and a few large writes: json_dumpfd writes
  * token by token, a system call each, which made every save of a large run
  * cost a noticeable fraction of a second. */
-static int write_document(int fd, json_t *doc)
+static int write_document(int fd, json_t *doc, size_t flags)
 {
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+	char *text = json_dumps(doc, flags);
 	if (text == NULL) {
 		errno = ENOMEM;
 		return -1;
@@ -534,6 +568,12 @@ static int name_temporary(int fd, const char *dir, char *tmp, size_t tmplen)
 
 int write_json_atomically(json_t *doc, const char *path, char *err, size_t errlen)
 {
+	return write_json_atomically_as(doc, path, JSON_INDENT(2) | JSON_REAL_PRECISION(9), err,
+	                                errlen);
+}
+
+int write_json_atomically_as(json_t *doc, const char *path, size_t flags, char *err, size_t errlen)
+{
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
 	if (refuse_non_regular(path, err, errlen) != 0)
 		return -1;
@@ -544,7 +584,7 @@ int write_json_atomically(json_t *doc, const char *path, char *err, size_t errle
 		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
 	}
-	int rc = write_document(fd, doc);
+	int rc = write_document(fd, doc, flags);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -1;
 	if (rc == 0 && !named) {

@@ -23,11 +23,17 @@ const char *rf_str(json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+const char *rf_str_or(json_t *obj, const char *key, const char *dflt)
+{
+	const char *s = rf_str(obj, key);
+	return s != NULL ? s : dflt;
+}
+
+static int load_error(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* err gets one line: a control byte (in a file's name, say) becomes '?'. */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int load_error(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -172,78 +178,89 @@ static int read_cell(struct result_file *rf, size_t i, json_t *c, char *err, siz
 	cell->json = c;
 	cell->index = i;
 	if (!json_is_object(c))
-		return fail(err, errlen, "%s: results[%zu] is %s, not an object", p, i,
-		            type_name(c));
+		return load_error(err, errlen, "%s: results[%zu] is %s, not an object", p, i,
+		                  type_name(c));
 	static const char *const strings[] = {"workload", "strategy"};
 	for (size_t k = 0; k < 2; k++)
 		if (!json_is_string(json_object_get(c, strings[k])))
-			return fail(err, errlen, "%s: results[%zu].%s is %s, not a string", p, i,
-			            strings[k], type_name(json_object_get(c, strings[k])));
+			return load_error(err, errlen, "%s: results[%zu].%s is %s, not a string", p,
+			                  i, strings[k], type_name(json_object_get(c, strings[k])));
 	cell->workload = rf_str(c, "workload");
 	cell->strategy = rf_str(c, "strategy");
 	cell->kind = rf_str(c, "kind") ? rf_str(c, "kind") : "";
 	json_t *workers = json_object_get(c, "workers");
 	if (!json_is_integer(workers) || json_integer_value(workers) < 1 ||
 	    json_integer_value(workers) > 100000000)
-		return fail(err, errlen, "%s: results[%zu].workers is %s, not a positive integer",
-		            p, i, json_is_integer(workers) ? "out of range" : type_name(workers));
+		return load_error(err, errlen,
+		                  "%s: results[%zu].workers is %s, not a positive integer", p, i,
+		                  json_is_integer(workers) ? "out of range" : type_name(workers));
 	cell->workers = (int)json_integer_value(workers);
 	json_t *params = json_object_get(c, "params");
 	if (params != NULL && !json_is_object(params) && !json_is_null(params))
-		return fail(err, errlen, "%s: results[%zu].params is %s, not an object", p, i,
-		            type_name(params));
+		return load_error(err, errlen, "%s: results[%zu].params is %s, not an object", p, i,
+		                  type_name(params));
 	cell->params = params_text(params, managed_url(rf->doc, cell->workload));
 	cell->params_len = strlen(cell->params);
+	json_t *sp = json_object_get(c, "strategy_params");
+	if (sp != NULL && !json_is_object(sp) && !json_is_null(sp))
+		return load_error(err, errlen,
+		                  "%s: results[%zu].strategy_params is %s, not an object", p, i,
+		                  type_name(sp));
+	cell->strategy_params = params_text(sp, NULL);
 	json_t *ballast = json_object_get(c, "ballast_mb");
 	if (json_is_integer(ballast) && json_integer_value(ballast) != 0) {
 		char *with = NULL;
 		if (asprintf(&with, "%s%sballast_mb=%lld", cell->params,
 		             cell->params_len ? "," : "",
 		             (long long)json_integer_value(ballast)) < 0)
-			return fail(err, errlen, "%s: out of memory", p);
+			return load_error(err, errlen, "%s: out of memory", p);
 		free(cell->params);
 		cell->params = with;
 	}
 	json_t *error = json_object_get(c, "error");
 	if (error != NULL && !json_is_null(error) && !json_is_string(error))
-		return fail(err, errlen, "%s: results[%zu].error is %s, not a string or null", p, i,
-		            type_name(error));
+		return load_error(err, errlen, "%s: results[%zu].error is %s, not a string or null",
+		                  p, i, type_name(error));
 	cell->error = json_string_value(error);
 
 	json_t *wall = json_object_get(c, "wall_s");
 	if (wall != NULL && !json_is_object(wall) && !json_is_null(wall))
-		return fail(err, errlen, "%s: results[%zu].wall_s is %s, not an object", p, i,
-		            type_name(wall));
+		return load_error(err, errlen, "%s: results[%zu].wall_s is %s, not an object", p, i,
+		                  type_name(wall));
 	if (!number_or_null(json_object_get(wall, "median")))
-		return fail(err, errlen, "%s: results[%zu].wall_s.median is %s, not a number", p, i,
-		            type_name(json_object_get(wall, "median")));
+		return load_error(err, errlen, "%s: results[%zu].wall_s.median is %s, not a number",
+		                  p, i, type_name(json_object_get(wall, "median")));
 	cell->median = rf_num(wall, "median");
 	if (read_interval(json_object_get(wall, "ci95"), &cell->ci_lo, &cell->ci_hi) != 0)
-		return fail(err, errlen, "%s: results[%zu].wall_s.ci95 is not [low, high]", p, i);
+		return load_error(err, errlen, "%s: results[%zu].wall_s.ci95 is not [low, high]", p,
+		                  i);
 	if (!number_or_null(json_object_get(c, "speedup_vs_serial")))
-		return fail(err, errlen, "%s: results[%zu].speedup_vs_serial is %s, not a number",
-		            p, i, type_name(json_object_get(c, "speedup_vs_serial")));
+		return load_error(err, errlen,
+		                  "%s: results[%zu].speedup_vs_serial is %s, not a number", p, i,
+		                  type_name(json_object_get(c, "speedup_vs_serial")));
 	cell->speedup = rf_num(c, "speedup_vs_serial");
 	if (read_interval(json_object_get(c, "speedup_ci95"), &cell->speedup_lo,
 	                  &cell->speedup_hi) != 0)
-		return fail(err, errlen, "%s: results[%zu].speedup_ci95 is not [low, high]", p, i);
+		return load_error(err, errlen, "%s: results[%zu].speedup_ci95 is not [low, high]",
+		                  p, i);
 
 	json_t *samples = json_object_get(c, "samples");
 	if (samples != NULL && !json_is_array(samples) && !json_is_null(samples))
-		return fail(err, errlen, "%s: results[%zu].samples is %s, not an array", p, i,
-		            type_name(samples));
+		return load_error(err, errlen, "%s: results[%zu].samples is %s, not an array", p, i,
+		                  type_name(samples));
 	cell->samples = calloc(json_array_size(samples) + 1, sizeof(double));
 	if (cell->samples == NULL)
-		return fail(err, errlen, "%s: out of memory", p);
+		return load_error(err, errlen, "%s: out of memory", p);
 	size_t k;
 	json_t *s;
 	json_array_foreach(samples, k, s)
 	{
 		if (!json_is_object(s) || !number_or_null(json_object_get(s, "wall_s")))
-			return fail(err, errlen,
-			            "%s: results[%zu].samples[%zu] is not an object with a number "
-			            "wall_s",
-			            p, i, k);
+			return load_error(
+			    err, errlen,
+			    "%s: results[%zu].samples[%zu] is not an object with a number "
+			    "wall_s",
+			    p, i, k);
 		double w = rf_num(s, "wall_s");
 		if (isfinite(w))
 			cell->samples[cell->n_samples++] = w;
@@ -267,27 +284,30 @@ static int check_document(struct result_file *rf, char *err, size_t errlen)
 	json_t *doc = rf->doc;
 	const char *p = rf->path;
 	if (!json_is_object(doc))
-		return fail(err, errlen, "%s: not a concbench result (the top level is %s)", p,
-		            type_name(doc));
+		return load_error(err, errlen, "%s: not a concbench result (the top level is %s)",
+		                  p, type_name(doc));
 	json_t *version = json_object_get(doc, "schema_version");
 	if (version == NULL)
-		return fail(err, errlen, "%s: not a concbench result (no schema_version)", p);
+		return load_error(err, errlen, "%s: not a concbench result (no schema_version)", p);
 	if (!json_is_integer(version))
-		return fail(err, errlen, "%s: schema_version is %s, not an integer", p,
-		            type_name(version));
+		return load_error(err, errlen, "%s: schema_version is %s, not an integer", p,
+		                  type_name(version));
 	if (json_integer_value(version) != RESULT_SCHEMA_VERSION)
-		return fail(err, errlen,
-		            "%s: schema_version %lld; this concbench reads version %d only", p,
-		            (long long)json_integer_value(version), RESULT_SCHEMA_VERSION);
+		return load_error(err, errlen,
+		                  "%s: schema_version %lld; this concbench reads version %d only",
+		                  p, (long long)json_integer_value(version), RESULT_SCHEMA_VERSION);
 	json_t *results = json_object_get(doc, "results");
 	if (!json_is_array(results))
-		return fail(err, errlen, "%s: results is %s, not an array", p, type_name(results));
+		return load_error(err, errlen, "%s: results is %s, not an array", p,
+		                  type_name(results));
 	json_t *machine = json_object_get(doc, "machine");
 	if (!json_is_object(machine))
-		return fail(err, errlen, "%s: machine is %s, not an object", p, type_name(machine));
+		return load_error(err, errlen, "%s: machine is %s, not an object", p,
+		                  type_name(machine));
 	json_t *config = json_object_get(doc, "config");
 	if (config != NULL && !json_is_object(config))
-		return fail(err, errlen, "%s: config is %s, not an object", p, type_name(config));
+		return load_error(err, errlen, "%s: config is %s, not an object", p,
+		                  type_name(config));
 	rf->hostname = rf_str(machine, "hostname") ? rf_str(machine, "hostname") : "unknown host";
 	rf->cpu_model = rf_str(machine, "cpu_model") ? rf_str(machine, "cpu_model") : "unknown CPU";
 	rf->created_at = rf_str(doc, "created_at") ? rf_str(doc, "created_at") : "";
@@ -297,12 +317,12 @@ static int check_document(struct result_file *rf, char *err, size_t errlen)
 	rf->n_cells = json_array_size(results);
 	rf->cells = calloc(rf->n_cells + 1, sizeof(*rf->cells));
 	if (rf->cells == NULL)
-		return fail(err, errlen, "%s: out of memory", p);
+		return load_error(err, errlen, "%s: out of memory", p);
 	for (size_t i = 0; i < rf->n_cells; i++)
 		if (read_cell(rf, i, json_array_get(results, i), err, errlen) != 0)
 			return -1;
 	if (index_cells(rf) != 0)
-		return fail(err, errlen, "%s: out of memory", p);
+		return load_error(err, errlen, "%s: out of memory", p);
 	return 0;
 }
 
@@ -368,7 +388,7 @@ int result_file_load_buffer(const char *name, const char *data, size_t len, stru
 	memset(rf, 0, sizeof(*rf));
 	rf->path = strdup(name);
 	if (rf->path == NULL)
-		return fail(err, errlen, "%s: out of memory", name);
+		return load_error(err, errlen, "%s: out of memory", name);
 	json_error_t e;
 	rf->doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &e);
 	if (rf->doc == NULL) {
@@ -377,7 +397,7 @@ int result_file_load_buffer(const char *name, const char *data, size_t len, stru
 		for (char *c = e.text; *c != '\0'; c++)
 			if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
 				*c = '?';
-		fail(err, errlen, "%s:%d:%d: %s", name, e.line, e.column, e.text);
+		load_error(err, errlen, "%s:%d:%d: %s", name, e.line, e.column, e.text);
 		result_file_free(rf);
 		return -1;
 	}
@@ -406,7 +426,7 @@ static int input_cap(size_t *cap, char *err, size_t errlen)
 	unsigned long long mb = strtoull(env, &end, 10);
 	if (errno != 0 || *end != '\0' || env[0] < '0' || env[0] > '9' || mb < 1 ||
 	    mb > (SIZE_MAX >> 21))
-		return fail(
+		return load_error(
 		    err, errlen,
 		    "CONCBENCH_MAX_INPUT_MB='%s' is not a whole number of MiB from 1 to %zu", env,
 		    (size_t)(SIZE_MAX >> 21));
@@ -416,10 +436,11 @@ static int input_cap(size_t *cap, char *err, size_t errlen)
 
 static int over_cap(const char *path, size_t cap, char *err, size_t errlen)
 {
-	return fail(err, errlen,
-	            "%s: larger than the readers' cap of %zu MiB (set CONCBENCH_MAX_INPUT_MB to "
-	            "read it)",
-	            path, cap >> 20);
+	return load_error(
+	    err, errlen,
+	    "%s: larger than the readers' cap of %zu MiB (set CONCBENCH_MAX_INPUT_MB to "
+	    "read it)",
+	    path, cap >> 20);
 }
 
 /* Reads all of f, or fails once it holds more than cap bytes: a pipe or a
@@ -437,7 +458,7 @@ static char *read_capped(FILE *f, const char *path, size_t cap, size_t *lenp, ch
 			char *p = realloc(data, want);
 			if (p == NULL) {
 				free(data);
-				fail(err, errlen, "%s: out of memory", path);
+				load_error(err, errlen, "%s: out of memory", path);
 				return NULL;
 			}
 			data = p;
@@ -459,7 +480,7 @@ static char *read_capped(FILE *f, const char *path, size_t cap, size_t *lenp, ch
 	if (ferror(f)) {
 		int e = errno;
 		free(data);
-		fail(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		load_error(err, errlen, "%s: cannot read: %s", path, strerror(e));
 		return NULL;
 	}
 	*lenp = len;
@@ -474,7 +495,7 @@ int result_file_load(const char *path, struct result_file *rf, char *err, size_t
 		return -1;
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
-		return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return load_error(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 	/* A regular file's size is known: refuse it before reading a byte. */
 	struct stat st;
 	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > cap) {
@@ -496,6 +517,7 @@ void result_file_free(struct result_file *rf)
 {
 	for (size_t i = 0; rf->cells != NULL && i < rf->n_cells; i++) {
 		free(rf->cells[i].params);
+		free(rf->cells[i].strategy_params);
 		free(rf->cells[i].samples);
 	}
 	free(rf->cells);

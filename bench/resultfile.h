@@ -22,7 +22,11 @@ struct rf_cell {
 	/* "key=value,..." sorted by key, without a managed server's URL; with
 	 * ",ballast_mb=N" for a cell measured with ballast, which is another cell */
 	char *params;
-	size_t params_len;   /* the length without the ballast */
+	size_t params_len; /* the length without the ballast */
+	/* The strategy's own parameters (the cell's "strategy_params"), in the
+	 * same form; "" for a strategy that has none. Not part of params: cells of
+	 * every strategy share those, and match on them. */
+	char *strategy_params;
 	const char *error;   /* the cell's error text, NULL when there is none */
 	bool ok;             /* no error, checksum not wrong, a finite positive median */
 	double median;       /* wall_s.median (NAN when absent) */
@@ -84,6 +88,8 @@ void result_file_machine_label(const struct result_file *rf, char *buf, size_t l
 /* Small readers of optional fields: NAN or NULL when absent or of another type. */
 double rf_num(json_t *obj, const char *key);
 const char *rf_str(json_t *obj, const char *key);
+/* rf_str, or dflt where the field is absent or not a string. */
+const char *rf_str_or(json_t *obj, const char *key, const char *dflt);
 
 /* Two-sided p-value of the Mann-Whitney U test of a against b: exact when
  * there are no ties and the samples are small, else the normal approximation

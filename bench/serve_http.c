@@ -758,10 +758,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- serve_run --------------------------------------------------------- */
 
-static int fail(const struct serve_options *opt, const char *fmt, ...)
+static int serve_error(const struct serve_options *opt, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static int fail(const struct serve_options *opt, const char *fmt, ...)
+static int serve_error(const struct serve_options *opt, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -925,7 +925,7 @@ int serve_run(const struct serve_options *opt)
 	unsigned limit = opt->connection_limit ? opt->connection_limit : SERVE_DEFAULT_CONN_LIMIT;
 	unsigned idle = opt->idle_timeout_s ? opt->idle_timeout_s : SERVE_DEFAULT_IDLE_TIMEOUT;
 	if (opt->port < 0 || opt->port > 65535)
-		return fail(opt, "port %d is not in 0..65535", opt->port);
+		return serve_error(opt, "port %d is not in 0..65535", opt->port);
 
 	struct addrinfo hints = {
 	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
@@ -938,7 +938,7 @@ int serve_run(const struct serve_options *opt)
 		gai = getaddrinfo(bind_addr, NULL, &hints, &ai);
 	}
 	if (gai != 0)
-		return fail(opt, "cannot bind to '%s': %s", bind_addr, gai_strerror(gai));
+		return serve_error(opt, "cannot bind to '%s': %s", bind_addr, gai_strerror(gai));
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
@@ -949,7 +949,8 @@ int serve_run(const struct serve_options *opt)
 	else if (sa->sa_family == AF_INET6)
 		((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)opt->port);
 	else
-		return fail(opt, "cannot bind to '%s': not an IPv4 or IPv6 address", bind_addr);
+		return serve_error(opt, "cannot bind to '%s': not an IPv4 or IPv6 address",
+		                   bind_addr);
 	char host[INET6_ADDRSTRLEN];
 	if (getnameinfo(sa, sizeof(ss), host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
 		snprintf(host, sizeof(host), "%s", bind_addr);
@@ -983,7 +984,7 @@ int serve_run(const struct serve_options *opt)
 	                     .first_request_ns = (int64_t)request_s * 1000000000,
 	                     .next_request_ns = ((int64_t)idle + request_s) * 1000000000};
 	if (sigfd < 0) {
-		rc = fail(opt, "signalfd: %s", strerror(errno));
+		rc = serve_error(opt, "signalfd: %s", strerror(errno));
 		goto out;
 	}
 
@@ -999,14 +1000,14 @@ int serve_run(const struct serve_options *opt)
 	    on_completed, &srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, &srv,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv, MHD_OPTION_END);
 	if (srv.daemon == NULL) {
-		rc = fail(opt, "cannot listen on %s port %d%s%s", host, opt->port,
-		          errno ? ": " : "", errno ? strerror(errno) : "");
+		rc = serve_error(opt, "cannot listen on %s port %d%s%s", host, opt->port,
+		                 errno ? ": " : "", errno ? strerror(errno) : "");
 		goto out;
 	}
 	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
 	int port = pi != NULL ? pi->port : opt->port;
 	if (port <= 0) {
-		rc = fail(opt, "cannot tell which port libmicrohttpd listens on");
+		rc = serve_error(opt, "cannot tell which port libmicrohttpd listens on");
 		MHD_stop_daemon(srv.daemon);
 		goto out;
 	}

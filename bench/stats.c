@@ -157,6 +157,18 @@ double percentile(const double *samples, size_t n, double p)
 }
 
 /* a / b, or NAN when the inputs cannot give a meaningful ratio. */
+double median_of(const double *samples, size_t n)
+{
+	if (n == 0)
+		return NAN;
+	double *s = sorted_copy(samples, n);
+	if (s == NULL)
+		return NAN;
+	double m = sorted_median(s, n);
+	free(s);
+	return m;
+}
+
 static double safe_ratio(double a, double b)
 {
 	if (!isfinite(a) || !isfinite(b) || b == 0.0)

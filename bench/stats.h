@@ -17,6 +17,9 @@ struct summary {
 /* Summarise n samples (the input is not modified). n == 0 gives all-NAN fields. */
 void summarize(const double *samples, size_t n, struct summary *out);
 
+/* The median of n samples (not modified), as summarize computes it; NAN for n == 0. */
+double median_of(const double *samples, size_t n);
+
 /* Linear-interpolated percentile p in [0, 100] of n samples (not modified). NAN for n == 0. */
 double percentile(const double *samples, size_t n, double p);
 

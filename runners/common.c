@@ -179,3 +179,12 @@ long proc_status_kib(const char *field)
 		fclose(f);
 	return kib;
 }
+
+int64_t run_spec_param(const struct run_spec *spec, const struct param_def *defs, const char *key)
+{
+	if (spec->params != NULL)
+		return param_get(spec->params, key);
+	struct param_values defaults;
+	params_init(&defaults, defs, 0);
+	return param_get(&defaults, key);
+}

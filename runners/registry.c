@@ -1,19 +1,25 @@
 /* Every strategy, in the order results show them. Adding one is a new file in
- * runners/ and one line here. */
+ * runners/ and one line in STRATEGIES below (docs/architecture.md). */
 #include <stddef.h>
 #include <string.h>
 
 #include "runner.h"
 
-extern const struct runner_ops serial_runner;
-extern const struct runner_ops gil_runner;
-extern const struct runner_ops threads_runner;
-extern const struct runner_ops processes_runner;
-extern const struct runner_ops epoll_runner;
+/* The table: one line per strategy, NAME for the struct runner_ops NAME_runner
+ * that runners/NAME.c defines. */
+#define STRATEGIES(X)                                                                              \
+	X(serial)                                                                                  \
+	X(gil)                                                                                     \
+	X(threads)                                                                                 \
+	X(processes)                                                                               \
+	X(epoll)
 
-static const struct runner_ops *const runners[] = {
-    &serial_runner, &gil_runner, &threads_runner, &processes_runner, &epoll_runner, NULL,
-};
+#define DECLARE(name) extern const struct runner_ops name##_runner;
+#define ENTRY(name)   &name##_runner,
+
+STRATEGIES(DECLARE)
+
+static const struct runner_ops *const runners[] = {STRATEGIES(ENTRY) NULL};
 
 const struct runner_ops *const *runner_table(void)
 {

@@ -12,17 +12,19 @@
 
 #include "../workloads/workload.h"
 
-struct strategy_options {
-	unsigned switch_interval_us; /* the gil strategy's interval (GIL.md) */
-	bool force_switching;
-};
+struct trace;
 
 struct run_spec {
 	struct workload *workload;
 	int workers;
 	hwloc_topology_t topology;
 	const int *cpus; /* OS index of the PU for each worker, -1 for unpinned */
-	const struct strategy_options *options;
+	/* The strategy's own parameters (runner_ops.params) as -p NAME.KEY=VALUE
+	 * left them; NULL: the defaults. Read them with run_spec_param. */
+	const struct param_values *params;
+	/* Non-NULL for the repetition `run --trace` records (trace.h): the
+	 * runner names the lanes it uses and its workers record into them. */
+	struct trace *trace;
 };
 
 struct worker_record {
@@ -59,6 +61,16 @@ struct run_result {
 	char error[256]; /* the first error, task or run */
 };
 
+/* A spelling of -p STRATEGY.KEY=VALUE that `run` accepts as an option of its
+ * own (kept from before strategies had parameters), e.g. --switch-interval-us. */
+struct runner_alias {
+	const char *option; /* the long option, without "--"; NULL ends the table */
+	const char *key;    /* the parameter it sets */
+	const char *value;  /* NULL: the option takes the value; else the value it sets */
+	const char *help;   /* `run --help`'s line: "--OPTION[ ARG]" and this */
+	const char *arg;    /* the argument's name in that line ("US"), when it takes one */
+};
+
 struct runner_ops {
 	const char *name;
 	const char *description;
@@ -70,6 +82,15 @@ struct runner_ops {
 	/* The result-file key under which this strategy's run_stat counters go
 	 * ("gil"); NULL when it keeps none. */
 	const char *stats_key;
+	/* Parameters, as a workload's are (workloads/params.h): set with
+	 * -p NAME.KEY=VALUE, listed by `concbench list`, written into each of the
+	 * strategy's cells as "strategy_params". NULL when it has none. */
+	const struct param_def *params;
+	const struct runner_alias *aliases; /* NULL or ended by an entry with option NULL */
+	/* The parameter, in microseconds, that is the strategy's switch interval,
+	 * if it has one: the run's config records it as switch_interval_us, and
+	 * the mixed workload's convoy is measured against half of it. */
+	const char *switch_interval_param;
 	/* 0 when the run completed (tasks may still have failed, see tasks_failed);
 	 * -1 when it could not, with result->error set. */
 	int (*run)(const struct run_spec *spec, struct run_result *result);
@@ -78,6 +99,10 @@ struct runner_ops {
 /* The registry (runners/registry.c). */
 const struct runner_ops *const *runner_table(void);
 const struct runner_ops *runner_find(const char *name);
+
+/* A strategy parameter for this run: spec->params' value, or the default in
+ * defs when spec has none. */
+int64_t run_spec_param(const struct run_spec *spec, const struct param_def *defs, const char *key);
 
 /* Shared by the runners (runners/common.c). */
 int run_result_init(struct run_result *r, size_t tasks, int workers);

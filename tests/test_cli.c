@@ -120,10 +120,14 @@ Test(cli, long_options)
 	cr_assert_str_eq(cfg.output, "out.json");
 	cr_assert(cfg.quiet);
 	cr_assert_eq(cfg.seed, 42);
-	cr_assert_eq(cfg.n_overrides, 1);
-	cr_assert_str_eq(cfg.overrides[0].key, "tasks");
-	cr_assert_str_eq(cfg.overrides[0].value, "8");
-	cr_assert_eq(cfg.overrides[0].workload, workload_find("primes"));
+	/* --switch-interval-us is -p gil.switch_interval_us: an override too */
+	cr_assert_eq(cfg.n_overrides, 2);
+	cr_assert_eq(cfg.overrides[0].runner, runner_find("gil"));
+	cr_assert_str_eq(cfg.overrides[0].key, "switch_interval_us");
+	cr_assert_str_eq(cfg.overrides[0].value, "100");
+	cr_assert_str_eq(cfg.overrides[1].key, "tasks");
+	cr_assert_str_eq(cfg.overrides[1].value, "8");
+	cr_assert_eq(cfg.overrides[1].workload, workload_find("primes"));
 }
 
 Test(cli, all_selects_every_workload_and_strategy)
@@ -207,7 +211,65 @@ Test(cli, gil_options)
 	cr_assert_eq(cfg.n_strategies, 1);
 	cr_assert_eq(cfg.strategies[0], runner_find("gil"));
 	cr_assert_eq(cfg.switch_interval_us, 500);
-	cr_assert_not(cfg.force_switching);
+	struct param_values pv;
+	strategy_params(&cfg, runner_find("gil"), &pv);
+	cr_assert_eq(param_get(&pv, "switch_interval_us"), 500);
+	cr_assert_eq(param_get(&pv, "force_switching"), 0, "--gil-no-force-switch turns it off");
+}
+
+/* The aliases are spellings of -p: the same settings, by either route. */
+Test(cli, gil_options_as_params)
+{
+	char *argv[] = {
+	    "run", "-s", "gil", "-p", "gil.switch_interval_us=500", "-p", "gil.force_switching=0"};
+	struct run_config cfg;
+	char err[256];
+
+	cr_assert_eq(run_config_parse(ARGC(argv), argv, &cfg, err, sizeof(err)), CLI_OK, "%s", err);
+	cr_assert_eq(cfg.switch_interval_us, 500);
+	struct param_values pv;
+	strategy_params(&cfg, runner_find("gil"), &pv);
+	cr_assert_eq(param_get(&pv, "switch_interval_us"), 500);
+	cr_assert_eq(param_get(&pv, "force_switching"), 0);
+	cr_assert_eq(cfg.overrides[0].runner, runner_find("gil"));
+	cr_assert_null(cfg.overrides[0].workload);
+	cr_assert_str_eq(cfg.overrides[0].owner, "gil");
+}
+
+Test(cli, strategy_param_bogus)
+{
+	char *argv1[] = {"run", "-p", "gil.nokey=1"};
+	char *argv2[] = {"run", "-p", "gil.force_switching=2"};
+	char *argv3[] = {"run", "-p", "threads.switch_interval_us=5"};
+
+	parse_fails(ARGC(argv1), argv1, "gil.nokey");
+	parse_fails(ARGC(argv2), argv2, "force_switching");
+	parse_fails(ARGC(argv3), argv3, "threads.switch_interval_us");
+}
+
+/* Strategy parameters share -p with workloads: no name may be both. */
+Test(cli, no_strategy_shares_a_workload_name)
+{
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		cr_assert_null(workload_find((*r)->name), "%s is a workload and a strategy",
+		               (*r)->name);
+}
+
+/* Every alias a strategy declares is in `run --help` and parses. */
+Test(cli, strategy_aliases_are_documented_and_parse)
+{
+	char buf[8192] = "";
+	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+	run_usage(f);
+	fclose(f);
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		for (const struct runner_alias *a = (*r)->aliases; a && a->option; a++) {
+			char opt[80];
+			snprintf(opt, sizeof(opt), "--%s", a->option);
+			cr_assert_not_null(strstr(buf, opt), "%s is not in run --help", opt);
+			cr_assert_not_null(params_find((*r)->params, a->key, NULL),
+			                   "%s sets an undeclared %s.%s", opt, (*r)->name, a->key);
+		}
 }
 
 Test(cli, workers_zero)

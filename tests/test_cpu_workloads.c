@@ -12,6 +12,8 @@
 #include "runner.h"
 #include "workload.h"
 
+#include "support.h"
+
 /* mandelbrot's pixel hashes, computed once with workloads/mandelbrot.c (a
  * serial run) and kept here independently of its own table. */
 #define MANDELBROT_DEFAULT_HASH       UINT64_C(0x2c11910b6bf22c6b) /* 1200x800, 64 bands, 1000 */
@@ -26,13 +28,10 @@
 #define TRIAD_ELEMENTS "100003"
 #define TRIAD_PASSES   "3"
 
-static const char *const strategies[] = {"serial", "gil", "threads", "processes", "epoll"};
-#define N_STRATEGIES (sizeof(strategies) / sizeof(strategies[0]))
-
 struct harness {
 	hwloc_topology_t topology;
 	struct placement_plan plan;
-	struct strategy_options options;
+	struct param_values options; /* the strategy's parameters, at their defaults */
 	struct run_spec spec;
 	struct run_result result;
 };
@@ -75,12 +74,12 @@ static void run_under(struct harness *h, const char *name, struct workload *w, i
 	cr_assert_eq(
 	    placement_plan_make(h->topology, PIN_NONE, threads, &h->plan, err, sizeof(err)), 0,
 	    "%s", err);
-	h->options = (struct strategy_options){.switch_interval_us = 5000, .force_switching = true};
+	params_init(&h->options, runner->params, 0);
 	h->spec = (struct run_spec){.workload = w,
 	                            .workers = workers,
 	                            .topology = h->topology,
 	                            .cpus = h->plan.cpus,
-	                            .options = &h->options};
+	                            .params = &h->options};
 	size_t tasks = w->ops->task_count(w);
 	cr_assert_eq(run_result_init(&h->result, tasks, threads), 0);
 
@@ -165,8 +164,8 @@ Test(cpuwork, mandelbrot_epoll, .timeout = 60)
 
 Test(cpuwork, mandelbrot_release_gil_same_answer, .timeout = 60)
 {
-	for (size_t s = 0; s < N_STRATEGIES; s++)
-		mandelbrot_quick_under(strategies[s], "1");
+	for (size_t s = 0; s < strategy_count(); s++)
+		mandelbrot_quick_under(strategy_names()[s], "1");
 }
 
 /* The default set's hash, from a full run (two threads, to halve the time). */
@@ -223,17 +222,18 @@ Test(cpuwork, mandelbrot_unknown_parameters_agree, .timeout = 60)
 	const char *const kv[] = {"width", "160", "height", "100", "bands", "7", NULL};
 	uint64_t first = 0, unused;
 
-	for (size_t s = 0; s < N_STRATEGIES; s++) {
+	for (size_t s = 0; s < strategy_count(); s++) {
 		struct workload w;
 		struct harness h;
 
 		workload_open(&w, "mandelbrot", 1, kv);
 		cr_assert_not(w.ops->expected_checksum(&w, &unused), "not a known parameter set");
 		cr_assert_not(w.ops->expected_items(&w, &unused));
-		run_under(&h, strategies[s], &w, 2);
+		run_under(&h, strategy_names()[s], &w, 2);
 		if (s == 0)
 			first = h.result.checksum;
-		cr_assert_eq(h.result.checksum, first, "%s disagrees with serial", strategies[s]);
+		cr_assert_eq(h.result.checksum, first, "%s disagrees with serial",
+		             strategy_names()[s]);
 		cr_assert_neq(h.result.checksum, MANDELBROT_QUICK_HASH);
 		harness_close(&h);
 		workload_close(&w);
@@ -326,8 +326,8 @@ Test(cpuwork, triad_epoll, .timeout = 60)
 
 Test(cpuwork, triad_release_gil_same_answer, .timeout = 60)
 {
-	for (size_t s = 0; s < N_STRATEGIES; s++)
-		triad_small_under(strategies[s], "1");
+	for (size_t s = 0; s < strategy_count(); s++)
+		triad_small_under(strategy_names()[s], "1");
 }
 
 /* The --quick set: arrays larger than the caches, huge pages where allowed. */

@@ -14,9 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef CONCBENCH_BIN
-#error "the Makefile passes CONCBENCH_BIN"
-#endif
+#include "support.h"
 
 static double now_s(void)
 {
@@ -197,18 +195,7 @@ Test(faults, a_dead_fixture_server_fails_its_cells_without_a_hang, .timeout = 90
 
 static int run_shell(const char *args, char *err, size_t len)
 {
-	char cmd[1024], errfile[] = "/tmp/concbench-faults-err-XXXXXX";
-	close(mkstemp(errfile));
-	snprintf(cmd, sizeof(cmd), "timeout 60 %s %s >/dev/null 2>%s", CONCBENCH_BIN, args,
-	         errfile);
-	int status = system(cmd);
-	FILE *f = fopen(errfile, "r");
-	size_t n = f ? fread(err, 1, len - 1, f) : 0;
-	err[n] = '\0';
-	if (f)
-		fclose(f);
-	unlink(errfile);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return run_concbench_for(60, args, err, len);
 }
 
 Test(faults, absurd_sizes_and_counts_are_refused_before_anything_starts)

@@ -33,15 +33,11 @@
 #include "runner.h"
 #include "workload.h"
 
-#ifndef CONCBENCH_BIN
-#error "the Makefile passes CONCBENCH_BIN"
-#endif
+#include "support.h"
 
 #define COUNT 8
 #define SIZE  (256 * 1024)
 #define BS    (64 * 1024)
-
-static const char *const strategies[] = {"serial", "gil", "threads", "processes", "epoll", NULL};
 
 static char dir[128];
 
@@ -221,12 +217,13 @@ static struct outcome run_once(struct workload *w, const char *strategy, int wor
 	const struct runner_ops *runner = runner_find(strategy);
 	hwloc_topology_t topology;
 	struct placement_plan plan;
-	struct strategy_options options = {.switch_interval_us = 5000, .force_switching = true};
+	struct param_values options; /* the strategy's parameters, at their defaults */
 	struct outcome out;
 	char err[256] = "";
 	int threads = runner->single_thread ? 1 : workers;
 
 	cr_assert_not_null(runner, "no strategy %s", strategy);
+	params_init(&options, runner->params, 0);
 	cr_assert_eq(topology_open(&topology, NULL, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(placement_plan_make(topology, PIN_NONE, threads, &plan, err, sizeof(err)), 0,
 	             "%s", err);
@@ -234,7 +231,7 @@ static struct outcome run_once(struct workload *w, const char *strategy, int wor
 	                        .workers = workers,
 	                        .topology = topology,
 	                        .cpus = plan.cpus,
-	                        .options = &options};
+	                        .params = &options};
 	cr_assert_eq(run_result_init(&out.r, w->ops->task_count(w), threads), 0);
 	w->ops->before_run(w);
 	out.rc = runner->run(&spec, &out.r);
@@ -294,6 +291,7 @@ static void for_each_way(void (*check)(struct workload *, const char *, int, voi
 {
 	static const char *const backends[] = {"io_uring", "threadpool"};
 	struct workload w;
+	const char *const *strategies = strategy_names();
 	for (int s = 0; strategies[s] != NULL; s++) {
 		files_open_ok(&w, o);
 		check(&w, strategies[s], 2, arg);
@@ -867,16 +865,15 @@ Test(files, write_failure_while_generating_leaves_nothing_trusted)
 
 static json_t *run_binary(const char *cache, char out[256], size_t outlen)
 {
-	char cmd[1024];
+	char args[1024], err[1024];
 	snprintf(out, outlen, "%s/result-%s.json", dir, cache);
-	snprintf(cmd, sizeof(cmd),
-	         "%s run -w files -s serial,gil,threads,processes,epoll -n 2 -r 2 --warmup 1 "
+	snprintf(args, sizeof(args),
+	         "run -w files -s all -n 2 -r 2 --warmup 1 "
 	         "--quiet -p files.dir=%s -p files.count=%d -p files.size=%d -p files.cache=%s "
-	         "-o %s >/dev/null 2>&1",
-	         CONCBENCH_BIN, dir, COUNT, SIZE, cache, out);
-	int status = system(cmd);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: exit status %d", cmd,
-	          WEXITSTATUS(status));
+	         "-o %s",
+	         dir, COUNT, SIZE, cache, out);
+	int status = run_concbench_for(0, args, err, sizeof(err));
+	cr_assert_eq(status, 0, "%s: exit status %d: %s", args, status, err);
 	json_error_t e;
 	json_t *doc = json_load_file(out, 0, &e);
 	cr_assert_not_null(doc, "%s: %s", out, e.text);

@@ -376,12 +376,18 @@ static double timed_run(const struct runner_ops *runner, struct workload *w, int
                         uint64_t want_checksum, struct kept_stats *keep)
 {
 	int cpus[16];
-	struct strategy_options opt = {.switch_interval_us = INTERVAL_US, .force_switching = true};
+	struct param_values opt;
+	char err[200], interval[32];
+	snprintf(interval, sizeof(interval), "%u", INTERVAL_US);
+	params_init(&opt, runner->params, 0);
+	if (params_find(runner->params, "switch_interval_us", NULL) != NULL)
+		cr_assert_eq(params_set(&opt, "switch_interval_us", interval, err, sizeof(err)), 0,
+		             "%s", err);
 	struct run_result res;
 	for (int i = 0; i < 16; i++)
 		cpus[i] = -1;
 	struct run_spec spec = {
-	    .workload = w, .workers = workers, .topology = NULL, .cpus = cpus, .options = &opt};
+	    .workload = w, .workers = workers, .topology = NULL, .cpus = cpus, .params = &opt};
 	int records = runner->single_thread ? 1 : workers;
 	cr_assert_eq(run_result_init(&res, w->ops->task_count(w), records), 0);
 	double t0 = now_s();

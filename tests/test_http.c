@@ -18,9 +18,7 @@
 
 #include "content.h"
 
-#ifndef CONCBENCH_BIN
-#error "the Makefile passes CONCBENCH_BIN"
-#endif
+#include "support.h"
 
 static double now_s(void)
 {
@@ -33,30 +31,16 @@ static double now_s(void)
  * and the result document (NULL when none was written). */
 static int run_http(const char *args, json_t **doc, char *err, size_t errlen)
 {
-	char out[] = "/tmp/concbench-http-XXXXXX.json",
-	     errfile[] = "/tmp/concbench-http-err-XXXXXX";
-	char cmd[4096];
+	char out[] = "/tmp/concbench-http-XXXXXX.json", cmd[4096];
 	int fd = mkstemps(out, 5);
 	cr_assert(fd >= 0);
 	close(fd);
-	fd = mkstemp(errfile);
-	cr_assert(fd >= 0);
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "timeout 120 %s run %s --quiet -o %s >/dev/null 2>%s",
-	         CONCBENCH_BIN, args, out, errfile);
-	int status = system(cmd);
-	FILE *f = fopen(errfile, "r");
-	err[0] = '\0';
-	if (f != NULL) {
-		size_t n = fread(err, 1, errlen - 1, f);
-		err[n] = '\0';
-		fclose(f);
-	}
+	snprintf(cmd, sizeof(cmd), "run %s --quiet -o %s", args, out);
+	int status = run_concbench_for(120, cmd, err, errlen);
 	json_error_t e;
 	*doc = json_load_file(out, 0, &e);
 	unlink(out);
-	unlink(errfile);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return status;
 }
 
 static json_t *cell_of(json_t *doc, const char *strategy)
@@ -71,8 +55,6 @@ static json_t *cell_of(json_t *doc, const char *strategy)
 	return NULL;
 }
 
-static const char *const strategies[] = {"serial", "gil", "threads", "processes", "epoll", NULL};
-
 Test(http, every_strategy_downloads_and_verifies_the_same_bodies, .timeout = 180)
 {
 	json_t *doc;
@@ -83,7 +65,7 @@ Test(http, every_strategy_downloads_and_verifies_the_same_bodies, .timeout = 180
 	cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
 	cr_assert_not_null(doc);
 	const char *checksum = NULL;
-	for (const char *const *s = strategies; *s; s++) {
+	for (const char *const *s = strategy_names(); *s; s++) {
 		json_t *c = cell_of(doc, *s);
 		cr_assert_not_null(c, "no %s cell", *s);
 		cr_assert(json_is_true(json_object_get(c, "checksum_ok")), "%s: %s", *s,
@@ -123,7 +105,7 @@ static void expect_failures(const char *extra, const char *needle, int failed, i
 	cr_assert_lt(now_s() - t0, 60.0, "%s took too long", extra);
 	cr_assert_eq(rc, 1, "%s: exit %d, wanted 1: %s", extra, rc, err);
 	cr_assert_not_null(doc, "%s: no result file", extra);
-	for (const char *const *s = strategies; *s; s++) {
+	for (const char *const *s = strategy_names(); *s; s++) {
 		json_t *c = cell_of(doc, *s);
 		cr_assert_not_null(c, "%s: no %s cell", extra, *s);
 		const char *e = json_string_value(json_object_get(c, "error"));
@@ -304,7 +286,7 @@ Test(http, nginx_serves_a_static_file_through_url, .timeout = 180)
 	         n.port, SIZE, hex);
 	int rc = run_http(args, &doc, err, sizeof(err));
 	const char *checksum = NULL;
-	for (const char *const *s = strategies; rc == 0 && *s; s++) {
+	for (const char *const *s = strategy_names(); rc == 0 && *s; s++) {
 		json_t *c = cell_of(doc, *s);
 		cr_assert(json_is_true(json_object_get(c, "checksum_ok")), "%s: %s", *s,
 		          json_string_value(json_object_get(c, "error")));

@@ -10,31 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef CONCBENCH_BIN
-#error "the Makefile passes CONCBENCH_BIN"
-#endif
+#include "runner.h"
+#include "support.h"
 
 /* Runs the binary with args through the shell; returns its exit status and
- * fills stderr_text (first line) when asked. */
+ * fills stderr_text when asked. */
 static int run_concbench(const char *args, char *stderr_text, size_t len)
 {
-	char cmd[2048], errfile[] = "/tmp/concbench-test-stderr-XXXXXX";
-	int fd = mkstemp(errfile);
-	cr_assert(fd >= 0);
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>%s", CONCBENCH_BIN, args, errfile);
-	int status = system(cmd);
-	if (stderr_text != NULL) {
-		FILE *f = fopen(errfile, "r");
-		stderr_text[0] = '\0';
-		if (f != NULL) {
-			size_t n = fread(stderr_text, 1, len - 1, f);
-			stderr_text[n] = '\0';
-			fclose(f);
-		}
-	}
-	unlink(errfile);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return run_concbench_for(0, args, stderr_text, len);
 }
 
 static json_t *load(const char *path)
@@ -50,6 +33,28 @@ static void assert_keys(json_t *obj, const char *what, const char *const *keys)
 	cr_assert(json_is_object(obj), "%s is not an object", what);
 	for (const char *const *k = keys; *k; k++)
 		cr_assert_not_null(json_object_get(obj, *k), "%s lacks \"%s\"", what, *k);
+}
+
+/* A cell carries its strategy's counters and parameters where the strategy
+ * keeps some, and no other strategy's: no "gil": null on a threads cell. */
+static void assert_strategy_fields(json_t *c, const char *strategy)
+{
+	const struct runner_ops *own = runner_find(strategy);
+	cr_assert_not_null(own, "%s is not registered", strategy);
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		if (*r != own && (*r)->stats_key != NULL &&
+		    (own->stats_key == NULL || strcmp((*r)->stats_key, own->stats_key) != 0))
+			cr_assert_null(json_object_get(c, (*r)->stats_key), "%s cell has \"%s\"",
+			               strategy, (*r)->stats_key);
+	json_t *sp = json_object_get(c, "strategy_params");
+	if (own->params == NULL) {
+		cr_assert_null(sp, "%s has no parameters, yet its cell has some", strategy);
+		return;
+	}
+	cr_assert(json_is_object(sp), "%s cell without its strategy_params", strategy);
+	for (const struct param_def *d = own->params; d->key; d++)
+		cr_assert_not_null(json_object_get(sp, d->key), "%s cell lacks %s.%s", strategy,
+		                   strategy, d->key);
 }
 
 static json_t *quick_result;
@@ -87,12 +92,12 @@ Test(integration, result_file_has_every_field_of_the_design, .timeout = 120)
 	                                       "caches",   "synthetic",  NULL};
 	static const char *const config[] = {"reps", "warmup", "pin", "switch_interval_us",
 	                                     "seed", NULL};
-	static const char *const cell[] = {
-	    "workload",     "kind",       "params",     "strategy",
-	    "workers",      "placement",  "checksum",   "checksum_ok",
-	    "error",        "samples",    "wall_s",     "speedup_vs_serial",
-	    "speedup_ci95", "efficiency", "throughput", "latency_s",
-	    "gil",          "warnings",   NULL};
+	static const char *const cell[] = {"workload",     "kind",        "params",
+	                                   "strategy",     "workers",     "placement",
+	                                   "checksum",     "checksum_ok", "error",
+	                                   "samples",      "wall_s",      "speedup_vs_serial",
+	                                   "speedup_ci95", "efficiency",  "throughput",
+	                                   "latency_s",    "warnings",    NULL};
 	static const char *const placement[] = {"policy", "cpus", "observed_cpus", NULL};
 	static const char *const sample[] = {
 	    "wall_s", "user_s", "sys_s", "max_rss_kib", "ctx_voluntary", "ctx_involuntary", NULL};
@@ -116,6 +121,7 @@ Test(integration, result_file_has_every_field_of_the_design, .timeout = 120)
 	{
 		assert_keys(c, "cell", cell);
 		assert_keys(json_object_get(c, "placement"), "placement", placement);
+		assert_strategy_fields(c, json_string_value(json_object_get(c, "strategy")));
 		assert_keys(json_object_get(c, "wall_s"), "wall_s", wall);
 		json_t *samples = json_object_get(c, "samples");
 		cr_assert_eq(json_array_size(samples), 2, "two counted repetitions");
@@ -261,7 +267,8 @@ Test(integration, io_and_mixed_workloads_under_all_five_strategies, .timeout = 1
 	json_t *doc = load(path);
 	json_t *results = json_object_get(doc, "results"), *c;
 	size_t i;
-	cr_assert_eq(json_array_size(results), 10, "2 workloads x 5 strategies");
+	cr_assert_eq(json_array_size(results), 2 * strategy_count(),
+	             "2 workloads x every strategy");
 	json_array_foreach(results, i, c)
 	{
 		const char *strategy = json_string_value(json_object_get(c, "strategy"));
@@ -273,9 +280,8 @@ Test(integration, io_and_mixed_workloads_under_all_five_strategies, .timeout = 1
 			cr_assert(json_is_object(gil), "%s gil cell without its counters",
 			          workload);
 			cr_assert(json_number_value(json_object_get(gil, "acquisitions")) > 0);
-		} else {
-			cr_assert(json_is_null(gil));
 		}
+		assert_strategy_fields(c, strategy);
 		if (strcmp(workload, "mixed") == 0) {
 			json_t *lat = json_object_get(c, "latency_s");
 			cr_assert(json_integer_value(json_object_get(lat, "n")) > 0,
@@ -385,4 +391,47 @@ Test(integration, gil_busy_round_trips_wait_half_an_interval_more_often, .timeou
 	cr_assert(busy > alone, "gil: %.3f of busy round trips at half an interval, %.3f alone",
 	          busy, alone);
 	json_decref(doc);
+}
+
+/* -p gil.switch_interval_us=500 and the old --switch-interval-us 500 are one
+ * setting: the lock runs at 500 us, the convoy is measured against it, and
+ * the config and the cell record it. */
+static json_t *run_mixed_gil(const char *how)
+{
+	char path[] = "/tmp/concbench-it-sp-XXXXXX.json", args[512], err[4096];
+	int fd = mkstemps(path, 5);
+	cr_assert(fd >= 0);
+	close(fd);
+	snprintf(args, sizeof(args),
+	         "run -w mixed -s gil -n 2 -r 1 --warmup 0 --quick --quiet %s -o %s", how, path);
+	int rc = run_concbench(args, err, sizeof(err));
+	cr_assert_eq(rc, 0, "run %s exited %d: %s", how, rc, err);
+	json_t *doc = load(path);
+	unlink(path);
+	return doc;
+}
+
+Test(integration, strategy_params_and_their_aliases_agree, .timeout = 120)
+{
+	static const char *const hows[] = {"-p gil.switch_interval_us=500 -p gil.force_switching=0",
+	                                   "--switch-interval-us 500 --gil-no-force-switch"};
+	for (size_t k = 0; k < 2; k++) {
+		json_t *doc = run_mixed_gil(hows[k]);
+		json_t *cfg = json_object_get(doc, "config");
+		cr_assert_eq(json_integer_value(json_object_get(cfg, "switch_interval_us")), 500,
+		             "%s", hows[k]);
+		json_t *c = json_array_get(json_object_get(doc, "results"), 0);
+		json_t *sp = json_object_get(c, "strategy_params");
+		cr_assert_eq(json_integer_value(json_object_get(sp, "switch_interval_us")), 500);
+		cr_assert_eq(json_integer_value(json_object_get(sp, "force_switching")), 0);
+		json_t *gil = json_object_get(c, "gil");
+		cr_assert_eq(json_number_value(json_object_get(gil, "interval_us")), 500, "%s",
+		             hows[k]);
+		cr_assert_eq(json_number_value(json_object_get(gil, "force_switching")), 0);
+		cr_assert_float_eq(field(json_object_get(c, "convoy"), "interval_s"), 500e-6,
+		                   1e-12);
+		cr_assert_null(json_object_get(json_object_get(c, "params"), "switch_interval_us"),
+		               "the workload's params stay the workload's");
+		json_decref(doc);
+	}
 }

@@ -254,7 +254,7 @@ Test(params, workload_kind_names)
 
 Test(params, runner_find)
 {
-		static const char *const names[] = {"serial", "gil", "threads", "processes", "epoll"};
+	static const char *const names[] = {"serial", "gil", "threads", "processes", "epoll"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const struct runner_ops *r = runner_find(names[i]);
@@ -262,7 +262,7 @@ Test(params, runner_find)
 		cr_assert_not_null(r, "%s is not registered", names[i]);
 		cr_assert_str_eq(r->name, names[i]);
 	}
-	
+
 	cr_assert_null(runner_find("nope"));
 	cr_assert_null(runner_find(""));
 }

@@ -11,9 +11,7 @@
 
 #include "placement.h"
 
-#ifndef CONCBENCH_BIN
-#error "the Makefile passes CONCBENCH_BIN"
-#endif
+#include "support.h"
 
 #define TWO_PACKAGES "pack:2 core:4 pu:2"
 /* core L#0 holds P#0 and P#4, core L#1 holds P#1 and P#5, ... */
@@ -427,25 +425,10 @@ static int one_cpu_or_skip(void)
 static struct taskset_output run_under_taskset(int cpu, const char *args, bool keep_stdout)
 {
 	struct taskset_output out = {.status = -1};
-	char cmd[2048], file[] = "/tmp/concbench-taskset-out-XXXXXX";
-	int fd = mkstemp(file);
-	FILE *f;
-	int status;
-
-	cr_assert(fd >= 0);
-	close(fd);
-	snprintf(cmd, sizeof(cmd),
-	         keep_stdout ? "taskset -c %d %s %s >%s 2>&1"
-	                     : "taskset -c %d %s %s 2>%s >/dev/null",
-	         cpu, CONCBENCH_BIN, args, file);
-	status = system(cmd);
-	out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	f = fopen(file, "r");
-	if (f != NULL) {
-		out.text[fread(out.text, 1, sizeof(out.text) - 1, f)] = '\0';
-		fclose(f);
-	}
-	unlink(file);
+	struct output o = sh("taskset -c %d %s %s", cpu, CONCBENCH_BIN, args);
+	out.status = o.status;
+	snprintf(out.text, sizeof(out.text), "%s%s", keep_stdout ? o.out : "", o.err);
+	output_free(&o);
 	return out;
 }
 

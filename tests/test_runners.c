@@ -20,7 +20,7 @@
 struct harness {
 	hwloc_topology_t topology;
 	struct placement_plan plan;
-	struct strategy_options options;
+	struct param_values options; /* the strategy's parameters, at their defaults */
 	struct run_spec spec;
 	struct run_result result;
 };
@@ -42,12 +42,12 @@ static void harness_open(struct harness *h, const struct runner_ops *runner, str
 	cr_assert_eq(topology_open(&h->topology, NULL, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(placement_plan_make(h->topology, policy, threads, &h->plan, err, sizeof(err)),
 	             0, "%s", err);
-	h->options = (struct strategy_options){.switch_interval_us = 5000, .force_switching = true};
+	params_init(&h->options, runner->params, 0);
 	h->spec = (struct run_spec){.workload = w,
 	                            .workers = workers,
 	                            .topology = h->topology,
 	                            .cpus = h->plan.cpus,
-	                            .options = &h->options};
+	                            .params = &h->options};
 	cr_assert_eq(run_result_init(&h->result, w->ops->task_count(w), threads), 0);
 }
 

@@ -378,3 +378,18 @@ Test(stats, bootstrap_empty_or_zero_mean_is_nan)
 	r = bootstrap_ratio_of_means(v, 2, zero, 2, 2000, 1);
 	cr_assert(isnan(r.value), "a zero denominator mean");
 }
+
+/* One median: median_of is the one summarize reports. */
+Test(stats, median_of_is_the_summary_median)
+{
+	const double odd[] = {5, 1, 4, 2, 3}, even[] = {0.4, 0.1, 0.3, 0.2};
+	struct summary s;
+
+	summarize(odd, 5, &s);
+	cr_assert_eq(median_of(odd, 5), s.median);
+	cr_assert_eq(median_of(odd, 5), 3);
+	summarize(even, 4, &s);
+	cr_assert_eq(median_of(even, 4), s.median);
+	cr_assert(isnan(median_of(odd, 0)));
+	cr_assert_eq(odd[0], 5, "the input is not sorted in place");
+}

@@ -125,8 +125,9 @@ static bool body_sha_matches(struct body *b)
 	return memcmp(got, b->st->sha256, 32) == 0;
 }
 
-static void fail(struct task_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(struct task_result *r, const char *fmt, ...)
+static void task_error(struct task_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void task_error(struct task_result *r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -150,18 +151,21 @@ static struct task_result finish_request(struct body *b, size_t i, CURL *h, CURL
 	uint64_t hash = content_hash_final(&b->hash);
 
 	if (b->too_long)
-		fail(&r, "request %zu: the body is longer than the %" PRIu64 " bytes asked for", i,
-		     st->size);
+		task_error(&r,
+		           "request %zu: the body is longer than the %" PRIu64 " bytes asked for",
+		           i, st->size);
 	else if (rc != CURLE_OK)
-		fail(&r, "request %zu: %s%s%s", i, curl_easy_strerror(rc), errbuf[0] ? ": " : "",
-		     errbuf);
+		task_error(&r, "request %zu: %s%s%s", i, curl_easy_strerror(rc),
+		           errbuf[0] ? ": " : "", errbuf);
 	else if ((!st->external || st->check_size) && b->bytes != st->size)
-		fail(&r, "request %zu: the body has %" PRIu64 " bytes, not %" PRIu64, i, b->bytes,
-		     st->size);
+		task_error(&r, "request %zu: the body has %" PRIu64 " bytes, not %" PRIu64, i,
+		           b->bytes, st->size);
 	else if (!st->external && hash != st->expected_hash)
-		fail(&r, "request %zu: the body does not match content seed %" PRIu64, i, st->seed);
+		task_error(&r, "request %zu: the body does not match content seed %" PRIu64, i,
+		           st->seed);
 	else if (st->has_sha256 && !body_sha_matches(b))
-		fail(&r, "request %zu: the body's SHA-256 is not the one given in http.sha256", i);
+		task_error(
+		    &r, "request %zu: the body's SHA-256 is not the one given in http.sha256", i);
 	if (!r.failed) {
 		r.items = 1;
 		r.checksum = request_checksum(i, hash);
@@ -282,7 +286,7 @@ static struct task_result http_run_task(const struct workload *w, size_t i, stru
 	if (h == NULL) {
 		struct task_result r;
 		memset(&r, 0, sizeof(r));
-		fail(&r, "request %zu: cannot create a curl handle", i);
+		task_error(&r, "request %zu: cannot create a curl handle", i);
 		return r;
 	}
 	fault_url(st, i, url, sizeof(url));

@@ -1,28 +1,28 @@
 /* Every workload, in the order `list` and the default suite show them.
- * Adding one is a new file in workloads/ and one line here. */
+ * Adding one is a new file in workloads/ and one line in WORKLOADS below
+ * (docs/architecture.md). */
 #include <stddef.h>
 #include <string.h>
 
 #include "workload.h"
 
-extern const struct workload_ops primes_workload;
-extern const struct workload_ops mandelbrot_workload;
-extern const struct workload_ops triad_workload;
-extern const struct workload_ops sleep_workload;
-extern const struct workload_ops mixed_workload;
-extern const struct workload_ops files_workload;
-extern const struct workload_ops http_workload;
+/* The table: one line per workload, NAME for the struct workload_ops
+ * NAME_workload that workloads/NAME.c defines. */
+#define WORKLOADS(X)                                                                               \
+	X(primes)                                                                                  \
+	X(mandelbrot)                                                                              \
+	X(triad)                                                                                   \
+	X(sleep)                                                                                   \
+	X(mixed)                                                                                   \
+	X(files)                                                                                   \
+	X(http)
 
-static const struct workload_ops *const workloads[] = {
-    &primes_workload,
-    &mandelbrot_workload,
-    &triad_workload,
-    &sleep_workload,
-    &mixed_workload,
-    &files_workload,
-    &http_workload,
-    NULL,
-};
+#define DECLARE(name) extern const struct workload_ops name##_workload;
+#define ENTRY(name)   &name##_workload,
+
+WORKLOADS(DECLARE)
+
+static const struct workload_ops *const workloads[] = {WORKLOADS(ENTRY) NULL};
 
 const struct workload_ops *const *workload_table(void)
 {

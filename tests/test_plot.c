@@ -1,0 +1,121 @@
+/* scripts/plot on the fixtures: the charts it draws and the input it refuses. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support.h"
+
+/* ---- the plots -------------------------------------------------------------- */
+
+static void check_png(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "no %s", path);
+	unsigned char sig[8];
+	size_t n = fread(sig, 1, 8, f);
+	fclose(f);
+	static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+	cr_assert(n == 8 && memcmp(sig, png, 8) == 0, "%s is not a PNG", path);
+	struct stat st;
+	cr_assert(stat(path, &st) == 0 && st.st_size > 2000, "%s is too small", path);
+}
+
+static void check_svg(const char *path, const char *const *series)
+{
+	char *svg = slurp(path);
+	cr_assert_not_null(strstr(svg, "<svg"), "%s is not an SVG", path);
+	for (const char *const *s = series; *s; s++) {
+		char text[128];
+		snprintf(text, sizeof(text), ">%s</text>", *s);
+		cr_assert_not_null(strstr(svg, text), "%s has no series '%s'", path, *s);
+	}
+	free(svg);
+}
+
+Test(plot, plots_render_from_the_fixtures, .timeout = 120, .init = make_tmpdir,
+     .fini = remove_tmpdir)
+{
+	struct output o = sh("scripts/plot -o %s " FIXTURE_A " " FIXTURE_B, tmpdir);
+	cr_assert_eq(o.status, 0, "scripts/plot exited %d:\n%s%s", o.status, o.out, o.err);
+	output_free(&o);
+	static const char *const strategies[] = {"serial",    "gil",   "threads",
+	                                         "processes", "epoll", NULL};
+	static const char *const lines[] = {
+	    "gil", "threads", "processes", "epoll", "ideal: speedup = workers", NULL};
+	static const char *const percentiles[] = {"p50", "p90", "p99", NULL};
+	static const char *const convoy[] = {"gil (n=4)", "threads (n=4)", "one switch interval",
+	                                     NULL};
+	static const struct {
+		const char *file;
+		const char *const *series;
+	} want[] = {
+	    {"result-lab-a/primes-times", strategies},
+	    {"result-lab-a/primes-speedup", lines},
+	    {"result-lab-a/sleep-times", strategies},
+	    {"result-lab-a/sleep-speedup", lines},
+	    {"result-lab-a/sleep-latency", percentiles},
+	    {"result-lab-a/mixed-times", strategies},
+	    {"result-lab-a/mixed-speedup", lines},
+	    {"result-lab-a/mixed-latency", percentiles},
+	    {"result-lab-a/convoy", convoy},
+	    {"result-lab-b/primes-times", strategies},
+	    {"result-lab-b/convoy", convoy},
+	    {"result-lab-a--vs--result-lab-b/primes-machines", NULL},
+	    {"result-lab-a--vs--result-lab-b/sleep-machines", NULL},
+	    {"result-lab-a--vs--result-lab-b/mixed-machines", NULL},
+	    {"result-lab-a--vs--result-lab-b/convoy", convoy},
+	};
+	static const char *const machines[] = {
+	    "lab-a (Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz, 4 cores), 2026-01-10T09:00:00Z",
+	    "lab-b (AMD EPYC 7763 64-Core Processor, 2 cores), 2026-01-11T09:00:00Z", NULL};
+	char svgs[8192] = "";
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s.svg", tmpdir, want[i].file);
+		check_svg(path, want[i].series ? want[i].series : machines);
+		strncat(svgs, " ", sizeof(svgs) - strlen(svgs) - 1);
+		strncat(svgs, path, sizeof(svgs) - strlen(svgs) - 1);
+		snprintf(path, sizeof(path), "%s/%s.png", tmpdir, want[i].file);
+		check_png(path);
+	}
+	/* well-formed XML, by a real parser */
+	o = sh("python3 -c 'import sys, xml.etree.ElementTree as E; [E.parse(f) for f in "
+	       "sys.argv[1:]]' %s",
+	       svgs);
+	cr_assert_eq(o.status, 0, "an SVG does not parse: %s", o.err);
+	output_free(&o);
+	/* the titles say what, where and in which unit */
+	char path[512];
+	snprintf(path, sizeof(path), "%s/result-lab-a/primes-times.svg", tmpdir);
+	char *svg = slurp(path);
+	cr_assert_not_null(strstr(svg, "primes (cpu): median wall time per strategy and worker "
+	                               "count"));
+	cr_assert_not_null(strstr(svg, "median wall time (ms)"));
+	cr_assert_not_null(strstr(svg, "workers (threads or processes"));
+	free(svg);
+	snprintf(path, sizeof(path), "%s/result-lab-a/convoy.svg", tmpdir);
+	svg = slurp(path);
+	cr_assert_not_null(strstr(svg, "one switch interval in this file (5 ms)"));
+	free(svg);
+}
+
+Test(plot, plot_refuses_bad_input, .init = make_tmpdir, .fini = remove_tmpdir)
+{
+	struct output o = sh("scripts/plot -o %s " BAD_JSON, tmpdir);
+	cr_assert_eq(o.status, 2, "%s", o.err);
+	cr_assert_not_null(strstr(o.err, BAD_JSON ":5:"), "%s", o.err);
+	output_free(&o);
+	o = sh("scripts/plot -o %s " WRONG_VER, tmpdir);
+	cr_assert_eq(o.status, 2, "%s", o.err);
+	output_free(&o);
+	o = sh("scripts/plot -o %s", tmpdir);
+	cr_assert_eq(o.status, 2, "%s", o.err);
+	output_free(&o);
+}
