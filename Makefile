@@ -54,9 +54,16 @@ test: $(BIN) $(BARE) $(TEST_BIN)
 
 # The default suite: every workload and strategy over the worker sweep; the
 # result lands in results/<host>-<UTC time>.json and the summary is printed.
+# It also traces the cells whose timelines tell the GIL's story (README: "See
+# the lock") into TRACE, and draws them beside the other charts.
+TRACE       ?= results/traces/bench-trace.json
+TRACE_CELLS ?= primes/gil/2,primes/threads/2,mixed/gil/2
+
 bench: $(BIN)
-	$(BIN) run $(BENCH_ARGS)
+	@mkdir -p $(dir $(TRACE))
+	$(BIN) run --trace $(TRACE) --trace-cells $(TRACE_CELLS) $(BENCH_ARGS)
 	@scripts/plot --run-args $(BENCH_ARGS) || echo "make: no plots (make deps installs gnuplot-nox)" >&2
+	@scripts/plot --trace $(TRACE) || echo "make: no timelines (make deps installs gnuplot-nox)" >&2
 
 bench-quick: $(BIN)
 	$(BIN) run --quick $(BENCH_ARGS)
@@ -189,7 +196,8 @@ clean:
 
 help:
 	@echo "make              build build/concbench and build/bare-primes"
-	@echo "make bench        the default suite into results/, with its summary"
+	@echo "make bench        the default suite into results/, with its summary, and the"
+	@echo "                  timelines of a few cells (TRACE, TRACE_CELLS)"
 	@echo "make bench-quick  the same in well under a minute (smaller sizes)"
 	@echo "make test         unit and integration tests (Criterion)"
 	@echo "make plot RESULTS=file.json   charts (gnuplot) into results/plots/<name>/"

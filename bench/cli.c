@@ -15,6 +15,9 @@
 #define OPT_BALLAST      1008
 #define OPT_LIST_CELLS   1009
 #define OPT_CELL_TIMEOUT 1010
+#define OPT_TRACE        1011
+#define OPT_TRACE_CELLS  1012
+#define OPT_TRACE_BUFFER 1013
 #define OPT_ALIAS        1100 /* + the alias's index in alias_list() */
 #define MAX_ALIASES      32
 
@@ -69,6 +72,10 @@ void run_usage(FILE *out)
 	    "      --url URL               download from this server instead of starting the\n"
 	    "                              fixture server (http workload)\n"
 	    "  -o, --output FILE           result file (default results/<host>-<UTC time>.json)\n"
+	    "      --trace FILE            per-worker timelines of each cell's last counted\n"
+	    "                              repetition, as Chrome Trace Event Format JSON\n"
+	    "      --trace-cells FILTER    trace only these cells: items like primes/gil/2,\n"
+	    "                              threads or mixed/gil, comma-separated (default all)\n"
 	    "      --quiet                 no progress on stderr\n"
 	    "  -h, --help                  this text\n");
 }
@@ -76,6 +83,10 @@ void run_usage(FILE *out)
 static int parse_int(const char *text, long min, long max, long *out)
 {
 	char *end;
+	/* strtol skips leading blanks and takes a '+': "-n ' 2'" ran silently */
+	const char *digits = text[0] == '-' ? text + 1 : text;
+	if (digits[0] < '0' || digits[0] > '9')
+		return -1;
 	errno = 0;
 	long v = strtol(text, &end, 10);
 	if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
@@ -219,6 +230,14 @@ static int add_override(struct run_config *cfg, const char *text, const char *as
 	o->runner = r;
 	o->owner = w != NULL ? w->name : r->name;
 	snprintf(o->key, sizeof(o->key), "%.*s", (int)(eq - dot - 1), dot + 1);
+	/* the later one silently won: say so instead */
+	for (int i = 0; i < cfg->n_overrides; i++)
+		if (cfg->overrides[i].workload == w && cfg->overrides[i].runner == r &&
+		    strcmp(cfg->overrides[i].key, o->key) == 0) {
+			snprintf(err, errlen, "-p %s.%s is given twice (or by --url and -p)", wname,
+			         o->key);
+			return -1;
+		}
 	if (strlen(eq + 1) >= sizeof(o->value)) {
 		snprintf(err, errlen, "-p %.*s: the value is longer than %zu characters",
 		         (int)(eq - text), text, sizeof(o->value) - 1);
@@ -356,6 +375,7 @@ static void config_defaults(struct run_config *cfg)
 	cfg->pin = PIN_CORE;
 	cfg->seed = 1;
 	cfg->cell_timeout_s = CLI_DEFAULT_CELL_TIMEOUT_S;
+	cfg->trace_events = TRACE_DEFAULT_EVENTS;
 }
 
 static enum cli_status bad(char *err, size_t errlen, const char *fmt, const char *arg)
@@ -422,7 +442,34 @@ static enum cli_status parse_number(int opt, const char *arg, struct run_config 
 	return CLI_OK;
 }
 
-#define N_FIXED_OPTIONS 16
+/* --trace FILE, --trace-cells FILTER, --trace-buffer EVENTS (hidden). */
+static enum cli_status parse_trace_option(int opt, const char *arg, struct run_config *cfg,
+                                          char *err, size_t errlen)
+{
+	long v;
+	switch (opt) {
+	case OPT_TRACE:
+		if (arg[0] == '\0' || strlen(arg) >= sizeof(cfg->trace_path))
+			return bad(err, errlen, "unusable --trace path '%s'", arg);
+		snprintf(cfg->trace_path, sizeof(cfg->trace_path), "%s", arg);
+		break;
+	case OPT_TRACE_CELLS:
+		if (trace_filter_parse(arg, &cfg->trace_cells, err, errlen) != 0)
+			return CLI_ERROR;
+		break;
+	case OPT_TRACE_BUFFER:
+		if (parse_int(arg, 1, 1L << 24, &v) != 0)
+			return bad(
+			    err, errlen,
+			    "--trace-buffer needs events per worker from 1 to 16777216, not '%s'",
+			    arg);
+		cfg->trace_events = (size_t)v;
+		break;
+	}
+	return CLI_OK;
+}
+
+#define N_FIXED_OPTIONS 19
 
 /* The fixed options, then the strategies' aliases (OPT_ALIAS + i), then the
  * terminator; returns how many aliases there are. */
@@ -444,6 +491,9 @@ static int build_options(struct option *options, struct alias_ref *aliases)
 	    {"list-cells", no_argument, NULL, OPT_LIST_CELLS},
 	    {"cell-timeout", required_argument, NULL, OPT_CELL_TIMEOUT},
 	    {"output", required_argument, NULL, 'o'},
+	    {"trace", required_argument, NULL, OPT_TRACE},
+	    {"trace-cells", required_argument, NULL, OPT_TRACE_CELLS},
+	    {"trace-buffer", required_argument, NULL, OPT_TRACE_BUFFER},
 	    {"help", no_argument, NULL, 'h'},
 	};
 	size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
@@ -500,6 +550,10 @@ static enum cli_status parse_option(int opt, char **argv, struct run_config *cfg
 			return bad(err, errlen, "unusable output path '%s'", optarg);
 		snprintf(cfg->output, sizeof(cfg->output), "%s", optarg);
 		return CLI_OK;
+	case OPT_TRACE:
+	case OPT_TRACE_CELLS:
+	case OPT_TRACE_BUFFER:
+		return parse_trace_option(opt, optarg, cfg, err, errlen);
 	case 'h':
 		return CLI_HELP;
 	case ':':
@@ -532,6 +586,8 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 	}
 	if (optind < argc)
 		return bad(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+	if (cfg->trace_cells.n > 0 && cfg->trace_path[0] == '\0')
+		return bad(err, errlen, "%s needs --trace FILE", "--trace-cells");
 	if (cfg->n_workloads == 0) {
 		cfg->default_suite = true;
 		add_workload("all", &lc);

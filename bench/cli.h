@@ -9,6 +9,7 @@
 
 #include "placement.h"
 #include "runner.h"
+#include "trace_file.h"
 #include "workload.h"
 
 #define CLI_MAX_LIST               64
@@ -50,6 +51,11 @@ struct run_config {
 	int cell_timeout_s; /* a single run longer than this stops the whole run */
 	uint64_t seed;
 	char output[PATH_MAX]; /* empty: results/<host>-<UTC time>.json */
+	/* --trace FILE: the last counted repetition of each cell the filter
+	 * (--trace-cells) names is traced into FILE; empty: no tracing. */
+	char trace_path[PATH_MAX];
+	struct trace_filter trace_cells;
+	size_t trace_events; /* per lane (--trace-buffer, hidden: for the tests) */
 	struct param_override overrides[CLI_MAX_OVERRIDES];
 	int n_overrides;
 };

@@ -109,7 +109,8 @@ static int measure_once(struct bench_run *run, struct cell *c, struct sample *s,
 	                        .workers = c->workers,
 	                        .topology = run->topology,
 	                        .cpus = c->plan.cpus,
-	                        .params = &strategy};
+	                        .params = &strategy,
+	                        .trace = c->trace};
 	struct rusage self0, kids0, self1, kids1;
 
 	if (run_result_init(rr, w->ops->task_count(w), cell_threads(c)) != 0) {
@@ -344,9 +345,17 @@ static void catch_stop_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* A save that failed (a full disk, a quota): every later save would fail the
+ * same way, so what is measured from then on could not be kept. The run
+ * stops, the file on disk stays the last whole version, and the exit status
+ * is EXIT_SAVE_FAILED. Set by the main thread or the watchdog. */
+static volatile sig_atomic_t save_failed;
+static char save_error[512];
+static int saves_done;
+
 static bool stopping(void)
 {
-	return stop_signal != 0;
+	return stop_signal != 0 || save_failed;
 }
 
 /* A run that outlives --cell-timeout cannot be stopped from outside (threads
@@ -366,6 +375,7 @@ static struct watchdog the_watchdog = {.mu = PTHREAD_MUTEX_INITIALIZER,
                                        .cv = PTHREAD_COND_INITIALIZER};
 
 static json_t *save_progress(struct bench_run *run);
+static void report_failed_save(const struct bench_run *run);
 
 static void *watch_runs(void *arg)
 {
@@ -393,6 +403,8 @@ static void *watch_runs(void *arg)
 		    run->cfg.cell_timeout_s);
 		snprintf(run->interrupted_by, sizeof(run->interrupted_by), "cell-timeout");
 		json_decref(save_progress(run));
+		if (save_failed)
+			report_failed_save(run);
 		fprintf(stderr,
 		        "\nconcbench run: %s %s n=%d: %s; cells measured so far are in %s\n",
 		        c->bw->w.ops->name, c->runner->name, c->workers, c->error, run->output);
@@ -449,6 +461,61 @@ static int timed_measure(struct bench_run *run, struct cell *c, struct sample *s
 	return rc;
 }
 
+/* One of the strategy's counters of the latest counted run, NAN if none. */
+static double cell_stat(const struct cell *c, const char *name)
+{
+	for (int i = 0; i < c->n_stats; i++)
+		if (strcmp(c->stat[i].name, name) == 0)
+			return c->stat[i].value;
+	return NAN;
+}
+
+/* --trace: the last counted repetition of a cell the filter names is traced
+ * (its figures are counted and the cell says which it was). The buffers are
+ * set up here, before the run's clock starts. */
+static void trace_begin_if_chosen(struct bench_run *run, struct cell *c, bool counted)
+{
+	const struct run_config *cfg = &run->cfg;
+	if (!counted || cfg->trace_path[0] == '\0' || c->n_samples != cfg->reps - 1 ||
+	    !trace_filter_matches(&cfg->trace_cells, c->bw->w.ops, c->runner, c->workers))
+		return;
+	c->trace = malloc(sizeof(*c->trace));
+	if (c->trace != NULL &&
+	    trace_open(c->trace, trace_lanes_for(c->workers), cfg->trace_events) == 0)
+		return;
+	fprintf(stderr, "concbench run: cannot trace %s %s n=%d: %s\n", c->bw->w.ops->name,
+	        c->runner->name, c->workers, strerror(errno));
+	free(c->trace);
+	c->trace = NULL;
+}
+
+/* After the traced run: its events into the trace file's document when the
+ * run counted, and the buffers freed either way. */
+static void trace_end(struct bench_run *run, struct cell *c, bool kept)
+{
+	char label[128];
+	if (c->trace == NULL)
+		return;
+	if (kept) {
+		cell_label(c, label, sizeof(label));
+		struct trace_cell_info info = {
+		    .label = label,
+		    .workload = c->bw->w.ops->name,
+		    .strategy = c->runner->name,
+		    .workers = c->workers,
+		    .repetition = c->n_samples,
+		    .forced_switches = cell_stat(c, "forced_switches"),
+		};
+		c->traced_repetition = c->n_samples;
+		c->trace_events = trace_events(c->trace);
+		c->trace_dropped = trace_dropped(c->trace);
+		trace_doc_add(&run->trace_doc, &info, c->trace);
+	}
+	trace_close(c->trace);
+	free(c->trace);
+	c->trace = NULL;
+}
+
 static void run_cell_once(struct bench_run *run, struct cell *c, bool counted, const char *phase)
 {
 	struct sample s;
@@ -458,23 +525,27 @@ static void run_cell_once(struct bench_run *run, struct cell *c, bool counted, c
 		return;
 	}
 	memset(&rr, 0, sizeof(rr));
+	trace_begin_if_chosen(run, c, counted);
 	int rc = timed_measure(run, c, &s, &rr);
 	if (stopping()) {
 		/* the signal may have reached the workers too: this run is not evidence */
 		c->error[0] = '\0';
 		if (rr.task != NULL)
 			run_result_free(&rr);
+		trace_end(run, c, false);
 		watchdog_release();
 		return;
 	}
 	if (rc != 0 || verify_checksum(c, &rr) != 0) {
 		if (rr.task != NULL)
 			run_result_free(&rr);
+		trace_end(run, c, false);
 		watchdog_release();
 		progress(run, c, phase, true, true);
 		return;
 	}
 	keep_run(c, &s, &rr, counted);
+	trace_end(run, c, true);
 	watchdog_release();
 	bool done = counted && c->n_samples == run->cfg.reps;
 	if (done)
@@ -695,15 +766,37 @@ static int setup_workload(struct bench_run *run, struct bench_workload *bw)
 }
 
 /* Writes the result file as it stands; returns the document (the caller
- * owns it) so the end of the run can print the claims it holds. */
+ * owns it) so the end of the run can print the claims it holds. After one
+ * failed save no more are tried: the failure is said once, at the end. */
 static json_t *save_progress(struct bench_run *run)
 {
 	char err[512];
 	json_t *doc = bench_run_to_json(run);
-	if (doc == NULL || write_json_atomically(doc, run->output, err, sizeof(err)) != 0)
-		fprintf(stderr, "concbench run: cannot write %s: %s\n", run->output,
-		        doc ? err : "out of memory");
+	if (save_failed)
+		return doc;
+	if (doc == NULL)
+		snprintf(err, sizeof(err), "out of memory");
+	if (doc == NULL || write_json_atomically(doc, run->output, err, sizeof(err)) != 0) {
+		snprintf(save_error, sizeof(save_error), "%s", err);
+		save_failed = 1;
+	} else
+		saves_done++;
 	return doc;
+}
+
+/* The one line a failed save gets: the cause, and what the file holds. */
+static void report_failed_save(const struct bench_run *run)
+{
+	if (saves_done == 0)
+		fprintf(stderr,
+		        "concbench run: cannot write %s: %s; the run stopped and no result file "
+		        "was written\n",
+		        run->output, save_error);
+	else
+		fprintf(stderr,
+		        "concbench run: cannot write %s: %s; the run stopped, and the file holds "
+		        "its last whole save (%d)\n",
+		        run->output, save_error, saves_done);
 }
 
 static void run_workload_cells(struct bench_run *run, struct bench_workload *bw, uint64_t *rng)
@@ -851,6 +944,37 @@ static void add_release_gil_variant(struct bench_run *run)
 	}
 }
 
+/* --trace: the file must be writable before anything is measured; an item of
+ * --trace-cells that names no cell of this run is worth a warning. */
+static int check_trace_request(struct bench_run *run, char *err, size_t errlen)
+{
+	const struct run_config *cfg = &run->cfg;
+	char why[400];
+	if (cfg->trace_path[0] == '\0')
+		return 0;
+	if (check_output_writable(cfg->trace_path, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "--trace %.200s: %.280s", cfg->trace_path, why);
+		return -1;
+	}
+	for (int k = 0; k < cfg->trace_cells.n; k++) {
+		struct trace_filter one = {.n = 1, .item = {cfg->trace_cells.item[k]}};
+		bool any = false;
+		for (int i = 0; i < run->n_cells && !any; i++)
+			any = trace_filter_matches(&one, run->cells[i].bw->w.ops,
+			                           run->cells[i].runner, run->cells[i].workers);
+		/* Not an error: `make bench` names its cells whatever BENCH_ARGS selects. */
+		if (!any &&
+		    run->n_warnings < (int)(sizeof(run->warnings) / sizeof(run->warnings[0])))
+			snprintf(
+			    run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+			    "--trace-cells: item %d names no cell of this run: nothing is traced "
+			    "for it",
+			    k + 1);
+	}
+	trace_doc_init(&run->trace_doc);
+	return 0;
+}
+
 static int prepare(struct bench_run *run, char *err, size_t errlen)
 {
 	stamp_time(run);
@@ -881,10 +1005,14 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 		params_init(&w->params, w->ops->params, run->cfg.quick);
 		if (apply_overrides(&run->cfg, w->ops, &w->params, err, errlen) != 0)
 			return -1;
+		if (w->ops->check != NULL && w->ops->check(w, err, errlen) != 0)
+			return -1;
 	}
 	if (run->cfg.default_suite)
 		add_release_gil_variant(run);
-	return build_cells(run, err, errlen);
+	if (build_cells(run, err, errlen) != 0)
+		return -1;
+	return check_trace_request(run, err, errlen);
 }
 
 static void release(struct bench_run *run)
@@ -900,6 +1028,7 @@ static void release(struct bench_run *run)
 	}
 	free(run->cells);
 	free(run->workloads);
+	trace_doc_free(&run->trace_doc);
 	if (run->topology != NULL)
 		hwloc_topology_destroy(run->topology);
 }
@@ -930,6 +1059,31 @@ static void print_cell_list(const struct bench_run *run, FILE *out)
 		fprintf(out, "%s%s%s %s %d %d\n", c->bw->w.ops->name, c->bw->variant[0] ? ":" : "",
 		        c->bw->variant, c->runner->name, c->workers, c->ballast_mb);
 	}
+}
+
+/* --trace: the file, written once the run is over. */
+static void write_trace_file(struct bench_run *run)
+{
+	char err[512];
+	size_t events = 0;
+	uint64_t dropped = 0;
+	int cells = 0;
+	if (run->cfg.trace_path[0] == '\0')
+		return;
+	for (int i = 0; i < run->n_cells; i++) {
+		const struct cell *c = &run->cells[i];
+		cells += c->traced_repetition > 0;
+		events += c->trace_events;
+		dropped += c->trace_dropped;
+	}
+	if (trace_doc_write(&run->trace_doc, run->cfg.trace_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "concbench run: cannot write the trace %s: %s\n",
+		        run->cfg.trace_path, err);
+		return;
+	}
+	if (!run->cfg.quiet)
+		fprintf(stderr, "trace file: %s (%d cells, %zu events, %" PRIu64 " dropped)\n",
+		        run->cfg.trace_path, cells, events, dropped);
 }
 
 int cmd_run(int argc, char **argv)
@@ -983,7 +1137,7 @@ int cmd_run(int argc, char **argv)
 		pthread_mutex_unlock(&the_watchdog.mu);
 		pthread_join(watcher, NULL);
 	}
-	if (stopping())
+	if (stop_signal != 0)
 		snprintf(run.interrupted_by, sizeof(run.interrupted_by), "%s",
 		         stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
 	run.finished = !stopping();
@@ -992,11 +1146,17 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < run.n_cells; i++)
 		cell_summarize(&run, &run.cells[i]);
 	json_t *doc = save_progress(&run);
+	write_trace_file(&run);
 	report_cell_warnings(&run);
 	print_summary(&run, stdout);
 	if (doc != NULL)
 		claims_print(json_object_get(doc, "claims"), stdout);
 	json_decref(doc);
+	if (save_failed) {
+		report_failed_save(&run);
+		release(&run);
+		return EXIT_SAVE_FAILED;
+	}
 	printf("\nresult file: %s\n", run.output);
 
 	int failed = count_failed_cells(&run);

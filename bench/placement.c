@@ -98,8 +98,40 @@ static int restrict_to_process_binding(hwloc_topology_t topology, char *err, siz
 	return rc;
 }
 
+#define SYNTHETIC_MAX_OBJECTS 65536 /* at the deepest level; hwloc holds each */
+
+/* The number of objects at the deepest level of a synthetic description
+ * ("pack:1000 core:1000 pu:1000" is 10^9): the product of each level's
+ * count, the digits after its "type:" (or the token itself), saturating. */
+static unsigned long long synthetic_leaves(const char *desc)
+{
+	unsigned long long leaves = 1;
+	for (const char *p = desc; *p != '\0';) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *end = p + strcspn(p, " \t");
+		const char *colon = memchr(p, ':', (size_t)(end - p));
+		const char *digits = colon != NULL ? colon + 1 : p;
+		if (digits < end && *digits >= '0' && *digits <= '9') {
+			unsigned long long count = strtoull(digits, NULL, 10);
+			leaves =
+			    count != 0 && leaves > ULLONG_MAX / count ? ULLONG_MAX : leaves * count;
+		}
+		p = end;
+	}
+	return leaves;
+}
+
 int topology_open(hwloc_topology_t *out, const char *synthetic, char *err, size_t errlen)
 {
+	/* hwloc allocates every object first: 10^9 PUs ate 6 GB before failing */
+	if (synthetic != NULL && synthetic_leaves(synthetic) > SYNTHETIC_MAX_OBJECTS) {
+		set_err(err, errlen,
+		        "synthetic topology '%s' has more than %d PUs, the most concbench plans",
+		        synthetic, SYNTHETIC_MAX_OBJECTS);
+		return -1;
+	}
+
 	hwloc_topology_t topology;
 
 	if (hwloc_topology_init(&topology) != 0) {

@@ -38,8 +38,12 @@ static void usage(FILE *out)
 /* "51.9 ms ±0.5% 1.94x": the cell as the tables show it. */
 static void fmt_cell(const struct rf_cell *c, char *buf, size_t len)
 {
-	if (c->error != NULL || !isfinite(c->median)) {
+	if (c->error != NULL) {
 		snprintf(buf, len, "error");
+		return;
+	}
+	if (!isfinite(c->median) || c->median <= 0) {
+		snprintf(buf, len, "not measured"); /* not "-1.00 s" */
 		return;
 	}
 	char t[32], pm[32] = "", sp[32] = "";
@@ -100,23 +104,45 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static bool same_group(const struct rf_cell *a, const struct rf_cell *b)
-{
-	return strcmp(a->workload, b->workload) == 0 && strcmp(a->params, b->params) == 0;
-}
-
 static const struct rf_cell *find_cell(const struct result_file *rf, const struct group *g,
                                        const char *strategy, int workers)
 {
-	for (size_t i = 0; i < rf->n_cells; i++) {
-		const struct rf_cell *c = &rf->cells[i];
-		if (same_group(c, g->first) && c->workers == workers &&
-		    strcmp(c->strategy, strategy) == 0)
-			return c;
-	}
-	return NULL;
+	return result_file_find(rf, g->first, strategy, workers);
 }
 
+/* The group's worker counts, ascending, each once. */
+static int collect_workers(struct group *g, const struct rf_cell *const *cells, size_t n)
+{
+	g->workers = calloc(n + 1, sizeof(int));
+	if (g->workers == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		g->workers[i] = cells[i]->workers;
+	qsort(g->workers, n, sizeof(int), cmp_int);
+	for (size_t i = 0; i < n; i++)
+		if (g->n_workers == 0 || g->workers[g->n_workers - 1] != g->workers[i])
+			g->workers[g->n_workers++] = g->workers[i];
+	return 0;
+}
+
+/* The strategies with a cell in the group, in the layout's order. */
+static int collect_strategies(const struct layout *l, struct group *g,
+                              const struct rf_cell *const *cells, size_t n)
+{
+	g->strategies = calloc(l->n_strategies + 1, sizeof(char *));
+	if (g->strategies == NULL)
+		return -1;
+	for (size_t j = 0; j < l->n_strategies; j++)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(cells[i]->strategy, l->strategies[j]) == 0) {
+				g->strategies[g->n_strategies++] = l->strategies[j];
+				break;
+			}
+	return 0;
+}
+
+/* Groups in the order their first cell appears; each group's cells come
+ * from the file's index, so the layout is built in near-linear time. */
 static int layout_build(const struct result_file *rf, struct layout *l)
 {
 	memset(l, 0, sizeof(*l));
@@ -138,38 +164,19 @@ static int layout_build(const struct result_file *rf, struct layout *l)
 
 	for (i = 0; i < n; i++) {
 		const struct rf_cell *c = &rf->cells[i];
-		struct group *g = NULL;
-		for (size_t k = 0; k < l->n_groups && g == NULL; k++)
-			if (same_group(l->groups[k].first, c))
-				g = &l->groups[k];
-		if (g == NULL) {
-			g = &l->groups[l->n_groups++];
-			g->first = c;
-			g->strategies = calloc(l->n_strategies + 1, sizeof(char *));
-			g->workers = calloc(n + 1, sizeof(int));
-			if (g->strategies == NULL || g->workers == NULL)
-				return -1;
-		}
-		bool seen = false;
-		for (size_t k = 0; k < g->n_workers; k++)
-			seen |= g->workers[k] == c->workers;
-		if (!seen)
-			g->workers[g->n_workers++] = c->workers;
+		size_t m;
+		const struct rf_cell *const *cells = result_file_group(rf, c, &m);
+		if (cells[0] != c)
+			continue; /* not the group's first cell: the group is laid out */
+		struct group *g = &l->groups[l->n_groups++];
+		g->first = c;
+		if (collect_workers(g, cells, m) != 0 || collect_strategies(l, g, cells, m) != 0)
+			return -1;
 		/* CPU cells time their tasks too; the percentiles mean something for I/O */
-		if (strcmp(c->kind, "cpu") != 0 &&
-		    isfinite(rf_num(json_object_get(c->json, "latency_s"), "p50")))
-			g->has_latency = true;
-	}
-	for (size_t k = 0; k < l->n_groups; k++) {
-		struct group *g = &l->groups[k];
-		qsort(g->workers, g->n_workers, sizeof(int), cmp_int);
-		for (size_t j = 0; j < l->n_strategies; j++)
-			for (i = 0; i < n; i++)
-				if (same_group(&rf->cells[i], g->first) &&
-				    strcmp(rf->cells[i].strategy, l->strategies[j]) == 0) {
-					g->strategies[g->n_strategies++] = l->strategies[j];
-					break;
-				}
+		for (size_t k = 0; k < m; k++)
+			if (strcmp(cells[k]->kind, "cpu") != 0 &&
+			    isfinite(rf_num(json_object_get(cells[k]->json, "latency_s"), "p50")))
+				g->has_latency = true;
 	}
 	return 0;
 }
@@ -224,9 +231,10 @@ static void group_table(FILE *out, const struct result_file *rf, const struct gr
 
 static bool group_has_convoy(const struct result_file *rf, const struct group *g)
 {
-	for (size_t i = 0; i < rf->n_cells; i++)
-		if (same_group(&rf->cells[i], g->first) &&
-		    json_is_object(json_object_get(rf->cells[i].json, "convoy")))
+	size_t n;
+	const struct rf_cell *const *cells = result_file_group(rf, g->first, &n);
+	for (size_t i = 0; i < n; i++)
+		if (json_is_object(json_object_get(cells[i]->json, "convoy")))
 			return true;
 	return false;
 }
@@ -298,10 +306,12 @@ static void convoy_table(FILE *out, const struct result_file *rf, const struct g
 	const char *header[CONVOY_COLS] = {"strategy", "workers", "phase", "n",   "mean",
 	                                   "p50",      "p90",     "p99",   "max", "share"};
 	rf_table_row(&t, header);
-	for (size_t i = 0; i < rf->n_cells; i++) {
-		const struct rf_cell *c = &rf->cells[i];
+	size_t n_group;
+	const struct rf_cell *const *cells = result_file_group(rf, g->first, &n_group);
+	for (size_t i = 0; i < n_group; i++) {
+		const struct rf_cell *c = cells[i];
 		json_t *convoy = json_object_get(c->json, "convoy");
-		if (!same_group(c, g->first) || !json_is_object(convoy))
+		if (!json_is_object(convoy))
 			continue;
 		char slowdown[64];
 		fmt_slowdown(convoy, slowdown, sizeof(slowdown));
@@ -340,11 +350,13 @@ static void convoy_histograms(FILE *out, const struct result_file *rf, const str
 	                        "phase's round trips):\n\n```\n"
 	                      : "  round trips per bin (4 per octave, darker: more of that "
 	                        "phase's round trips)\n");
-	for (size_t i = 0; i < rf->n_cells; i++) {
-		const struct rf_cell *c = &rf->cells[i];
+	size_t n_group;
+	const struct rf_cell *const *cells = result_file_group(rf, g->first, &n_group);
+	for (size_t i = 0; i < n_group; i++) {
+		const struct rf_cell *c = cells[i];
 		json_t *h = json_object_get(json_object_get(c->json, "convoy"), "histogram");
 		json_t *edges = json_object_get(h, "edges_s");
-		if (!same_group(c, g->first) || json_array_size(edges) < 2)
+		if (json_array_size(edges) < 2)
 			continue;
 		char lo[32], hi[32], alone[128], busy[128], label[64];
 		rf_fmt_duration(json_number_value(json_array_get(edges, 0)), lo, sizeof(lo));
@@ -367,10 +379,10 @@ static void print_convoy(FILE *out, const struct result_file *rf, const struct g
 	if (!group_has_convoy(rf, g))
 		return;
 	double threshold = NAN;
-	for (size_t i = 0; i < rf->n_cells && !isfinite(threshold); i++)
-		if (same_group(&rf->cells[i], g->first))
-			threshold =
-			    rf_num(json_object_get(rf->cells[i].json, "convoy"), "threshold_s");
+	size_t n;
+	const struct rf_cell *const *cells = result_file_group(rf, g->first, &n);
+	for (size_t i = 0; i < n && !isfinite(threshold); i++)
+		threshold = rf_num(json_object_get(cells[i]->json, "convoy"), "threshold_s");
 	char th[32] = "half a switch interval";
 	if (isfinite(threshold))
 		rf_fmt_duration(threshold, th, sizeof(th));
@@ -432,10 +444,10 @@ static void print_header(FILE *out, const struct result_file *rf, bool markdown)
 static void print_notes(FILE *out, const struct result_file *rf, const struct group *g,
                         bool markdown)
 {
-	for (size_t i = 0; i < rf->n_cells; i++) {
-		const struct rf_cell *c = &rf->cells[i];
-		if (!same_group(c, g->first))
-			continue;
+	size_t n_group;
+	const struct rf_cell *const *cells = result_file_group(rf, g->first, &n_group);
+	for (size_t i = 0; i < n_group; i++) {
+		const struct rf_cell *c = cells[i];
 		if (c->error != NULL)
 			fprintf(out,
 			        markdown ? "- **error** %s n=%d: %s\n" : "  error: %s n=%d: %s\n",
@@ -454,10 +466,12 @@ static void print_notes(FILE *out, const struct result_file *rf, const struct gr
 static void print_strategy_params(FILE *out, const struct result_file *rf, const struct group *g,
                                   bool markdown)
 {
+	size_t m;
+	const struct rf_cell *const *cells = result_file_group(rf, g->first, &m);
 	for (size_t s = 0; s < g->n_strategies; s++) {
-		for (size_t i = 0; i < rf->n_cells; i++) {
-			const struct rf_cell *c = &rf->cells[i];
-			if (!same_group(c, g->first) || strcmp(c->strategy, g->strategies[s]) != 0)
+		for (size_t i = 0; i < m; i++) {
+			const struct rf_cell *c = cells[i];
+			if (strcmp(c->strategy, g->strategies[s]) != 0)
 				continue;
 			if (c->strategy_params != NULL && c->strategy_params[0] != '\0')
 				fprintf(out,

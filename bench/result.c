@@ -1,10 +1,13 @@
 /* The result file (ARCHITECTURE.md, "The result file"): built with jansson,
- * non-finite numbers written as null, written to a temporary file and renamed
- * so that a crash never leaves half a file nor clobbers an older one. */
+ * non-finite numbers written as null, written to an unnamed temporary file
+ * (O_TMPFILE) that is linked and renamed into place, so that a crash never
+ * leaves half a file, a stray temporary, nor clobbers an older result. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,6 +301,11 @@ static json_t *cell_json(const struct cell *c, const struct run_config *cfg)
 	json_object_set_new(o, "variant",
 	                    c->bw->variant[0] ? json_string(c->bw->variant) : json_null());
 	json_object_set_new(o, "ballast_mb", json_integer(c->ballast_mb));
+	if (c->traced_repetition > 0) /* --trace: which counted repetition was traced */
+		json_object_set_new(o, "trace",
+		                    json_pack("{s:i, s:I, s:I}", "repetition", c->traced_repetition,
+		                              "events", (json_int_t)c->trace_events, "dropped",
+		                              (json_int_t)c->trace_dropped));
 	json_object_set_new(o, "idle_cpu_share", num(sample_median(c, idle_of)));
 	add_io_figures(o, c);
 	add_workload_facts(o, c);
@@ -415,6 +423,73 @@ static void dir_of(const char *path, char *dir, size_t len)
 
 #define RESULT_ROOM_BLOCKS 16 /* 1 MiB, more than the default suite's file */
 
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* The result is renamed into place, which replaces whatever the name holds:
+ * as root, `-o /dev/null` once turned the null device into a regular file.
+ * So only a regular file (a symlink is followed) or nothing may be there. */
+static int refuse_non_regular(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+		return 0;
+	snprintf(err, errlen,
+	         "output path %s is %s: concbench writes its result only over a regular file "
+	         "or a new name",
+	         path, file_kind(st.st_mode));
+	return -1;
+}
+
+/* Writes all len bytes or fails with errno set by the write that failed: a
+ * short write leaves errno as it was, which once named a stale ENOENT where
+ * the disk was full. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t k = write(fd, buf + done, len - done);
+		if (k > 0)
+			done += (size_t)k;
+		else if (k == 0) {
+			errno = ENOSPC;
+			return -1;
+		} else if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/* An unnamed file in dir (O_TMPFILE): nothing is left behind if the process
+ * dies before it is linked. *named is set when the file system lacks
+ * O_TMPFILE and a named mkstemp file in tmp was made instead. */
+static int open_temporary(const char *dir, char *tmp, size_t tmplen, bool *named)
+{
+	*named = false;
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	snprintf(tmp, tmplen, "%s/.concbench-XXXXXX", dir);
+	fd = mkstemp(tmp);
+	if (fd >= 0) {
+		*named = true;
+		fchmod(fd, 0644);
+	}
+	return fd;
+}
+
 int check_output_writable(const char *path, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], probe[PATH_MAX + 32];
@@ -422,13 +497,10 @@ int check_output_writable(const char *path, char *err, size_t errlen)
 	/* The default folder is ours to create; a folder the user named must exist. */
 	if (strcmp(dir, "results") == 0)
 		mkdir(dir, 0777);
-	struct stat st;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "output path %s is a directory", path);
+	if (refuse_non_regular(path, err, errlen) != 0)
 		return -1;
-	}
-	snprintf(probe, sizeof(probe), "%s/.concbench-probe-XXXXXX", dir);
-	int fd = mkstemp(probe);
+	bool named;
+	int fd = open_temporary(dir, probe, sizeof(probe), &named);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot write the result file in %s: %s", dir,
 		         strerror(errno));
@@ -439,16 +511,16 @@ int check_output_writable(const char *path, char *err, size_t errlen)
 	static const char block[64 * 1024];
 	int rc = 0;
 	for (int i = 0; i < RESULT_ROOM_BLOCKS && rc == 0; i++)
-		if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
-			rc = -1;
+		rc = write_all(fd, block, sizeof(block));
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -1;
 	int saved = errno;
 	close(fd);
-	unlink(probe);
+	if (named)
+		unlink(probe);
 	if (rc != 0) {
 		snprintf(err, errlen, "no room for the result file in %s: %s", dir,
-		         strerror(saved ? saved : ENOSPC));
+		         strerror(saved));
 		return -1;
 	}
 	return 0;
@@ -457,42 +529,68 @@ int check_output_writable(const char *path, char *err, size_t errlen)
 /* The document in one buffer and a few large writes: json_dumpfd writes
  * token by token, a system call each, which made every save of a large run
  * cost a noticeable fraction of a second. */
-static int write_document(int fd, json_t *doc)
+static int write_document(int fd, json_t *doc, size_t flags)
 {
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+	char *text = json_dumps(doc, flags);
 	if (text == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
-	size_t len = strlen(text), done = 0;
-	int rc = 0;
-	while (done < len && rc == 0) {
-		ssize_t k = write(fd, text + done, len - done);
-		if (k > 0)
-			done += (size_t)k;
-		else if (k < 0 && errno != EINTR)
-			rc = -1;
-	}
+	int rc = write_all(fd, text, strlen(text));
+	int saved = errno;
 	free(text);
-	if (rc == 0 && write(fd, "\n", 1) != 1)
-		rc = -1;
+	if (rc == 0)
+		return write_all(fd, "\n", 1);
+	errno = saved;
 	return rc;
+}
+
+/* Gives the unnamed file fd a unique name beside path (linkat through
+ * /proc/self/fd, which needs no privilege, unlike AT_EMPTY_PATH), so that
+ * rename can put it in place: linkat cannot replace an existing name. */
+static int name_temporary(int fd, const char *dir, char *tmp, size_t tmplen)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (int attempt = 0; attempt < 100; attempt++) {
+		int k = snprintf(tmp, tmplen, "%s/.concbench-%ld-%d", dir, (long)getpid(), attempt);
+		if (k < 0 || (size_t)k >= tmplen) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
 }
 
 int write_json_atomically(json_t *doc, const char *path, char *err, size_t errlen)
 {
+	return write_json_atomically_as(doc, path, JSON_INDENT(2) | JSON_REAL_PRECISION(9), err,
+	                                errlen);
+}
+
+int write_json_atomically_as(json_t *doc, const char *path, size_t flags, char *err, size_t errlen)
+{
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
+	if (refuse_non_regular(path, err, errlen) != 0)
+		return -1;
 	dir_of(path, dir, sizeof(dir));
-	snprintf(tmp, sizeof(tmp), "%s/.concbench-XXXXXX", dir);
-	int fd = mkstemp(tmp);
+	bool named;
+	int fd = open_temporary(dir, tmp, sizeof(tmp), &named);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
 	}
-	fchmod(fd, 0644);
-	int rc = write_document(fd, doc);
+	int rc = write_document(fd, doc, flags);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -1;
+	if (rc == 0 && !named) {
+		rc = name_temporary(fd, dir, tmp, sizeof(tmp));
+		named = rc == 0;
+	}
 	int saved = errno;
 	if (close(fd) != 0 && rc == 0) {
 		rc = -1;
@@ -503,8 +601,9 @@ int write_json_atomically(json_t *doc, const char *path, char *err, size_t errle
 		saved = errno;
 	}
 	if (rc != 0) {
-		unlink(tmp);
-		snprintf(err, errlen, "%s", saved ? strerror(saved) : "write failed");
+		if (named)
+			unlink(tmp);
+		snprintf(err, errlen, "%s", strerror(saved));
 	}
 	return rc;
 }

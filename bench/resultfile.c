@@ -3,11 +3,14 @@
 #include "resultfile.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 double rf_num(json_t *obj, const char *key)
 {
@@ -274,6 +277,8 @@ static long count_or_zero(double v)
 	return isfinite(v) && v >= 0 && v <= 1e15 ? (long)v : 0;
 }
 
+static int index_cells(struct result_file *rf);
+
 static int check_document(struct result_file *rf, char *err, size_t errlen)
 {
 	json_t *doc = rf->doc;
@@ -316,29 +321,55 @@ static int check_document(struct result_file *rf, char *err, size_t errlen)
 	for (size_t i = 0; i < rf->n_cells; i++)
 		if (read_cell(rf, i, json_array_get(results, i), err, errlen) != 0)
 			return -1;
+	if (index_cells(rf) != 0)
+		return load_error(err, errlen, "%s: out of memory", p);
 	return 0;
 }
 
 /* Text from a result file ends up on a terminal and in markdown: a control
  * character (an escape sequence in a hostname, a newline in an error) becomes
  * '?', in every string of the document, before anything reads it. */
+/* The length of the terminal-unsafe character at s (n bytes left), 0 for a
+ * safe one: a C0 control or DEL (1 byte), a C1 control U+0080..U+009F (the
+ * UTF-8 C2 80..C2 9F; U+009B is CSI), or a line or paragraph separator
+ * U+2028/U+2029 (E2 80 A8/A9). */
+static size_t unsafe_at(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x20 || s[0] == 0x7f)
+		return 1;
+	if (n >= 2 && s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+		return 2;
+	if (n >= 3 && s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9))
+		return 3;
+	return 0;
+}
+
+static bool has_unsafe(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (unsafe_at(s + i, n - i) != 0)
+			return true;
+	return false;
+}
+
 static void defang_strings(json_t *v)
 {
 	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
+		const unsigned char *s = (const unsigned char *)json_string_value(v);
 		size_t n = json_string_length(v);
-		bool bad = false;
-		for (size_t i = 0; i < n && !bad; i++)
-			bad = (unsigned char)s[i] < 0x20 || s[i] == 0x7f;
-		if (!bad)
+		if (!has_unsafe(s, n))
 			return;
 		char *copy = malloc(n + 1);
 		if (copy == NULL)
 			return;
-		for (size_t i = 0; i < n; i++)
-			copy[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-		copy[n] = '\0';
-		json_string_setn(v, copy, n);
+		size_t out = 0;
+		for (size_t i = 0; i < n;) {
+			size_t k = unsafe_at(s + i, n - i);
+			copy[out++] = k != 0 ? '?' : (char)s[i];
+			i += k != 0 ? k : 1;
+		}
+		copy[out] = '\0';
+		json_string_setn(v, copy, out);
 		free(copy);
 	} else if (json_is_object(v)) {
 		const char *key;
@@ -378,39 +409,105 @@ int result_file_load_buffer(const char *name, const char *data, size_t len, stru
 	return 0;
 }
 
-int result_file_load(const char *path, struct result_file *rf, char *err, size_t errlen)
+#define DEFAULT_INPUT_CAP_MB 256
+
+/* The most bytes a reader takes in: CONCBENCH_MAX_INPUT_MB, else 256 MiB
+ * (a default-suite file is under 1 MiB; a 100,000-repetition sweep some
+ * tens). Without one, `report /dev/zero` grew past 3 GB before failing. */
+static int input_cap(size_t *cap, char *err, size_t errlen)
 {
-	memset(rf, 0, sizeof(*rf));
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return load_error(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-	/* Read to the end (the file may be a pipe), then parse from memory. */
+	const char *env = getenv("CONCBENCH_MAX_INPUT_MB");
+	if (env == NULL || *env == '\0') {
+		*cap = (size_t)DEFAULT_INPUT_CAP_MB << 20;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long mb = strtoull(env, &end, 10);
+	if (errno != 0 || *end != '\0' || env[0] < '0' || env[0] > '9' || mb < 1 ||
+	    mb > (SIZE_MAX >> 21))
+		return load_error(
+		    err, errlen,
+		    "CONCBENCH_MAX_INPUT_MB='%s' is not a whole number of MiB from 1 to %zu", env,
+		    (size_t)(SIZE_MAX >> 21));
+	*cap = (size_t)mb << 20;
+	return 0;
+}
+
+static int over_cap(const char *path, size_t cap, char *err, size_t errlen)
+{
+	return load_error(
+	    err, errlen,
+	    "%s: larger than the readers' cap of %zu MiB (set CONCBENCH_MAX_INPUT_MB to "
+	    "read it)",
+	    path, cap >> 20);
+}
+
+/* Reads all of f, or fails once it holds more than cap bytes: a pipe or a
+ * device has no size to check first. */
+static char *read_capped(FILE *f, const char *path, size_t cap, size_t *lenp, char *err,
+                         size_t errlen)
+{
 	char *data = NULL;
-	size_t len = 0, cap = 0;
+	size_t len = 0, room = 0;
 	for (;;) {
-		if (cap - len < 65536) {
-			size_t want = cap ? cap * 2 : 1 << 20;
+		if (room - len < 65536) {
+			size_t want = room ? room * 2 : 1 << 20;
+			if (want > cap + 1)
+				want = cap + 1; /* room for one byte past the cap, no more */
 			char *p = realloc(data, want);
 			if (p == NULL) {
 				free(data);
-				fclose(f);
-				return load_error(err, errlen, "%s: out of memory", path);
+				load_error(err, errlen, "%s: out of memory", path);
+				return NULL;
 			}
 			data = p;
-			cap = want;
+			room = want;
 		}
-		size_t n = fread(data + len, 1, cap - len, f);
+		size_t ask = room - len;
+		if (ask > cap + 1 - len)
+			ask = cap + 1 - len; /* one byte past the cap is enough to know */
+		size_t n = fread(data + len, 1, ask, f);
 		len += n;
+		if (len > cap) {
+			free(data);
+			over_cap(path, cap, err, errlen);
+			return NULL;
+		}
 		if (n == 0)
 			break;
 	}
 	if (ferror(f)) {
 		int e = errno;
 		free(data);
-		fclose(f);
-		return load_error(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		load_error(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		return NULL;
 	}
+	*lenp = len;
+	return data;
+}
+
+int result_file_load(const char *path, struct result_file *rf, char *err, size_t errlen)
+{
+	memset(rf, 0, sizeof(*rf));
+	size_t cap = 0;
+	if (input_cap(&cap, err, errlen) != 0)
+		return -1;
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return load_error(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	/* A regular file's size is known: refuse it before reading a byte. */
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > cap) {
+		fclose(f);
+		return over_cap(path, cap, err, errlen);
+	}
+	/* Read to the end (the file may be a pipe), then parse from memory. */
+	size_t len = 0;
+	char *data = read_capped(f, path, cap, &len, err, errlen);
 	fclose(f);
+	if (data == NULL)
+		return -1;
 	int rc = result_file_load_buffer(path, data, len, rf, err, errlen);
 	free(data);
 	return rc;
@@ -424,43 +521,136 @@ void result_file_free(struct result_file *rf)
 		free(rf->cells[i].samples);
 	}
 	free(rf->cells);
+	free(rf->by_cell);
+	free(rf->by_group);
 	json_decref(rf->doc);
 	free(rf->path);
 	memset(rf, 0, sizeof(*rf));
 }
 
-static bool same_group(const struct rf_cell *a, const struct rf_cell *b)
+/* ---- finding cells: two sorted indexes instead of scans ---------------------
+ * A file of 50,000 cells made `report` and `compare` quadratic; each lookup
+ * now is a binary search in rf->by_cell (workload, params, strategy, workers,
+ * file order), and a group's cells (same workload and params) are a run of
+ * rf->by_group (workload, params, file order). */
+
+struct cell_key {
+	const char *workload, *params;
+	size_t params_len;
+	const char *strategy; /* NULL: any */
+	int workers;          /* INT_MIN: any */
+};
+
+static int cmp_params(const char *a, size_t alen, const char *b, size_t blen)
 {
-	return strcmp(a->workload, b->workload) == 0 &&
-	       strcmp(a->params ? a->params : "", b->params ? b->params : "") == 0;
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+	return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+static int cmp_group(const struct rf_cell *a, const struct rf_cell *b)
+{
+	int c = strcmp(a->workload, b->workload);
+	return c != 0 ? c : strcmp(a->params, b->params);
+}
+
+static int cmp_by_group(const void *pa, const void *pb)
+{
+	const struct rf_cell *a = *(const struct rf_cell *const *)pa;
+	const struct rf_cell *b = *(const struct rf_cell *const *)pb;
+	int c = cmp_group(a, b);
+	return c != 0 ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+static int cmp_by_cell(const void *pa, const void *pb)
+{
+	const struct rf_cell *a = *(const struct rf_cell *const *)pa;
+	const struct rf_cell *b = *(const struct rf_cell *const *)pb;
+	int c = cmp_group(a, b);
+	if (c == 0)
+		c = strcmp(a->strategy, b->strategy);
+	if (c == 0)
+		c = (a->workers > b->workers) - (a->workers < b->workers);
+	return c != 0 ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+/* The cell against the key, a wildcard comparing equal. */
+static int cmp_key(const struct rf_cell *c, const struct cell_key *k)
+{
+	int r = strcmp(c->workload, k->workload);
+	if (r == 0)
+		r = cmp_params(c->params, strlen(c->params), k->params, k->params_len);
+	if (r == 0 && k->strategy != NULL)
+		r = strcmp(c->strategy, k->strategy);
+	if (r == 0 && k->workers != INT_MIN)
+		r = (c->workers > k->workers) - (c->workers < k->workers);
+	return r;
+}
+
+/* The first cell of rf->by_cell matching k, or NULL. */
+static const struct rf_cell *find_first(const struct result_file *rf, const struct cell_key *k)
+{
+	size_t lo = 0, hi = rf->n_cells;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp_key(rf->by_cell[mid], k) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < rf->n_cells && cmp_key(rf->by_cell[lo], k) == 0 ? rf->by_cell[lo] : NULL;
+}
+
+static int index_cells(struct result_file *rf)
+{
+	size_t n = rf->n_cells;
+	rf->by_cell = malloc((n + 1) * sizeof(*rf->by_cell));
+	rf->by_group = malloc((n + 1) * sizeof(*rf->by_group));
+	if (rf->by_cell == NULL || rf->by_group == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		rf->by_cell[i] = rf->by_group[i] = &rf->cells[i];
+	qsort(rf->by_cell, n, sizeof(*rf->by_cell), cmp_by_cell);
+	qsort(rf->by_group, n, sizeof(*rf->by_group), cmp_by_group);
+	for (size_t i = 0; i < n; i++) {
+		rf->by_group[i]->group_pos = i;
+		bool first = i == 0 || cmp_group(rf->by_group[i - 1], rf->by_group[i]) != 0;
+		rf->by_group[i]->group_first = first ? i : rf->by_group[i - 1]->group_first;
+	}
+	for (size_t i = n; i-- > 0;) {
+		bool last = i + 1 == n || cmp_group(rf->by_group[i], rf->by_group[i + 1]) != 0;
+		rf->by_group[i]->group_end = last ? i + 1 : rf->by_group[i + 1]->group_end;
+	}
+	return 0;
+}
+
+const struct rf_cell *const *result_file_group(const struct result_file *rf,
+                                               const struct rf_cell *c, size_t *n)
+{
+	*n = c->group_end - c->group_first;
+	return (const struct rf_cell *const *)rf->by_group + c->group_first;
+}
+
+const struct rf_cell *result_file_find(const struct result_file *rf, const struct rf_cell *like,
+                                       const char *strategy, int workers)
+{
+	struct cell_key k = {like->workload, like->params, strlen(like->params), strategy, workers};
+	return find_first(rf, &k);
 }
 
 const struct rf_cell *result_file_match(const struct result_file *rf, const struct rf_cell *like)
 {
-	for (size_t i = 0; i < rf->n_cells; i++) {
-		const struct rf_cell *c = &rf->cells[i];
-		if (same_group(c, like) && strcmp(c->strategy, like->strategy) == 0 &&
-		    c->workers == like->workers)
-			return c;
-	}
-	return NULL;
+	return result_file_find(rf, like, like->strategy, like->workers);
 }
 
 /* The serial cell with the same ballast, else the one without (as `run`
  * takes speedups). */
 const struct rf_cell *result_file_serial(const struct result_file *rf, const struct rf_cell *c)
 {
-	for (size_t i = 0; i < rf->n_cells; i++)
-		if (same_group(&rf->cells[i], c) && strcmp(rf->cells[i].strategy, "serial") == 0)
-			return &rf->cells[i];
-	for (size_t i = 0; i < rf->n_cells; i++) {
-		const struct rf_cell *s = &rf->cells[i];
-		if (strcmp(s->strategy, "serial") == 0 && strcmp(s->workload, c->workload) == 0 &&
-		    s->params_len == strlen(s->params) && s->params_len == c->params_len &&
-		    strncmp(s->params, c->params, c->params_len) == 0)
-			return s;
-	}
-	return NULL;
+	const struct rf_cell *s = result_file_find(rf, c, "serial", INT_MIN);
+	if (s != NULL)
+		return s;
+	struct cell_key k = {c->workload, c->params, c->params_len, "serial", INT_MIN};
+	return find_first(rf, &k);
 }
 
 bool result_files_same_machine(const struct result_file *a, const struct result_file *b, char *why,
@@ -670,10 +860,46 @@ static double *u_distribution(size_t m, size_t n)
 	return c;
 }
 
-static int cmp_double(const void *a, const void *b)
+struct ranked {
+	double v;
+	bool from_a;
+};
+
+static int cmp_ranked(const void *a, const void *b)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	double x = ((const struct ranked *)a)->v, y = ((const struct ranked *)b)->v;
 	return (x > y) - (x < y);
+}
+
+/* U of a (pairs where a beats b, ties counting one half) from a's rank sum in
+ * the pooled, sorted samples, with midranks for ties: O(n log n), where
+ * counting the pairs took 10^10 steps for two cells of 100,000 samples. The
+ * sum of t^3 - t over the groups of ties goes to *tie_sum. Returns -1 when
+ * out of memory. */
+static double u_of_a(const double *a, size_t na, const double *b, size_t nb, double *tie_sum)
+{
+	size_t n = na + nb;
+	struct ranked *pool = malloc(n * sizeof(*pool));
+	if (pool == NULL)
+		return -1;
+	for (size_t i = 0; i < na; i++)
+		pool[i] = (struct ranked){a[i], true};
+	for (size_t i = 0; i < nb; i++)
+		pool[na + i] = (struct ranked){b[i], false};
+	qsort(pool, n, sizeof(*pool), cmp_ranked);
+	double rank_sum = 0;
+	*tie_sum = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i, in_a = 0;
+		for (; j < n && pool[j].v == pool[i].v; j++)
+			in_a += pool[j].from_a;
+		double t = (double)(j - i), midrank = (double)(i + 1 + j) / 2;
+		rank_sum += midrank * (double)in_a;
+		*tie_sum += t * t * t - t;
+		i = j;
+	}
+	free(pool);
+	return rank_sum - (double)na * ((double)na + 1) / 2;
 }
 
 double mann_whitney_p(const double *a, size_t na, const double *b, size_t nb)
@@ -681,29 +907,10 @@ double mann_whitney_p(const double *a, size_t na, const double *b, size_t nb)
 	if (na == 0 || nb == 0)
 		return 1;
 	size_t n = na + nb;
-	double *values = calloc(n, sizeof(*values));
-	if (values == NULL)
+	double tie_sum;
+	double ua = u_of_a(a, na, b, nb, &tie_sum);
+	if (ua < 0)
 		return 1;
-	for (size_t i = 0; i < na; i++)
-		values[i] = a[i];
-	for (size_t i = 0; i < nb; i++)
-		values[na + i] = b[i];
-	/* U of a: pairs where a beats b, ties counting one half */
-	double ua = 0;
-	for (size_t i = 0; i < na; i++)
-		for (size_t j = 0; j < nb; j++)
-			ua += a[i] > b[j] ? 1.0 : a[i] == b[j] ? 0.5 : 0.0;
-	qsort(values, n, sizeof(*values), cmp_double);
-	double tie_sum = 0; /* sum of t^3 - t over groups of ties */
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j < n && values[j] == values[i])
-			j++;
-		double t = (double)(j - i);
-		tie_sum += t * t * t - t;
-		i = j;
-	}
-	free(values);
 
 	double mn = (double)na * (double)nb;
 	double u = fmin(ua, mn - ua);

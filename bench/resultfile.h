@@ -34,6 +34,8 @@ struct rf_cell {
 	double speedup, speedup_lo, speedup_hi; /* speedup_vs_serial and its interval */
 	double *samples;                        /* the finite wall_s of each sample */
 	size_t n_samples;
+	/* its group (same workload and params) is by_group[group_first..group_end) */
+	size_t group_first, group_end, group_pos;
 };
 
 struct result_file {
@@ -44,6 +46,8 @@ struct result_file {
 	long switch_interval_us; /* config.switch_interval_us, 0 when unknown */
 	struct rf_cell *cells;
 	size_t n_cells;
+	struct rf_cell **by_cell;  /* by workload, params, strategy, workers, position */
+	struct rf_cell **by_group; /* by workload, params, position */
 };
 
 /* Loads and checks path. On failure returns -1 with err set to one line,
@@ -59,6 +63,16 @@ void result_file_free(struct result_file *rf);
 /* The cell of rf with the same workload, parameters, strategy and workers as
  * like (from another file), or NULL. */
 const struct rf_cell *result_file_match(const struct result_file *rf, const struct rf_cell *like);
+
+/* The cell of rf with like's workload and parameters, the strategy and
+ * workers given (INT_MIN: any, the fewest first), or NULL. */
+const struct rf_cell *result_file_find(const struct result_file *rf, const struct rf_cell *like,
+                                       const char *strategy, int workers);
+
+/* The cells of c's group in rf (same workload and parameters, c among them),
+ * in file order; *n of them. */
+const struct rf_cell *const *result_file_group(const struct result_file *rf,
+                                               const struct rf_cell *c, size_t *n);
 
 /* The serial cell of c's workload and parameters in rf, or NULL. */
 const struct rf_cell *result_file_serial(const struct result_file *rf, const struct rf_cell *c);

@@ -58,6 +58,13 @@ struct cell {
 	size_t tasks_failed; /* in the run that failed the cell */
 	bool measured_any;
 	bool checksum_ok;
+	/* --trace: the buffers of the repetition in flight, when it is traced;
+	 * then which counted repetition that was (1-based, 0: none) and what
+	 * its trace held. */
+	struct trace *trace;
+	int traced_repetition;
+	size_t trace_events;
+	uint64_t trace_dropped;
 	char error[320]; /* empty while the cell is healthy */
 
 	/* Filled in by cell_summarize. */
@@ -113,6 +120,7 @@ struct bench_run {
 	char warnings[8][200];
 	int n_warnings;
 	bool finished;
+	struct trace_doc trace_doc; /* --trace: the traced cells so far */
 };
 
 void cell_summarize(struct bench_run *run, struct cell *c);
@@ -124,8 +132,15 @@ const struct cell *serial_cell_of(const struct bench_run *run, const struct cell
 
 /* result.c */
 json_t *bench_run_to_json(const struct bench_run *run);
-/* Write to a temporary file beside path and rename it over path. 0, or -1 with err. */
+/* run exits with this when a save failed mid-run (README, "exit status") */
+#define EXIT_SAVE_FAILED 3
+
+/* Write to a temporary file beside path and rename it over path, which must
+ * be a regular file or absent. 0, or -1 with err. */
 int write_json_atomically(json_t *doc, const char *path, char *err, size_t errlen);
+/* The same with json_dumps flags of the caller's (the trace's timestamps need
+ * more than the result file's nine digits). */
+int write_json_atomically_as(json_t *doc, const char *path, size_t flags, char *err, size_t errlen);
 /* Fail now, before measuring, if the file cannot be written. */
 int check_output_writable(const char *path, char *err, size_t errlen);
 

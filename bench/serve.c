@@ -26,24 +26,29 @@
 
 static void serve_usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: concbench serve [options]   the fixture HTTP server, in the foreground\n"
-	        "      --port P                TCP port; 0 picks a free one (default 0)\n"
-	        "      --bind ADDR             address to listen on (default 127.0.0.1; anything\n"
-	        "                              but loopback gets a warning)\n"
-	        "      --connection-limit N    concurrent connections (default %u, lowered to fit\n"
-	        "                              the open-file limit)\n"
-	        "      --idle-timeout S        close a connection idle this long (default %u s)\n"
-	        "      --quiet                 no notices and no statistics at exit\n"
-	        "  -h, --help                  this text\n\n"
-	        "It prints 'listening on http://ADDR:PORT' once listening, and serves until\n"
-	        "SIGINT or SIGTERM:\n"
-	        "  GET /bytes?size=N&delay_ms=D&seed=S[&rate=R][&fault=F]\n"
-	        "    after D ms, 200 with the N bytes of content stream S (defaults 0);\n"
-	        "    rate=R paces the body at R bytes/s; fault=500|404|reset|truncate injects a\n"
-	        "    fault; size over 1 GiB, delay_ms over 60000, anything unknown or malformed\n"
-	        "    gets 400 with the reason.\n",
-	        SERVE_DEFAULT_CONN_LIMIT, SERVE_DEFAULT_IDLE_TIMEOUT);
+	fprintf(
+	    out,
+	    "usage: concbench serve [options]   the fixture HTTP server, in the foreground\n"
+	    "      --port P                TCP port; 0 picks a free one (default 0)\n"
+	    "      --bind ADDR             address to listen on (default 127.0.0.1; anything\n"
+	    "                              but loopback gets a warning)\n"
+	    "      --connection-limit N    concurrent connections (default %u, lowered to fit\n"
+	    "                              the open-file limit)\n"
+	    "      --idle-timeout S        close a connection idle this long (default %u s)\n"
+	    "      --request-timeout S     close a connection whose request headers are not\n"
+	    "                              all in this long after it opened, or after its\n"
+	    "                              previous request plus the idle timeout (default %u s)\n"
+	    "      --quiet                 no notices and no statistics at exit\n"
+	    "  -h, --help                  this text\n\n"
+	    "It prints 'listening on http://ADDR:PORT' once listening, and serves until\n"
+	    "SIGINT or SIGTERM:\n"
+	    "  GET /bytes?size=N&delay_ms=D&seed=S[&rate=R][&fault=F]\n"
+	    "    after D ms, 200 with the N bytes of content stream S (defaults 0);\n"
+	    "    rate=R paces the body at R bytes/s; fault=500|404|reset|truncate injects a\n"
+	    "    fault; size over 1 GiB, delay_ms over 60000, anything unknown or malformed\n"
+	    "    gets 400 with the reason, as do more than 32 parameters and a control byte\n"
+	    "    (even percent-encoded) in the path or a value.\n",
+	    SERVE_DEFAULT_CONN_LIMIT, SERVE_DEFAULT_IDLE_TIMEOUT, SERVE_DEFAULT_REQUEST_TIMEOUT);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -100,7 +105,8 @@ int cmd_serve(int argc, char **argv)
 		memcpy(name, arg, len);
 		name[len] = '\0';
 		if (strcmp(name, "--port") != 0 && strcmp(name, "--bind") != 0 &&
-		    strcmp(name, "--connection-limit") != 0 && strcmp(name, "--idle-timeout") != 0)
+		    strcmp(name, "--connection-limit") != 0 &&
+		    strcmp(name, "--idle-timeout") != 0 && strcmp(name, "--request-timeout") != 0)
 			return usage_error("unknown option '%s'", arg);
 		if (eq != NULL)
 			value = eq + 1;
@@ -124,6 +130,12 @@ int cmd_serve(int argc, char **argv)
 				return usage_error(
 				    "--connection-limit '%s' is not a count in 1..1000000", value);
 			opt.connection_limit = (unsigned)v;
+		} else if (strcmp(name, "--request-timeout") == 0) {
+			if (!parse_ulong(value, 1, 86400, &v))
+				return usage_error(
+				    "--request-timeout '%s' is not a number of seconds in 1..86400",
+				    value);
+			opt.request_timeout_s = (unsigned)v;
 		} else {
 			if (!parse_ulong(value, 1, 86400, &v))
 				return usage_error(

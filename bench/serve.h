@@ -30,6 +30,8 @@
 #define SERVE_DEFAULT_IDLE_TIMEOUT 60u
 #define SERVE_LISTEN_BACKLOG       16384u
 #define SERVE_MAX_PARAMS           32 /* query parameters in one request */
+/* seconds a connection has to deliver a whole request's headers */
+#define SERVE_DEFAULT_REQUEST_TIMEOUT 5u
 
 enum serve_fault {
 	SERVE_FAULT_NONE,
@@ -57,12 +59,20 @@ struct serve_request_spec {
 int serve_parse_request(const char *method, const char *path, const char *const *keys,
                         const char *const *values, size_t n, struct serve_request_spec *out);
 
+/* Checks the raw request target (before any %XX decoding) for what must be
+ * refused before libmicrohttpd parses it: a control byte, raw or
+ * percent-encoded (a decoded %00 would cut a value short), and more than
+ * SERVE_MAX_PARAMS query parameters (which exhaust its connection pool).
+ * Pure. Fills out (zeroed first); returns 0 or 400. */
+int serve_check_target(const char *target, struct serve_request_spec *out);
+
 struct serve_options {
-	const char *bind;          /* NULL: "127.0.0.1" */
-	int port;                  /* 0: an ephemeral port */
-	unsigned connection_limit; /* 0: the default */
-	unsigned idle_timeout_s;   /* 0: the default */
-	int ready_fd;              /* -1, or write "PORT\n" there once listening */
+	const char *bind;           /* NULL: "127.0.0.1" */
+	int port;                   /* 0: an ephemeral port */
+	unsigned connection_limit;  /* 0: the default */
+	unsigned idle_timeout_s;    /* 0: the default */
+	unsigned request_timeout_s; /* 0: the default */
+	int ready_fd;               /* -1, or write "PORT\n" there once listening */
 	bool quiet;
 };
 /* Serve until SIGINT/SIGTERM. 0 after a clean stop, 1 after an error (printed on

@@ -45,6 +45,7 @@ struct request {
 	struct server *srv;
 	struct MHD_Connection *conn;
 	struct serve_request_spec spec; /* what it asks for, or why it is refused */
+	bool started;                   /* the access handler has seen it */
 	bool responded;
 	bool delayed; /* the delay has been waited (or is being waited) */
 	bool suspended;
@@ -53,14 +54,41 @@ struct request {
 	int64_t body_start_ns;
 };
 
+/* One TCP connection, on a deadline queue until its request's headers are all
+ * in: slowloris clients trickling a byte a second each reset the idle timer
+ * and held every connection slot. */
+struct conn_queue;
+
+struct conn_state {
+	struct server *srv;
+	struct MHD_Connection *conn;
+	struct conn_state *prev, *next; /* in the queue `on` */
+	struct conn_queue *on;          /* NULL: no deadline armed */
+	int64_t deadline_ns;
+};
+
+/* Deadlines armed with the same delay fall due in the order they were armed,
+ * so each queue is a FIFO whose head is the earliest: O(1) to arm, to
+ * disarm and to find the next one. */
+struct conn_queue {
+	struct conn_state *head, *tail;
+};
+
 struct server {
 	struct MHD_Daemon *daemon;
+	int64_t first_request_ns; /* a new connection's deadline for its first request */
+	int64_t next_request_ns;  /* after a request: the idle timeout plus the above */
+	struct conn_queue first, next;
 	bool quiet;
 	bool stopping;
 	struct request **heap; /* min-heap on deadline_ns */
 	size_t heap_len, heap_cap;
 	unsigned log_count;
 	uint64_t requests, status_2xx, status_other, resets, truncated, body_bytes;
+	/* refusals: more than SERVE_MAX_PARAMS parameters, a control byte in the
+	 * target, headers not all in before the deadline */
+	uint64_t refused_params, refused_control, timed_out;
+	unsigned closed; /* connections closed during the last MHD_run */
 };
 
 static int64_t now_ns(void)
@@ -464,6 +492,184 @@ static enum MHD_Result respond(struct request *r)
 	return ret;
 }
 
+/* ---- what libmicrohttpd must not parse: too many parameters, control bytes */
+
+static size_t count_parameters(const char *query)
+{
+	size_t n = 1;
+	for (; *query != '\0'; query++)
+		n += *query == '&';
+	return n;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Whether the raw target holds a control byte, as itself or percent-encoded:
+ * a decoded %00 cut "size=1%00abc" to "1" and "/bytes%00junk" to "/bytes". */
+static bool has_control_byte(const char *target)
+{
+	for (const char *p = target; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20 || c == 0x7f)
+			return true;
+		if (c == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0) {
+			int v = hex_value(p[1]) * 16 + hex_value(p[2]);
+			if (v < 0x20 || v == 0x7f)
+				return true;
+		}
+	}
+	return false;
+}
+
+static struct request *request_new(struct server *srv, struct MHD_Connection *conn)
+{
+	struct request *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->srv = srv;
+	r->conn = conn;
+	r->heap_index = HEAP_NONE;
+	return r;
+}
+
+int serve_check_target(const char *target, struct serve_request_spec *out)
+{
+	memset(out, 0, sizeof(*out));
+	const char *query = strchr(target, '?');
+	if (has_control_byte(target))
+		reject(out, 400, "a control byte in the request target (even %%-encoded)");
+	else if (query != NULL && count_parameters(query + 1) > SERVE_MAX_PARAMS)
+		reject(out, 400, "too many parameters (more than %d)", SERVE_MAX_PARAMS);
+	return out->bad_status;
+}
+
+/* libmicrohttpd calls this with the raw target before it parses the query
+ * into its connection pool; 232 parameters exhausted the 16 KiB pool and the
+ * request was never answered. A target refused here has its query cut off in
+ * place (the buffer is libmicrohttpd's own read buffer, and it finds the '?'
+ * before this call), so nothing is parsed and the access handler answers 400
+ * from the request made here, which becomes *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct server *srv = cls;
+	struct request *r = request_new(srv, conn);
+	if (r == NULL)
+		return NULL;
+	if (serve_check_target(uri, &r->spec) == 0)
+		return r;
+	if (strstr(r->spec.reason, "control byte") != NULL)
+		srv->refused_control++;
+	else
+		srv->refused_params++;
+	char *query = strchr(uri, '?');
+	if (query != NULL)
+		query[1] = '\0';
+	return r;
+}
+
+/* ---- the deadline for a whole request ------------------------------------ */
+
+static void disarm(struct conn_state *cs)
+{
+	struct conn_queue *q = cs->on;
+	if (q == NULL)
+		return;
+	if (cs->prev != NULL)
+		cs->prev->next = cs->next;
+	else
+		q->head = cs->next;
+	if (cs->next != NULL)
+		cs->next->prev = cs->prev;
+	else
+		q->tail = cs->prev;
+	cs->prev = cs->next = NULL;
+	cs->on = NULL;
+}
+
+/* first: the deadline of a new connection's first request, else of the next
+ * request on a kept-alive one. */
+static void arm(struct conn_state *cs, bool first)
+{
+	struct conn_queue *q = first ? &cs->srv->first : &cs->srv->next;
+	disarm(cs);
+	cs->deadline_ns = now_ns() + (first ? cs->srv->first_request_ns : cs->srv->next_request_ns);
+	cs->prev = q->tail;
+	cs->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = cs;
+	else
+		q->head = cs;
+	q->tail = cs;
+	cs->on = q;
+}
+
+static struct conn_state *conn_state_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *srv = cls;
+	struct conn_state *cs = *socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		cs = calloc(1, sizeof(*cs));
+		if (cs == NULL)
+			return; /* no deadline for this one; the idle timeout still holds */
+		cs->srv = srv;
+		cs->conn = conn;
+		*socket_context = cs;
+		arm(cs, true);
+		return;
+	}
+	srv->closed++;
+	if (cs != NULL) {
+		disarm(cs);
+		free(cs);
+		*socket_context = NULL;
+	}
+}
+
+/* Shuts down the connections past their deadline; libmicrohttpd then sees
+ * the end of the stream and closes them. */
+static void expire_queue(struct conn_queue *q, int64_t now)
+{
+	while (q->head != NULL && q->head->deadline_ns <= now) {
+		struct conn_state *cs = q->head;
+		disarm(cs);
+		cs->srv->timed_out++;
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(cs->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci != NULL)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+	}
+}
+
+/* The milliseconds to the earliest connection deadline, -1 for none. */
+static int64_t next_deadline_ms(const struct server *srv, int64_t now)
+{
+	int64_t best = -1;
+	const struct conn_state *heads[] = {srv->first.head, srv->next.head};
+	for (size_t i = 0; i < 2; i++) {
+		if (heads[i] == NULL)
+			continue;
+		int64_t left = heads[i]->deadline_ns - now;
+		int64_t ms = left <= 0 ? 0 : (left + 999999) / 1000000;
+		if (best < 0 || ms < best)
+			best = ms;
+	}
+	return best;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -474,18 +680,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	struct request *r = *con_cls;
 	if (srv->stopping)
 		return MHD_NO;
-	if (r == NULL) {
+	if (r == NULL || !r->started) {
 		/* The first call: headers only. A response queued now would make
 		 * libmicrohttpd stop reading and close the connection after it, so
 		 * only a refused method (whose body we do not want) is answered here. */
-		r = calloc(1, sizeof(*r));
-		if (r == NULL)
+		if (r == NULL && (r = request_new(srv, conn)) == NULL)
 			return MHD_NO;
-		r->srv = srv;
-		r->conn = conn;
-		r->heap_index = HEAP_NONE;
+		r->started = true;
 		*con_cls = r;
-		parse_request(r, url, method);
+		struct conn_state *cs = conn_state_of(conn);
+		if (cs != NULL)
+			disarm(cs); /* the headers are all in */
+		if (r->spec.bad_status == 0)
+			parse_request(r, url, method);
 		if (r->spec.bad_status == MHD_HTTP_METHOD_NOT_ALLOWED)
 			return respond(r);
 		return MHD_YES;
@@ -509,10 +716,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	struct server *srv = cls;
 	struct request *r = *con_cls;
+	struct conn_state *cs = conn_state_of(conn);
+	if (cs != NULL && !srv->stopping)
+		arm(cs, false); /* the next request on this connection has its deadline */
 	if (r == NULL)
 		return;
 	heap_remove(r->srv, r);
@@ -528,10 +737,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	char msg[512];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* What clients and injected faults cause all the time is not news. */
-	static const char *const routine[] = {
-	    "Application reported internal error", "application reported error generating data",
-	    "socket is no longer available", "forcibly closed by remote peer",
-	    "Connection reset by peer"};
+	static const char *const routine[] = {"Application reported internal error",
+	                                      "application reported error generating data",
+	                                      "socket is no longer available",
+	                                      "forcibly closed by remote peer",
+	                                      "Connection reset by peer",
+	                                      "detected connection closure"};
 	for (size_t i = 0; i < sizeof(routine) / sizeof(routine[0]); i++)
 		if (strstr(msg, routine[i]) != NULL)
 			return;
@@ -607,9 +818,12 @@ static void print_stats(const struct server *srv, double seconds)
 	fprintf(stderr,
 	        "concbench serve: stopped after %.1f s: %" PRIu64 " requests (%" PRIu64
 	        " answered 200, %" PRIu64 " other statuses, %" PRIu64 " resets, %" PRIu64
-	        " truncated), %" PRIu64 " body bytes sent\n",
+	        " truncated), %" PRIu64 " body bytes sent; refused: %" PRIu64
+	        " with too many parameters, %" PRIu64 " with control bytes, %" PRIu64
+	        " connections whose request was not in within the deadline\n",
 	        seconds, srv->requests, srv->status_2xx, srv->status_other, srv->resets,
-	        srv->truncated, srv->body_bytes);
+	        srv->truncated, srv->body_bytes, srv->refused_params, srv->refused_control,
+	        srv->timed_out);
 }
 
 /* Resume every suspended connection (libmicrohttpd must not be stopped with
@@ -622,6 +836,22 @@ static void shut_down(struct server *srv)
 	MHD_run(srv->daemon); /* lets the resumed ones see `stopping` and close */
 	MHD_stop_daemon(srv->daemon);
 	srv->daemon = NULL;
+}
+
+/* MHD_run, again while it closed connections: at the connection limit
+ * libmicrohttpd leaves the listening socket out of its epoll set, and puts it
+ * back only on a run after the one that freed a slot; without that run the
+ * loop slept with new clients waiting in the backlog until some other event. */
+static int run_daemon(struct server *srv)
+{
+	for (int round = 0; round < 4; round++) {
+		srv->closed = 0;
+		if (MHD_run(srv->daemon) != MHD_YES)
+			return -1;
+		if (srv->closed == 0)
+			break;
+	}
+	return 0;
 }
 
 static int event_loop(struct server *srv, int sigfd)
@@ -645,7 +875,9 @@ static int event_loop(struct server *srv, int sigfd)
 	int rc = 0;
 	for (;;) {
 		fire_timers(srv, now_ns());
-		if (MHD_run(srv->daemon) != MHD_YES) {
+		expire_queue(&srv->first, now_ns());
+		expire_queue(&srv->next, now_ns());
+		if (run_daemon(srv) != 0) {
 			fprintf(stderr, "concbench serve: libmicrohttpd failed to run\n");
 			rc = 1;
 			break;
@@ -662,6 +894,9 @@ static int event_loop(struct server *srv, int sigfd)
 			if (timeout < 0 || ms < timeout)
 				timeout = ms;
 		}
+		int64_t conn_ms = next_deadline_ms(srv, now_ns());
+		if (conn_ms >= 0 && (timeout < 0 || conn_ms < timeout))
+			timeout = conn_ms;
 		struct epoll_event ev[4];
 		int n = epoll_wait(ep, ev, 4, (int)timeout);
 		if (n < 0 && errno != EINTR) {
@@ -743,7 +978,11 @@ int serve_run(const struct serve_options *opt)
 	pthread_sigmask(SIG_BLOCK, &stop_set, &old_mask);
 	int sigfd = signalfd(-1, &stop_set, SFD_CLOEXEC | SFD_NONBLOCK);
 	int rc = 1;
-	struct server srv = {.quiet = opt->quiet};
+	unsigned request_s =
+	    opt->request_timeout_s ? opt->request_timeout_s : SERVE_DEFAULT_REQUEST_TIMEOUT;
+	struct server srv = {.quiet = opt->quiet,
+	                     .first_request_ns = (int64_t)request_s * 1000000000,
+	                     .next_request_ns = ((int64_t)idle + request_s) * 1000000000};
 	if (sigfd < 0) {
 		rc = serve_error(opt, "signalfd: %s", strerror(errno));
 		goto out;
@@ -758,7 +997,8 @@ int serve_run(const struct serve_options *opt)
 	    on_mhd_log, &srv, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
 	    idle, MHD_OPTION_LISTEN_BACKLOG_SIZE, SERVE_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, &srv, MHD_OPTION_END);
+	    on_completed, &srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, &srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv, MHD_OPTION_END);
 	if (srv.daemon == NULL) {
 		rc = serve_error(opt, "cannot listen on %s port %d%s%s", host, opt->port,
 		                 errno ? ": " : "", errno ? strerror(errno) : "");

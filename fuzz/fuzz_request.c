@@ -1,4 +1,5 @@
-/* libFuzzer target: the fixture server's request parsing (serve_parse_request).
+/* libFuzzer target: the fixture server's request parsing (serve_check_target
+ * on the raw target, then serve_parse_request).
  *
  * The input is a request line, "[METHOD ]PATH[?QUERY]" (GET when there is no
  * space). It is taken apart as libmicrohttpd does before the server sees it:
@@ -7,7 +8,9 @@
  * is NULL), a decoded NUL ending the string. Beyond the sanitizers it checks
  * that the answer is 0, 400 or 405, that a refusal has a reason of one line
  * of printable ASCII, and that an accepted request is within the limits of
- * serve.h. Seeds: fuzz/corpus/request/; `make fuzz` runs it. */
+ * serve.h; and that a target the raw check passes decodes to no control byte
+ * and at most SERVE_MAX_PARAMS parameters. Seeds: fuzz/corpus/request/;
+ * `make fuzz` runs it. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +70,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		method = line;
 		path = sp + 1;
 	}
+	/* The raw target's check, as the server's URI callback makes it first. */
+	struct serve_request_spec raw;
+	int raw_status = serve_check_target(path, &raw);
+	check(raw_status == 0 || raw_status == 400, "raw status %d", raw_status);
+	check(raw_status == 0 || raw.reason[0] != '\0', "a raw refusal without a reason");
+	const char *raw_query = strchr(path, '?');
+	size_t raw_params = 1;
+	for (const char *p = raw_query; p != NULL && *p; p++)
+		raw_params += *p == '&';
 	char *query = strchr(path, '?');
 	if (query != NULL)
 		*query++ = '\0';
@@ -88,6 +100,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		values[n] = eq != NULL ? decode(eq + 1, 1) : NULL;
 		n++;
 		p = amp != NULL ? amp + 1 : NULL;
+	}
+
+	/* what passed the raw check decodes to no control byte, and few parameters */
+	if (raw_status == 0) {
+		for (const char *p = path; *p; p++)
+			check((unsigned char)*p >= 0x20 && *p != 0x7f,
+			      "a control byte in the path");
+		for (size_t i = 0; i < n; i++)
+			for (const char *p = values[i]; p != NULL && *p; p++)
+				check((unsigned char)*p >= 0x20 && *p != 0x7f,
+				      "a control byte in '%s'", keys[i]);
+		check(raw_query == NULL || raw_params <= SERVE_MAX_PARAMS, "%zu parameters passed",
+		      raw_params);
 	}
 
 	struct serve_request_spec spec;

@@ -9,11 +9,14 @@
 
 #include "loop.h"
 #include "runner.h"
+#include "trace.h"
 
 struct pending {
 	struct epoll_run *er;
 	size_t task;
 	double started;
+	int slot;          /* traced: the in-flight lane the task is drawn on */
+	uint64_t began_ns; /* traced: when it started */
 };
 
 struct epoll_run {
@@ -23,15 +26,57 @@ struct epoll_run {
 	size_t next, in_flight, finished;
 	struct pending *pending; /* one per task */
 	struct task_ctx ctx;
+	/* Traced only: tasks in flight overlap on the loop's one thread, so each
+	 * is drawn on a lane of its own, the lowest free one (trace.h). */
+	struct trace *trace;
+	int *free_slots, n_free;
 };
 
 static void start_more(struct epoll_run *er);
+
+static void trace_task_start(struct epoll_run *er, struct pending *p)
+{
+	if (er->trace == NULL || er->n_free == 0)
+		return;
+	p->slot = er->free_slots[--er->n_free];
+	p->began_ns = trace_now();
+}
+
+static void trace_task_end(struct epoll_run *er, struct pending *p)
+{
+	if (er->trace == NULL || p->slot < 0)
+		return;
+	trace_record(trace_lane(er->trace, 1 + p->slot), TRACE_TASK, p->began_ns, trace_now(),
+	             (uint32_t)p->task);
+	er->free_slots[er->n_free++] = p->slot;
+	p->slot = -1;
+}
+
+/* Lane 0 is the loop's callbacks, lanes 1.. the slots; the free list is
+ * popped from the end, so it holds the slots in falling order. */
+static int trace_slots_init(struct epoll_run *er)
+{
+	struct trace *t = er->spec->trace;
+	if (t == NULL)
+		return 0;
+	er->free_slots = calloc((size_t)er->spec->workers, sizeof(*er->free_slots));
+	if (er->free_slots == NULL)
+		return -1;
+	er->trace = t;
+	loop_set_trace(er->loop, trace_name_lane(t, 0, "event loop"));
+	for (int k = 0; k < er->spec->workers; k++) {
+		trace_name_lane(t, 1 + k, "in flight %d", k);
+		er->free_slots[er->n_free++] = er->spec->workers - 1 - k;
+	}
+	return 0;
+}
 
 /* The completion callback handed to submit; also ends inline tasks. */
 static void task_finished(void *arg, size_t task, struct task_result result)
 {
 	struct epoll_run *er = arg;
 	if (task < er->res->tasks_total) {
+		trace_task_end(er, &er->pending[task]);
 		result.latency_s = monotonic_now() - er->pending[task].started;
 		result.done = true;
 		er->res->task[task] = result;
@@ -67,7 +112,8 @@ static void start_more(struct epoll_run *er)
 	while (er->in_flight < (size_t)er->spec->workers && er->next < er->res->tasks_total) {
 		size_t i = er->next++;
 		struct pending *p = &er->pending[i];
-		*p = (struct pending){.er = er, .task = i, .started = monotonic_now()};
+		*p = (struct pending){.er = er, .task = i, .started = monotonic_now(), .slot = -1};
+		trace_task_start(er, p);
 		er->in_flight++;
 		int rc = w->ops->submit != NULL ? w->ops->submit(w, i, er->loop, task_finished, er)
 		                                : loop_call_soon(er->loop, run_inline, p);
@@ -86,7 +132,7 @@ static int epoll_run(const struct run_spec *spec, struct run_result *res)
 	worker_bind(spec->topology, spec->cpus[0]);
 	er.loop = loop_new();
 	er.pending = calloc(res->tasks_total ? res->tasks_total : 1, sizeof(*er.pending));
-	if (er.loop == NULL || er.pending == NULL) {
+	if (er.loop == NULL || er.pending == NULL || trace_slots_init(&er) != 0) {
 		run_result_fail(res, "cannot create the event loop: %s", strerror(errno));
 		rc = -1;
 		goto out;
@@ -106,6 +152,7 @@ static int epoll_run(const struct run_spec *spec, struct run_result *res)
 out:
 	loop_free(er.loop);
 	free(er.pending);
+	free(er.free_slots);
 	thread_binding_restore(spec->topology, saved);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "gil.h"
+#include "trace.h"
 
 const char *gil_reason_name(enum gil_reason why)
 {
@@ -166,8 +167,10 @@ void gil_thread_init(struct gil_thread *t, struct gil *g, int id)
  * the request is new: several waiters may time out on the same holder. */
 static void request_drop(struct gil_thread *holder, struct gil_thread *asker)
 {
-	if (atomic_exchange_explicit(&holder->drop_request, 1, memory_order_relaxed) == 0)
+	if (atomic_exchange_explicit(&holder->drop_request, 1, memory_order_relaxed) == 0) {
 		asker->stats.drop_requests++;
+		trace_instant(asker->trace, TRACE_DROP_REQUEST, (uint32_t)holder->id);
+	}
 }
 
 /* One timed wait of a full interval, with g->mutex held. Only a timeout with
@@ -214,6 +217,7 @@ void gil_acquire(struct gil_thread *t, enum gil_reason why)
 
 	t->acquired_ns = now_ns();
 	hist_record(&t->stats.wait[why], t->acquired_ns - start);
+	trace_record(t->trace, TRACE_WAIT, start, t->acquired_ns, (uint32_t)why);
 	errno = saved_errno;
 }
 
@@ -221,8 +225,11 @@ void gil_acquire(struct gil_thread *t, enum gil_reason why)
 static struct gil_handoff drop(struct gil_thread *t)
 {
 	struct gil *g = t->gil;
-	uint64_t held = now_ns() - t->acquired_ns;
-	hist_record(&t->stats.hold, held);
+	/* Stamped before the lock is marked free, as acquired_ns is after it was
+	 * taken: two threads' traced holds never overlap. */
+	uint64_t released = now_ns();
+	hist_record(&t->stats.hold, released - t->acquired_ns);
+	trace_record(t->trace, TRACE_HOLD, t->acquired_ns, released, 0);
 
 	pthread_mutex_lock(&g->mutex);
 	g->locked = false;
@@ -248,7 +255,11 @@ static void wait_for_switch(struct gil_thread *t, struct gil_handoff h)
 	while (g->switch_number == h.switch_number)
 		pthread_cond_wait(&g->switch_cond, &g->switch_mutex);
 	pthread_mutex_unlock(&g->switch_mutex);
-	hist_record(&t->stats.handshake, now_ns() - start);
+	uint64_t end = now_ns();
+	hist_record(&t->stats.handshake, end - start);
+	/* A wait too, for the lock to pass on: traced as one with no reason of
+	 * the four (the trace calls it the handshake). */
+	trace_record(t->trace, TRACE_WAIT, start, end, GIL_REASONS);
 }
 
 struct gil_handoff gil_release_begin(struct gil_thread *t)
@@ -282,8 +293,10 @@ void gil_release_final(struct gil_thread *t)
 void gil_yield(struct gil_thread *t)
 {
 	int saved_errno = errno;
-	hist_record(&t->stats.forced_slice, now_ns() - t->acquired_ns);
+	uint64_t forced = now_ns();
+	hist_record(&t->stats.forced_slice, forced - t->acquired_ns);
 	t->stats.forced_switches++;
+	trace_record(t->trace, TRACE_FORCED, forced, forced, 0);
 	struct gil_handoff h = drop(t);
 	if (h.pending)
 		wait_for_switch(t, h);

@@ -53,6 +53,7 @@ struct gil_thread_stats {
 };
 
 struct gil;
+struct trace_buffer;
 
 struct gil_thread {
 	/* Set by a waiter, read by the holder at every tick: alone on its cache
@@ -60,8 +61,9 @@ struct gil_thread {
 	_Alignas(64) atomic_uint drop_request;
 	_Alignas(64) struct gil *gil;
 	int id;
-	uint64_t acquired_ns;    /* when the current slice began */
-	uint64_t switch_at_take; /* the lock's switch_number when this thread took it */
+	uint64_t acquired_ns;       /* when the current slice began */
+	uint64_t switch_at_take;    /* the lock's switch_number when this thread took it */
+	struct trace_buffer *trace; /* NULL unless the run is traced (trace.h) */
 	struct gil_thread_stats stats;
 };
 

@@ -9,6 +9,7 @@
 
 #include "gil.h"
 #include "runner.h"
+#include "trace.h"
 
 struct gil_pool {
 	const struct run_spec *spec;
@@ -73,14 +74,20 @@ static void hook_tick(struct task_ctx *ctx)
 	gil_tick(ctx->lock_state);
 }
 
+/* The I/O section is traced inside the released stretch, so that the hold,
+ * the I/O and the wait after it follow one another without overlapping. */
 static void hook_io_begin(struct task_ctx *ctx)
 {
-	gil_release(ctx->lock_state);
+	struct gil_thread *t = ctx->lock_state;
+	gil_release(t);
+	trace_io_begin(t->trace);
 }
 
 static void hook_io_end(struct task_ctx *ctx)
 {
-	gil_acquire(ctx->lock_state, GIL_AFTER_IO);
+	struct gil_thread *t = ctx->lock_state;
+	trace_io_end(t->trace);
+	gil_acquire(t, GIL_AFTER_IO);
 }
 
 static const struct task_hooks gil_hooks = {
@@ -109,6 +116,9 @@ static void *gil_pool_worker(void *p)
 	struct worker_record *rec = &pool->res->worker[a->id];
 	struct gil_thread *t = &pool->thread[a->id];
 	struct task_ctx ctx = {.hooks = &gil_hooks, .lock_state = t, .worker = a->id};
+	/* A thread keeps the lock across a task's end, so its tasks go on a lane
+	 * of their own, where they nest (trace.h). */
+	struct trace_buffer *tasks = trace_lane(pool->spec->trace, pool->spec->workers + a->id);
 
 	worker_bind(pool->spec->topology, pool->spec->cpus[a->id]);
 	rec->planned_cpu = pool->spec->cpus[a->id];
@@ -119,7 +129,7 @@ static void *gil_pool_worker(void *p)
 		size_t i = next_task_unlocked(pool, t);
 		if (i >= pool->res->tasks_total)
 			break;
-		pool->res->task[i] = run_timed_task(pool->spec->workload, i, &ctx);
+		pool->res->task[i] = trace_timed_task(pool->spec->workload, i, &ctx, tasks);
 		rec->tasks++;
 	}
 	rec->observed_cpu = worker_observe_cpu(pool->spec->topology);
@@ -174,8 +184,11 @@ static int gil_pool_run(const struct run_spec *spec, struct run_result *res)
 		run_result_fail(res, "gil_init: %s", strerror(err));
 		goto out;
 	}
-	for (int w = 0; w < spec->workers; w++)
+	for (int w = 0; w < spec->workers; w++) {
 		gil_thread_init(&pool.thread[w], &pool.lock, w);
+		pool.thread[w].trace = trace_name_lane(spec->trace, w, "worker %d", w);
+		trace_name_lane(spec->trace, spec->workers + w, "worker %d tasks", w);
+	}
 
 	pool.created = monotonic_now();
 	for (int w = 0; w < spec->workers; w++)

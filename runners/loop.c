@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "trace.h"
+
 #define LOOP_MAX_EVENTS 64
 
 struct watch {
@@ -56,6 +58,7 @@ struct loop {
 	struct call_queue posted;
 	struct call_queue on_free; /* run by loop_free, first thing */
 	int concurrency;
+	struct trace_buffer *trace; /* NULL unless the run is traced */
 };
 
 static int queue_push(struct call_queue *q, loop_call_fn fn, void *arg)
@@ -376,14 +379,29 @@ void loop_stop(struct loop *loop)
 	loop->stopping = true;
 }
 
+/* A traced loop records each callback it ran, from `began` to now. */
+static void trace_callback_end(struct loop *loop, uint64_t began, enum trace_loop_source from)
+{
+	if (loop->trace != NULL)
+		trace_record(loop->trace, TRACE_LOOP, began, trace_now(), (uint32_t)from);
+}
+
 static void run_soon_calls(struct loop *loop)
 {
 	/* Calls queued by these calls wait for the next turn, as asyncio does. */
 	struct call_queue q = loop->soon;
 	memset(&loop->soon, 0, sizeof(loop->soon));
-	for (size_t i = 0; i < q.len; i++)
+	for (size_t i = 0; i < q.len; i++) {
+		uint64_t began = loop->trace ? trace_now() : 0;
 		q.items[i].fn(loop, q.items[i].arg);
+		trace_callback_end(loop, began, TRACE_LOOP_SOON);
+	}
 	free(q.items);
+}
+
+void loop_set_trace(struct loop *loop, struct trace_buffer *b)
+{
+	loop->trace = b;
 }
 
 int loop_run(struct loop *loop)
@@ -403,8 +421,11 @@ int loop_run(struct loop *loop)
 		}
 		for (int i = 0; i < n && !loop->stopping; i++) {
 			struct watch *w = ev[i].data.ptr;
-			if (w->fd >= 0)
-				w->fn(loop, w->fd, ev[i].events, w->arg);
+			if (w->fd < 0)
+				continue;
+			uint64_t began = loop->trace ? trace_now() : 0;
+			w->fn(loop, w->fd, ev[i].events, w->arg);
+			trace_callback_end(loop, began, TRACE_LOOP_FD);
 		}
 		free_dead_watches(loop->dead);
 		loop->dead = NULL;

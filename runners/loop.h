@@ -42,6 +42,10 @@ int loop_on_free(struct loop *loop, loop_call_fn fn, void *arg);
 void loop_set_concurrency(struct loop *loop, int tasks);
 int loop_concurrency(const struct loop *loop);
 
+/* Record every callback the loop runs into b (trace.h); NULL: none. */
+struct trace_buffer;
+void loop_set_trace(struct loop *loop, struct trace_buffer *b);
+
 /* Run until loop_stop; 0, or -1 with errno when epoll_wait fails. */
 int loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "runner.h"
+#include "trace.h"
 
 #define NO_TASK ((long)-1)
 
@@ -69,7 +70,10 @@ static int write_all(int fd, const void *p, size_t n)
 static void child_main(const struct run_spec *spec, struct shared_queue *q, size_t tasks, int id,
                        int fd, double created)
 {
-	struct task_ctx ctx = {.hooks = NULL, .lock_state = NULL, .worker = id};
+	/* The trace's buffers are MAP_SHARED: the parent reads them after the run. */
+	struct trace_buffer *tb = trace_lane(spec->trace, id);
+	struct task_ctx ctx = {
+	    .hooks = tb ? &trace_io_hooks : NULL, .lock_state = tb, .worker = id};
 	struct message m;
 	memset(&m, 0, sizeof(m));
 	/* A forked child's RSS starts with every page it shares with the parent;
@@ -85,7 +89,7 @@ static void child_main(const struct run_spec *spec, struct shared_queue *q, size
 			break;
 		atomic_store(&q->current[id], (long)i);
 		struct message t = {.kind = MSG_TASK, .task = i};
-		t.u.result = run_timed_task(spec->workload, i, &ctx);
+		t.u.result = trace_timed_task(spec->workload, i, &ctx, tb);
 		if (write_all(fd, &t, sizeof(t)) != 0)
 			_exit(3);
 		atomic_store(&q->current[id], NO_TASK);
@@ -248,8 +252,10 @@ static int processes_run(const struct run_spec *spec, struct run_result *res)
 		return -1;
 	}
 	atomic_init(&q->next, 0);
-	for (int id = 0; id < spec->workers; id++)
+	for (int id = 0; id < spec->workers; id++) {
 		atomic_init(&q->current[id], NO_TASK);
+		trace_name_lane(spec->trace, id, "worker %d (process)", id);
+	}
 
 	/* Buffered output would be duplicated by every child that flushes it. */
 	fflush(NULL);

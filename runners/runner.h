@@ -12,6 +12,8 @@
 
 #include "../workloads/workload.h"
 
+struct trace;
+
 struct run_spec {
 	struct workload *workload;
 	int workers;
@@ -20,6 +22,9 @@ struct run_spec {
 	/* The strategy's own parameters (runner_ops.params) as -p NAME.KEY=VALUE
 	 * left them; NULL: the defaults. Read them with run_spec_param. */
 	const struct param_values *params;
+	/* Non-NULL for the repetition `run --trace` records (trace.h): the
+	 * runner names the lanes it uses and its workers record into them. */
+	struct trace *trace;
 };
 
 struct worker_record {

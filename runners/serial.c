@@ -1,11 +1,13 @@
 /* serial: the tasks one after another on the calling thread, the baseline every
  * speedup is measured against (a plain for-loop in Python). */
 #include "runner.h"
+#include "trace.h"
 
 static int serial_run(const struct run_spec *spec, struct run_result *res)
 {
 	const struct workload *w = spec->workload;
-	struct task_ctx ctx = {.hooks = NULL, .lock_state = NULL, .worker = 0};
+	struct trace_buffer *tb = trace_name_lane(spec->trace, 0, "worker 0");
+	struct task_ctx ctx = {.hooks = tb ? &trace_io_hooks : NULL, .lock_state = tb, .worker = 0};
 	hwloc_bitmap_t saved = thread_binding_save(spec->topology);
 	double created = monotonic_now();
 
@@ -13,7 +15,7 @@ static int serial_run(const struct run_spec *spec, struct run_result *res)
 	res->worker[0].planned_cpu = spec->cpus[0];
 	res->worker[0].startup_s = monotonic_now() - created;
 	for (size_t i = 0; i < res->tasks_total; i++)
-		res->task[i] = run_timed_task(w, i, &ctx);
+		res->task[i] = trace_timed_task(w, i, &ctx, tb);
 	res->worker[0].tasks = res->tasks_total;
 	res->worker[0].observed_cpu = worker_observe_cpu(spec->topology);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runner.h"
+#include "trace.h"
 
 struct pool {
 	const struct run_spec *spec;
@@ -25,7 +26,10 @@ static void *pool_worker(void *p)
 	struct worker_arg *a = p;
 	struct pool *pool = a->pool;
 	struct worker_record *rec = &pool->res->worker[a->id];
-	struct task_ctx ctx = {.hooks = NULL, .lock_state = NULL, .worker = a->id};
+	struct trace_buffer *tb = trace_lane(pool->spec->trace, a->id);
+	/* Traced, the I/O hooks record the worker's I/O sections; else none. */
+	struct task_ctx ctx = {
+	    .hooks = tb ? &trace_io_hooks : NULL, .lock_state = tb, .worker = a->id};
 
 	worker_bind(pool->spec->topology, pool->spec->cpus[a->id]);
 	rec->planned_cpu = pool->spec->cpus[a->id];
@@ -35,7 +39,7 @@ static void *pool_worker(void *p)
 		if (i >= pool->res->tasks_total)
 			break;
 		/* Each task writes only its own slot: no lock, no false sharing to speak of. */
-		pool->res->task[i] = run_timed_task(pool->spec->workload, i, &ctx);
+		pool->res->task[i] = trace_timed_task(pool->spec->workload, i, &ctx, tb);
 		rec->tasks++;
 	}
 	rec->observed_cpu = worker_observe_cpu(pool->spec->topology);
@@ -51,8 +55,10 @@ static int threads_run(const struct run_spec *spec, struct run_result *res)
 		run_result_fail(res, "out of memory for %d threads", spec->workers);
 		return -1;
 	}
-	for (int w = 0; w < spec->workers; w++)
+	for (int w = 0; w < spec->workers; w++) {
 		arg[w] = (struct worker_arg){.pool = &pool, .id = w};
+		trace_name_lane(spec->trace, w, "worker %d", w);
+	}
 	int started = thread_pool_run(spec->workers, pool_worker, arg, sizeof(*arg), res);
 	free(arg);
 	return started == spec->workers ? 0 : -1;

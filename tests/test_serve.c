@@ -773,3 +773,189 @@ Test(serve, managed_server_dies_with_its_parent)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	          "the orphan stopped with 0x%x, not cleanly", (unsigned)status);
 }
+
+/* ---- refusals over raw sockets (issue 20) ---------------------------------- */
+
+static int connect_loopback(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "%s", strerror(errno));
+	return fd;
+}
+
+/* Sends request whole on a new connection and reads the answer for up to
+ * timeout_s; the status (0 for none), the answer in buf, the seconds taken. */
+static int raw_request(const struct server *s, const char *request, char *buf, size_t len,
+                       double timeout_s, double *seconds)
+{
+	int fd = connect_loopback(s->port);
+	double t0 = now_s();
+	size_t n = strlen(request), done = 0;
+	while (done < n) {
+		ssize_t k = send(fd, request + done, n - done, MSG_NOSIGNAL);
+		if (k <= 0)
+			break; /* a server that refuses early may close while we send */
+		done += (size_t)k;
+	}
+	buf[0] = '\0';
+	read_all(fd, buf, len, timeout_s);
+	*seconds = now_s() - t0;
+	close(fd);
+	int status = 0;
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+		status = 0;
+	return status;
+}
+
+/* "GET /bytes?size=1&size=1&... HTTP/1.1" with n parameters. */
+static char *many_parameters(size_t n)
+{
+	size_t cap = 64 + n * 8;
+	char *req = malloc(cap);
+	cr_assert_not_null(req);
+	size_t at = (size_t)snprintf(req, cap, "GET /bytes?");
+	for (size_t i = 0; i < n; i++)
+		at += (size_t)snprintf(req + at, cap - at, "%sseed=1", i ? "&" : "");
+	snprintf(req + at, cap - at, " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	return req;
+}
+
+Test(serve, too_many_parameters_get_400_within_a_second)
+{
+	struct server s;
+	server_start(&s, "--quiet", NULL);
+	static const size_t counts[] = {33, 231, 232, 300, 1000};
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		char *req = many_parameters(counts[i]), buf[4096];
+		double took;
+		int status = raw_request(&s, req, buf, sizeof(buf), 3, &took);
+		free(req);
+		cr_assert(status >= 400 && status < 500, "%zu parameters: '%.80s'", counts[i], buf);
+		cr_assert_lt(took, 1.0, "%zu parameters took %.2f s", counts[i], took);
+		if (counts[i] <= 300)
+			cr_assert_eq(status, 400, "%zu parameters: %d", counts[i], status);
+		if (status == 400)
+			cr_assert_not_null(strstr(buf, "too many parameters"), "%s", buf);
+	}
+	/* the server still answers */
+	struct fetch f;
+	fetch(&s, "/bytes?size=3", &f);
+	cr_assert_eq(f.status, 200);
+	server_close(&s);
+}
+
+Test(serve, control_bytes_in_the_path_or_a_value_get_400)
+{
+	struct server s;
+	server_start(&s, "--quiet", NULL);
+	static const char *const targets[] = {"/bytes?size=1%00abc", "/bytes%00junk?size=2",
+	                                      "/bytes?size=%7f",     "/bytes?seed=1%0d%0aX: y",
+	                                      "/bytes?size=1%1F",    "/by%0Ates?size=1"};
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		char req[256], buf[4096];
+		snprintf(req, sizeof(req),
+		         "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", targets[i]);
+		double took;
+		int status = raw_request(&s, req, buf, sizeof(buf), 3, &took);
+		cr_assert_eq(status, 400, "%s: '%.80s'", targets[i], buf);
+		cr_assert_not_null(strstr(buf, "control byte"), "%s: %s", targets[i], buf);
+	}
+	char buf[4096];
+	double took;
+	cr_assert_eq(raw_request(&s,
+	                         "GET /bytes?size=2%30 HTTP/1.1\r\nHost: x\r\nConnection: "
+	                         "close\r\n\r\n",
+	                         buf, sizeof(buf), 3, &took),
+	             200, "a printable %%-escape is fine: %s", buf);
+	server_close(&s);
+}
+
+Test(serve, long_lines_and_headers_get_a_4xx)
+{
+	struct server s;
+	server_start(&s, "--quiet", NULL);
+	size_t big = 40000;
+	char *req = malloc(big + 256), buf[4096];
+	cr_assert_not_null(req);
+	/* a request line longer than the connection's memory */
+	int at = snprintf(req, 256, "GET /bytes?size=");
+	memset(req + at, '1', big);
+	snprintf(req + at + big, 256, " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	double took;
+	int status = raw_request(&s, req, buf, sizeof(buf), 3, &took);
+	cr_assert(status == 414 || status == 431 || status == 400, "a long line: '%.80s'", buf);
+	cr_assert_lt(took, 1.0);
+	/* one header longer than that */
+	at = snprintf(req, 256, "GET /bytes?size=1 HTTP/1.1\r\nHost: x\r\nX-Long: ");
+	memset(req + at, 'a', big);
+	snprintf(req + at + big, 256, "\r\nConnection: close\r\n\r\n");
+	status = raw_request(&s, req, buf, sizeof(buf), 3, &took);
+	cr_assert(status == 431 || status == 400 || status == 414, "a long header: '%.80s'", buf);
+	cr_assert_lt(took, 1.0);
+	free(req);
+	server_close(&s);
+}
+
+/* Slowloris: every slot held by a client trickling its headers a byte at a
+ * time. The deadline frees them, a new client is answered, and the stats
+ * line counts them. */
+Test(serve, connections_that_trickle_are_closed_at_the_request_deadline)
+{
+	struct server s;
+	server_start(&s, "--connection-limit", "4", "--idle-timeout", "30", "--request-timeout",
+	             "1", NULL);
+	int slow[4];
+	for (int i = 0; i < 4; i++) {
+		slow[i] = connect_loopback(s.port);
+		cr_assert_eq(send(slow[i], "GET /bytes", 10, MSG_NOSIGNAL), 10);
+	}
+	/* a byte every 100 ms for 3 s: never a whole request */
+	bool closed[4] = {false};
+	for (int tick = 0; tick < 30; tick++) {
+		sleep_ms(100);
+		for (int i = 0; i < 4; i++)
+			if (!closed[i] && send(slow[i], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1)
+				closed[i] = true;
+	}
+	char buf[4096];
+	double took;
+	int status =
+	    raw_request(&s, "GET /bytes?size=5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	                buf, sizeof(buf), 5, &took);
+	cr_assert_eq(status, 200, "a new client was not answered: '%.80s'", buf);
+	for (int i = 0; i < 4; i++) {
+		char rest[64] = "";
+		read_all(slow[i], rest, sizeof(rest), 0.5); /* EOF: the server closed it */
+		close(slow[i]);
+	}
+	cr_assert_eq(server_stop(&s), 0);
+	char err[4096] = "";
+	read_all(s.err_fd, err, sizeof(err), 2);
+	cr_assert_not_null(strstr(err, "4 connections whose request was not in"), "stderr: %s",
+	                   err);
+	server_close(&s);
+}
+
+Test(serve, the_stats_line_counts_each_refusal)
+{
+	struct server s;
+	server_start(&s, NULL);
+	char *req = many_parameters(300), buf[4096];
+	double took;
+	cr_assert_eq(raw_request(&s, req, buf, sizeof(buf), 3, &took), 400);
+	free(req);
+	cr_assert_eq(raw_request(&s,
+	                         "GET /bytes?size=1%00 HTTP/1.1\r\nHost: x\r\nConnection: "
+	                         "close\r\n\r\n",
+	                         buf, sizeof(buf), 3, &took),
+	             400);
+	cr_assert_eq(server_stop(&s), 0);
+	char err[4096] = "";
+	read_all(s.err_fd, err, sizeof(err), 2);
+	cr_assert_not_null(strstr(err, "1 with too many parameters"), "stderr: %s", err);
+	cr_assert_not_null(strstr(err, "1 with control bytes"), "stderr: %s", err);
+	server_close(&s);
+}

@@ -294,6 +294,18 @@ static int check_free_space(const struct files_state *st, char *err, size_t errl
 			have = (uint64_t)sb.st_size;
 		need += have < st->set.size ? st->set.size - have : 0;
 	}
+	/* -p files.dir=/proc said "No space left ... 0.0 MiB free": name the cause */
+	if (need > 0 && (vfs.f_flag & ST_RDONLY) != 0) {
+		snprintf(err, errlen, "files.dir %s is on a read-only file system", st->set.dir);
+		return -1;
+	}
+	if (need > 0 && vfs.f_blocks == 0) {
+		snprintf(err, errlen,
+		         "files.dir %s is on a file system with no storage (like /proc or /sys): "
+		         "the data set cannot be written there",
+		         st->set.dir);
+		return -1;
+	}
 	uint64_t avail = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
 	/* Leave room for the file system's own blocks: 1% and 1 MiB. */
 	if (need + need / 100 + (uint64_t)MIB > avail) {
@@ -550,6 +562,23 @@ static void files_teardown(struct workload *w)
 	w->state = NULL;
 }
 
+/* A folder that exists but cannot hold files is knowable before measuring;
+ * the space the data set needs is checked at set-up, with the files there. */
+static int files_check(const struct workload *w, char *err, size_t errlen)
+{
+	const char *dir = param_get_text(&w->params, "dir");
+	struct statvfs vfs;
+	if (statvfs(dir, &vfs) != 0)
+		return 0; /* a missing folder is set-up's to create or refuse */
+	if ((vfs.f_flag & ST_RDONLY) != 0 || vfs.f_blocks == 0) {
+		snprintf(err, errlen, "files.dir %s is on a %s", dir,
+		         vfs.f_blocks == 0 ? "file system with no storage (like /proc or /sys)"
+		                           : "read-only file system");
+		return -1;
+	}
+	return 0;
+}
+
 static int files_setup(struct workload *w, char *err, size_t errlen)
 {
 	struct files_state *st = calloc(1, sizeof(*st));
@@ -734,6 +763,7 @@ const struct workload_ops files_workload = {
     .kind = WORKLOAD_IO,
     .description = "read N generated files in B-byte blocks, hashing each, page cache warm or cold",
     .params = files_params,
+    .check = files_check,
     .setup = files_setup,
     .teardown = files_teardown,
     .task_count = files_task_count,

@@ -600,6 +600,19 @@ static int read_params(struct http_state *st, const struct workload *w, char *er
 	return 0;
 }
 
+/* The digest's form is knowable before the run; whether --url was given is
+ * set-up's to judge, as the managed server's URL is filled in later. */
+static int http_check(const struct workload *w, char *err, size_t errlen)
+{
+	const char *sha = param_get_text(&w->params, "sha256");
+	unsigned char digest[32];
+	if (sha[0] != '\0' && parse_sha256(sha, digest) != 0) {
+		snprintf(err, errlen, "http.sha256 needs 64 hex digits, not '%s'", sha);
+		return -1;
+	}
+	return 0;
+}
+
 static int http_setup(struct workload *w, char *err, size_t errlen)
 {
 	struct http_state *st = calloc(1, sizeof(*st));
@@ -688,6 +701,7 @@ const struct workload_ops http_workload = {
     .kind = WORKLOAD_IO,
     .description = "N GETs of S bytes, each answered after D ms, from a loopback HTTP server",
     .params = http_params,
+    .check = http_check,
     .setup = http_setup,
     .teardown = http_teardown,
     .task_count = http_task_count,

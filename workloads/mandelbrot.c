@@ -53,17 +53,26 @@ struct mandelbrot_state {
 	double dx, half_height;
 };
 
+static int mandelbrot_check(const struct workload *w, char *err, size_t errlen)
+{
+	int64_t height = param_get(&w->params, "height");
+	int64_t bands = param_get(&w->params, "bands");
+	if (bands > height) {
+		snprintf(err, errlen, "mandelbrot.bands (%lld) exceeds mandelbrot.height (%lld)",
+		         (long long)bands, (long long)height);
+		return -1;
+	}
+	return 0;
+}
+
 static int mandelbrot_setup(struct workload *w, char *err, size_t errlen)
 {
 	int64_t width = param_get(&w->params, "width");
 	int64_t height = param_get(&w->params, "height");
 	int64_t bands = param_get(&w->params, "bands");
 
-	if (bands > height) {
-		snprintf(err, errlen, "mandelbrot.bands (%lld) exceeds mandelbrot.height (%lld)",
-		         (long long)bands, (long long)height);
+	if (mandelbrot_check(w, err, errlen) != 0)
 		return -1;
-	}
 	struct mandelbrot_state *st = calloc(1, sizeof(*st));
 	if (st == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -193,6 +202,7 @@ const struct workload_ops mandelbrot_workload = {
     .description = "escape-time counts of the Mandelbrot set by bands of rows (floating point, "
                    "uneven task cost)",
     .params = mandelbrot_params,
+    .check = mandelbrot_check,
     .setup = mandelbrot_setup,
     .teardown = mandelbrot_teardown,
     .task_count = mandelbrot_task_count,

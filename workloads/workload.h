@@ -100,6 +100,11 @@ struct workload_ops {
 	int (*submit)(const struct workload *w, size_t i, struct loop *loop, task_done_fn done,
 	              void *arg);
 
+	/* Checks what the parameters' own ranges cannot (one against another, a
+	 * format, the machine's memory) before anything is measured: 0, or -1
+	 * with err. NULL when the ranges are enough. Must not allocate state. */
+	int (*check)(const struct workload *w, char *err, size_t errlen);
+
 	/* The run's expected checksum where the workload knows it; false otherwise. */
 	bool (*expected_checksum)(const struct workload *w, uint64_t *out);
 
