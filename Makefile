@@ -11,7 +11,8 @@ TPKGS   := criterion
 # `make deps` first and then call themselves again, so a fresh machine needs one command.
 MISSING := $(shell for p in $(PKGS) $(TPKGS); do pkg-config --exists $$p || echo $$p; done)
 
-CPPFLAGS += -D_GNU_SOURCE -Iworkloads -Irunners -Ibench
+# Includes name their folder ("lib/stats.h"), so every tie between rooms shows.
+CPPFLAGS += -D_GNU_SOURCE -I.
 CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Werror -pthread $(SAN) \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
@@ -22,8 +23,22 @@ VERSION    := 0.1.0
 BUILD_INFO := -DCONCBENCH_VERSION='"$(VERSION)"' -DCONCBENCH_GIT_COMMIT='"$(GIT_COMMIT)"' \
               -DCONCBENCH_CFLAGS='"$(strip $(OPT) $(SAN))"'
 
-LIB_SRCS  := $(filter-out bench/main.c bench/bare_primes.c,$(wildcard bench/*.c)) \
-             $(wildcard runners/*.c) $(wildcard workloads/*.c)
+# The rooms (docs/architecture.md). The fuzz targets link the lists they need
+# by name, so a file that moves moves for them too.
+COMMON_SRCS   := $(wildcard lib/*.c)
+WORKLOAD_SRCS := $(wildcard workloads/*.c)
+RUNNER_SRCS   := $(wildcard runners/*.c)
+# The fixture server's request parsing, which needs no libmicrohttpd (its fuzzer links it alone).
+REQUEST_SRCS  := fixture/request.c
+FIXTURE_SRCS  := $(wildcard fixture/*.c)
+# The result-file loader and the claims it judges (its fuzzer links them alone).
+LOADER_SRCS   := readers/resultfile.c readers/claims.c
+READER_SRCS   := $(wildcard readers/*.c)
+BENCH_SRCS    := $(filter-out bench/main.c bench/bare_primes.c,$(wildcard bench/*.c))
+$(foreach f,$(REQUEST_SRCS) $(LOADER_SRCS),$(if $(wildcard $(f)),,$(error Makefile: $(f) is gone; fix the lists above)))
+
+LIB_SRCS  := $(COMMON_SRCS) $(WORKLOAD_SRCS) $(RUNNER_SRCS) $(FIXTURE_SRCS) $(READER_SRCS) \
+             $(BENCH_SRCS)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -138,17 +153,19 @@ FUZZ_CFLAGS  := -std=c11 -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefine
                 -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
-build-fuzz/fuzz-resultfile: fuzz/fuzz_resultfile.c bench/resultfile.c bench/claims.c bench/stats.c \
-                            bench/resultfile.h bench/claims.h bench/stats.h
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) \
-	  $(shell pkg-config --libs jansson 2>/dev/null) -lm
+# Each target's sources: its harness, then the lists above that it needs.
+FUZZ_resultfile_SRCS := fuzz/fuzz_resultfile.c $(LOADER_SRCS) lib/stats.c
+FUZZ_resultfile_LIBS := $(shell pkg-config --libs jansson 2>/dev/null) -lm
+FUZZ_request_SRCS    := fuzz/fuzz_request.c $(REQUEST_SRCS)
+FUZZ_request_LIBS    := -lm
+FUZZ_HDRS            := $(wildcard lib/*.h workloads/*.h runners/*.h fixture/*.h readers/*.h)
 
-build-fuzz/fuzz-request: fuzz/fuzz_request.c bench/serve_http.c workloads/content.c bench/serve.h \
-                         workloads/content.h
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) \
-	  $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lm
+define FUZZ_RULE
+build-fuzz/fuzz-$(1): $$(FUZZ_$(1)_SRCS) $$(FUZZ_HDRS)
+	@mkdir -p build-fuzz
+	$$(FUZZ_CC) $$(CPPFLAGS) $$(FUZZ_CFLAGS) -o $$@ $$(FUZZ_$(1)_SRCS) $$(FUZZ_$(1)_LIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
 
 $(BIN): $(BUILD)/obj/bench/main.o $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../workloads/primes_kernel.h"
+#include "workloads/primes_kernel.h"
 
 static double now_s(void)
 {

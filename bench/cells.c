@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run.h"
+#include "bench/run.h"
 
 #define CV_WARN        0.10
 #define SHORT_SAMPLE_S 0.005

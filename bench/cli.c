@@ -1,4 +1,4 @@
-#include "cli.h"
+#include "bench/cli.h"
 
 #include <errno.h>
 #include <getopt.h>

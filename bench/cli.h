@@ -7,10 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "placement.h"
-#include "runner.h"
-#include "trace_file.h"
-#include "workload.h"
+#include "bench/placement.h"
+#include "runners/runner.h"
+#include "bench/trace_file.h"
+#include "workloads/workload.h"
 
 #define CLI_MAX_LIST               64
 #define CLI_MAX_OVERRIDES          64

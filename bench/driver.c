@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "claims.h"
-#include "run.h"
+#include "readers/claims.h"
+#include "bench/run.h"
 
 /* ---- one measured run ---------------------------------------------------- */
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "run.h"
+#include "bench/run.h"
 
 static void print_param(const char *owner, const struct param_def *p)
 {

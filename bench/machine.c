@@ -5,7 +5,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "bench/run.h"
 
 #ifndef CONCBENCH_VERSION
 #define CONCBENCH_VERSION "unknown"

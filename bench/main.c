@@ -2,11 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "claims.h"
-#include "placement.h"
-#include "resultfile.h"
-#include "run.h"
-#include "serve.h"
+#include "readers/claims.h"
+#include "bench/placement.h"
+#include "readers/resultfile.h"
+#include "bench/run.h"
+#include "fixture/serve.h"
 
 struct command {
 	const char *name;

@@ -1,6 +1,6 @@
 /* Where workers run: hwloc topology loading, placement plans, and the
  * `concbench topology` subcommand that shows both. */
-#include "placement.h"
+#include "bench/placement.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,4 +1,4 @@
-/* The result file (ARCHITECTURE.md, "The result file"): built with jansson,
+/* The result file (docs/architecture.md, "The result file"): built with jansson,
  * non-finite numbers written as null, written to an unnamed temporary file
  * (O_TMPFILE) that is linked and renamed into place, so that a crash never
  * leaves half a file, a stray temporary, nor clobbers an older result. */
@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "claims.h"
-#include "run.h"
+#include "readers/claims.h"
+#include "bench/run.h"
 
 static json_t *num(double v)
 {

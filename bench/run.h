@@ -10,12 +10,12 @@
 #include <hwloc.h>
 #include <jansson.h>
 
-#include "cli.h"
-#include "placement.h"
-#include "serve.h"
-#include "runner.h"
-#include "stats.h"
-#include "workload.h"
+#include "bench/cli.h"
+#include "bench/placement.h"
+#include "fixture/serve.h"
+#include "runners/runner.h"
+#include "lib/stats.h"
+#include "workloads/workload.h"
 
 struct sample {
 	double wall_s, user_s, sys_s;

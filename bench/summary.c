@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "run.h"
+#include "bench/run.h"
 
 static void print_workload_header(const struct bench_workload *bw, FILE *out)
 {

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gil.h"
-#include "run.h"
-#include "trace_file.h"
+#include "runners/gil.h"
+#include "bench/run.h"
+#include "bench/trace_file.h"
 
 /* ---- the filter ----------------------------------------------------------- */
 

@@ -9,9 +9,9 @@
 
 #include <jansson.h>
 
-#include "runner.h"
-#include "trace.h"
-#include "workload.h"
+#include "runners/runner.h"
+#include "lib/trace.h"
+#include "workloads/workload.h"
 
 #define TRACE_FILTER_MAX 32
 

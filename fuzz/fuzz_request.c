@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "serve.h"
+#include "fixture/request.h"
 
 #define check(cond, ...)                                                                           \
 	do {                                                                                       \

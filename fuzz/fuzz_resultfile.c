@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "claims.h"
-#include "resultfile.h"
+#include "readers/claims.h"
+#include "readers/resultfile.h"
 
 #define NAME "fuzz.json"
 

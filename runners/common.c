@@ -7,14 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "runner.h"
-
-double monotonic_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "runners/runner.h"
 
 int run_result_init(struct run_result *r, size_t tasks, int workers)
 {

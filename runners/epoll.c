@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loop.h"
-#include "runner.h"
-#include "trace.h"
+#include "lib/loop.h"
+#include "runners/runner.h"
+#include "lib/trace.h"
 
 struct pending {
 	struct epoll_run *er;

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "gil.h"
-#include "trace.h"
+#include "runners/gil.h"
+#include "lib/trace.h"
 
 const char *gil_reason_name(enum gil_reason why)
 {

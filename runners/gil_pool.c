@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gil.h"
-#include "runner.h"
-#include "trace.h"
+#include "runners/gil.h"
+#include "runners/runner.h"
+#include "lib/trace.h"
 
 struct gil_pool {
 	const struct run_spec *spec;

@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runner.h"
-#include "trace.h"
+#include "runners/runner.h"
+#include "lib/trace.h"
 
 #define NO_TASK ((long)-1)
 

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "runner.h"
+#include "runners/runner.h"
 
 /* The table: one line per strategy, NAME for the struct runner_ops NAME_runner
  * that runners/NAME.c defines. */

@@ -10,7 +10,9 @@
 
 #include <hwloc.h>
 
-#include "../workloads/workload.h"
+#include "lib/clock.h"
+#include "lib/trace.h"
+#include "workloads/workload.h"
 
 struct trace;
 
@@ -104,6 +106,17 @@ const struct runner_ops *runner_find(const char *name);
  * defs when spec has none. */
 int64_t run_spec_param(const struct run_spec *spec, const struct param_def *defs, const char *key);
 
+/* runners/trace_task.c: tasks on a traced run's timeline (lib/trace.h). */
+struct trace_buffer;
+/* Task hooks that only record I/O sections, for the strategies with no lock
+ * (their ctx->lock_state is then the worker's trace buffer); a tracing
+ * strategy's own hooks call trace_io_begin/trace_io_end. */
+extern const struct task_hooks trace_io_hooks;
+
+/* run_timed_task, recorded as a task event into b (NULL: not recorded). */
+struct task_result trace_timed_task(const struct workload *w, size_t i, struct task_ctx *ctx,
+                                    struct trace_buffer *b);
+
 /* Shared by the runners (runners/common.c). */
 int run_result_init(struct run_result *r, size_t tasks, int workers);
 void run_result_free(struct run_result *r);
@@ -118,7 +131,6 @@ void run_result_fail(struct run_result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Run task i with ctx, timing it into its latency and marking it done. */
 struct task_result run_timed_task(const struct workload *w, size_t i, struct task_ctx *ctx);
-double monotonic_now(void);
 /* A "kB" line of /proc/self/status ("VmRSS", "VmHWM"), -1 when unreadable. */
 long proc_status_kib(const char *field);
 

@@ -1,7 +1,7 @@
 /* serial: the tasks one after another on the calling thread, the baseline every
  * speedup is measured against (a plain for-loop in Python). */
-#include "runner.h"
-#include "trace.h"
+#include "runners/runner.h"
+#include "lib/trace.h"
 
 static int serial_run(const struct run_spec *spec, struct run_result *res)
 {

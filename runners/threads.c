@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner.h"
-#include "trace.h"
+#include "runners/runner.h"
+#include "lib/trace.h"
 
 struct pool {
 	const struct run_spec *spec;

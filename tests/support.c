@@ -1,4 +1,4 @@
-#include "support.h"
+#include "tests/support.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -10,7 +10,7 @@
 
 #include <criterion/criterion.h>
 
-#include "runner.h"
+#include "runners/runner.h"
 
 char *slurp(const char *path)
 {

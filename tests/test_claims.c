@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "claims.h"
+#include "readers/claims.h"
 
 static json_t *doc_pinned(int cores, const char *pin, json_t *cells)
 {

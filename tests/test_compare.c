@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "resultfile.h"
+#include "readers/resultfile.h"
 
-#include "support.h"
+#include "tests/support.h"
 
 /* ---- Mann-Whitney U ------------------------------------------------------ */
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "content.h"
+#include "lib/content.h"
 
 enum { LEN = 300000 };
 

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "placement.h"
-#include "runner.h"
-#include "workload.h"
+#include "bench/placement.h"
+#include "runners/runner.h"
+#include "workloads/workload.h"
 
-#include "support.h"
+#include "tests/support.h"
 
 /* mandelbrot's pixel hashes, computed once with workloads/mandelbrot.c (a
  * serial run) and kept here independently of its own table. */

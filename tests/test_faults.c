@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "support.h"
+#include "tests/support.h"
 
 static double now_s(void)
 {

@@ -27,13 +27,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "content.h"
-#include "files_async.h"
-#include "placement.h"
-#include "runner.h"
-#include "workload.h"
+#include "lib/content.h"
+#include "workloads/files_async.h"
+#include "bench/placement.h"
+#include "runners/runner.h"
+#include "workloads/workload.h"
 
-#include "support.h"
+#include "tests/support.h"
 
 #define COUNT 8
 #define SIZE  (256 * 1024)

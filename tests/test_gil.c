@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gil.h"
-#include "runner.h"
-#include "workload.h"
+#include "runners/gil.h"
+#include "runners/runner.h"
+#include "workloads/workload.h"
 
 extern const struct runner_ops gil_runner;
 extern const struct runner_ops serial_runner;

@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "content.h"
+#include "lib/content.h"
 
-#include "support.h"
+#include "tests/support.h"
 
 static double now_s(void)
 {

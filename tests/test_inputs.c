@@ -9,34 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef CONCBENCH_BIN
-#error "the Makefile passes CONCBENCH_BIN"
-#endif
+#include "tests/support.h"
 
 /* Runs `concbench ARGS` through the shell; the status, stdout and stderr
  * (each cut to len). */
 static int run_shell(const char *args, char *out, char *err, size_t len)
 {
-	char outfile[] = "/tmp/concbench-inputs-out-XXXXXX";
-	char errfile[] = "/tmp/concbench-inputs-err-XXXXXX";
-	int fo = mkstemp(outfile), fe = mkstemp(errfile);
-	cr_assert(fo >= 0 && fe >= 0);
-	close(fo);
-	close(fe);
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "%s %s >%s 2>%s", CONCBENCH_BIN, args, outfile, errfile);
-	int status = system(cmd);
-	const char *files[] = {outfile, errfile};
-	char *bufs[] = {out, err};
-	for (int i = 0; i < 2; i++) {
-		FILE *f = fopen(files[i], "r");
-		size_t n = f != NULL ? fread(bufs[i], 1, len - 1, f) : 0;
-		bufs[i][n] = '\0';
-		if (f != NULL)
-			fclose(f);
-		unlink(files[i]);
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	struct output o = sh("%s %s", CONCBENCH_BIN, args);
+	snprintf(out, len, "%s", o.out);
+	snprintf(err, len, "%s", o.err);
+	int status = o.status;
+	output_free(&o);
+	return status;
 }
 
 /* Exit 2 within a few seconds, before measuring, one line naming needle. */

@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runner.h"
-#include "support.h"
+#include "runners/runner.h"
+#include "tests/support.h"
 
 /* Runs the binary with args through the shell; returns its exit status and
  * fills stderr_text when asked. */

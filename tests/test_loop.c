@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "lib/loop.h"
 
 #define LOOP_TEST(name) Test(loop, name, .timeout = 10)
 

@@ -19,9 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef CONCBENCH_BIN
-#error "the Makefile passes CONCBENCH_BIN"
-#endif
+#include "tests/support.h"
 
 #define EXIT_SAVE_FAILED 3 /* bench/run.h */
 

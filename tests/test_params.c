@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "params.h"
-#include "runner.h"
-#include "workload.h"
+#include "lib/params.h"
+#include "runners/runner.h"
+#include "workloads/workload.h"
 
 /* Test-only definitions, so that the expected values do not depend on a real
  * workload's defaults. */

@@ -9,9 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "placement.h"
+#include "bench/placement.h"
 
-#include "support.h"
+#include "tests/support.h"
 
 #define TWO_PACKAGES "pack:2 core:4 pu:2"
 /* core L#0 holds P#0 and P#4, core L#1 holds P#1 and P#5, ... */

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "support.h"
+#include "tests/support.h"
 
 /* ---- the plots -------------------------------------------------------------- */
 

@@ -13,9 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef CONCBENCH_BIN
-#error "the Makefile passes CONCBENCH_BIN"
-#endif
+#include "tests/support.h"
 
 static char dir[] = "/tmp/concbench-readers-XXXXXX";
 

@@ -8,9 +8,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "placement.h"
-#include "runner.h"
-#include "workload.h"
+#include "bench/placement.h"
+#include "runners/runner.h"
+#include "workloads/workload.h"
 
 #define PRIMES_LIMIT        "200000"
 #define PRIMES_TASKS        16

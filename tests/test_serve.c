@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "content.h"
-#include "serve.h"
+#include "lib/content.h"
+#include "fixture/serve.h"
 
 #ifndef CONCBENCH_BIN
 #error "the Makefile passes CONCBENCH_BIN"

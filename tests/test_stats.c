@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "stats.h"
+#include "lib/stats.h"
 
 #define EPS 1e-12
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "support.h"
+#include "tests/support.h"
 
 /* Nanosecond timestamps written as microseconds: what ts + dur may be off by,
  * under a nanosecond, so that a real overlap still shows. */

@@ -34,9 +34,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "files_async.h"
-#include "loop.h"
-#include "workload.h"
+#include "workloads/files_async.h"
+#include "lib/loop.h"
+#include "workloads/workload.h"
 
 #define KIB (INT64_C(1) << 10)
 #define MIB (INT64_C(1) << 20)

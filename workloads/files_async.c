@@ -27,8 +27,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "files_async.h"
-#include "loop.h"
+#include "workloads/files_async.h"
+#include "lib/loop.h"
 
 #define POOL_THREADS 4    /* libuv's default pool size */
 #define RING_MAX     4096 /* SQ entries at most; the kernel allows 32768 */

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "content.h"
-#include "workload.h"
+#include "lib/content.h"
+#include "workloads/workload.h"
 
 struct loop;
 

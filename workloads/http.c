@@ -25,9 +25,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "content.h"
-#include "loop.h"
-#include "workload.h"
+#include "lib/content.h"
+#include "lib/loop.h"
+#include "workloads/workload.h"
 
 static const char *const fault_names[] = {"none", "500", "404", "reset", "truncate", NULL};
 

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workload.h"
+#include "workloads/workload.h"
 
 static const struct param_def mandelbrot_params[] = {
     PARAM_INT_DEF("width", 1200, 400, 1, 100000, "pixels per row"),

@@ -31,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "primes_kernel.h"
-#include "workload.h"
+#include "lib/loop.h"
+#include "workloads/primes_kernel.h"
+#include "workloads/workload.h"
 
 #define MESSAGE_BYTES 64
 #define WAIT_MS       10000 /* no round trip waits longer than this */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "primes_kernel.h"
-#include "workload.h"
+#include "workloads/primes_kernel.h"
+#include "workloads/workload.h"
 
 static const struct param_def primes_params[] = {
     PARAM_INT_DEF("limit", PRIMES_DEFAULT_LIMIT, 1000000, 2, 2000000000,

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "workload.h"
+#include "workloads/workload.h"
 
 #define PRIMES_DEFAULT_LIMIT 5000000
 #define PRIMES_DEFAULT_TASKS 64

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "workload.h"
+#include "workloads/workload.h"
 
 /* The table: one line per workload, NAME for the struct workload_ops
  * NAME_workload that workloads/NAME.c defines. */

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "loop.h"
-#include "workload.h"
+#include "lib/loop.h"
+#include "workloads/workload.h"
 
 static const struct param_def sleep_params[] = {
     PARAM_INT_DEF("tasks", 64, 16, 1, 1000000, "number of waits"),

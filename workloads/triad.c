@@ -22,8 +22,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "content.h"
-#include "workload.h"
+#include "lib/content.h"
+#include "workloads/workload.h"
 
 #define TRIAD_SCALAR 3.0
 /* Elements between check points: 256 x 24 bytes, a few hundred ns at memory speed. */

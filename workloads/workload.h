@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "params.h"
+#include "lib/checksum.h"
+#include "lib/params.h"
 
 struct loop;
 struct task_ctx;
@@ -136,21 +137,6 @@ struct workload {
 	struct param_values params;
 	void *state; /* owned by the workload between setup and teardown */
 };
-
-/* splitmix64's finaliser: turns a task's index and figures into one well-mixed
- * word, so that a result landing on the wrong task changes the checksum. */
-static inline uint64_t checksum_mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static inline uint64_t checksum_combine(uint64_t acc, uint64_t task)
-{
-	return acc + task;
-}
 
 /* The registry (workloads/registry.c). */
 const struct workload_ops *const *workload_table(void);

@@ -108,18 +108,7 @@ struct trace_buffer *trace_name_lane(struct trace *t, int i, const char *fmt, ..
 uint64_t trace_dropped(const struct trace *t);
 size_t trace_events(const struct trace *t);
 
-/* Task hooks that only record I/O sections, for the strategies with no lock
- * (their ctx->lock_state is then the worker's trace buffer); a tracing
- * strategy's own hooks call trace_io_begin/trace_io_end. */
-extern const struct task_hooks trace_io_hooks;
 void trace_io_begin(struct trace_buffer *b);
 void trace_io_end(struct trace_buffer *b);
-
-struct workload;
-struct task_ctx;
-struct task_result;
-/* run_timed_task, recorded as a task event into b (NULL: not recorded). */
-struct task_result trace_timed_task(const struct workload *w, size_t i, struct task_ctx *ctx,
-                                    struct trace_buffer *b);
 
 #endif

@@ -1,4 +1,4 @@
-/* Reading result files back (ARCHITECTURE.md, "The result file"): one careful
+/* Reading result files back (docs/architecture.md, "The result file"): one careful
  * loader for `report` and `compare`. It checks the version and the shape the
  * two commands rely on, names the problem with FILE:LINE:COLUMN for bad JSON
  * and FILE: results[i]: ... for a bad cell, and ignores fields it does not

@@ -1,5 +1,5 @@
 /* Summary statistics of repeated measurements. Pure functions, no I/O. */
-#include "stats.h"
+#include "lib/stats.h"
 
 #include <math.h>
 #include <stdlib.h>

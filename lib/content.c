@@ -1,9 +1,9 @@
-#include "content.h"
+#include "lib/content.h"
 
 #include <stdbool.h>
 #include <string.h>
 
-#include "workload.h"
+#include "lib/checksum.h"
 
 static const uint64_t lane_key[8] = {
     0x243f6a8885a308d3ull, 0x13198a2e03707344ull, 0xa4093822299f31d0ull, 0x082efa98ec4e6c89ull,

@@ -11,9 +11,9 @@
  * confirms and none refutes, refuted the other way round, and inconclusive
  * when its cells disagree or none is decisive. A noisy cell (CV over 10%)
  * counts only when no tight cell is decisive, so it cannot outvote one. */
-#include "claims.h"
-#include "resultfile.h"
-#include "stats.h"
+#include "readers/claims.h"
+#include "readers/resultfile.h"
+#include "lib/stats.h"
 
 #include <math.h>
 #include <stdarg.h>

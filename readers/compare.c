@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "resultfile.h"
-#include "stats.h"
+#include "readers/resultfile.h"
+#include "lib/stats.h"
 
 #define ALPHA             0.05
 #define DEFAULT_THRESHOLD 10.0

@@ -1,4 +1,4 @@
-#include "params.h"
+#include "lib/params.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "claims.h"
-#include "resultfile.h"
+#include "readers/claims.h"
+#include "readers/resultfile.h"
 
 enum format { FMT_TEXT, FMT_MARKDOWN, FMT_CSV, FMT_GAB };
 

@@ -1,6 +1,6 @@
 /* Reading result files back: the loader and checks shared by `report` and
  * `compare`, and the rank test `compare` judges differences with. */
-#include "resultfile.h"
+#include "readers/resultfile.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,4 +1,4 @@
-#include "loop.h"
+#include "lib/loop.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "trace.h"
+#include "lib/trace.h"
 
 #define LOOP_MAX_EVENTS 64
 
