@@ -1,7 +1,9 @@
 /* What the result file says about the machine and the tool that measured it. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -92,4 +94,62 @@ json_t *tool_to_json(void)
 	                 CONCBENCH_VERSION, "git_commit", CONCBENCH_GIT_COMMIT, "compiler",
 	                 "gcc-compatible " __VERSION__, "cflags",
 	                 "-std=c11 -Wall -Wextra -Werror " CONCBENCH_CFLAGS);
+}
+
+/* ---- warnings about the machine, said before the run ------------------- */
+
+/* Each request in flight holds a socket (two with a local server), so the
+ * soft descriptor limit goes up to the hard one; a sweep that needs more
+ * than even that is said so before it starts. */
+static void raise_descriptor_limit(struct bench_run *run)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = {.rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
+	run->nofile_limit = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
+	int widest = 0;
+	for (int i = 0; i < run->n_cells; i++)
+		if (run->cells[i].bw->w.ops->server_url_param != NULL &&
+		    run->cells[i].workers > widest)
+			widest = run->cells[i].workers;
+	if (run->nofile_limit >= 0 && widest + 64 > run->nofile_limit &&
+	    run->n_warnings < (int)(sizeof(run->warnings) / sizeof(run->warnings[0])))
+		snprintf(
+		    run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+		    "%d requests in flight need about %d file descriptors, but RLIMIT_NOFILE's "
+		    "hard limit is %ld: raise it (ulimit -Hn) or expect EMFILE",
+		    widest, widest + 64, run->nofile_limit);
+}
+
+void note_machine_warnings(struct bench_run *run)
+{
+	raise_descriptor_limit(run);
+	int pus = topology_pus(run->topology);
+	char gov[64];
+	if (getloadavg(run->load_avg, 3) != 3)
+		run->load_avg[0] = run->load_avg[1] = run->load_avg[2] = NAN;
+	if (run->load_avg[0] > 0.5 * pus)
+		snprintf(run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+		         "load average %.2f on %d PUs before the run: other work may skew the "
+		         "figures",
+		         run->load_avg[0], pus);
+	if (machine_governor(gov, sizeof(gov)) != NULL && strcmp(gov, "performance") != 0)
+		snprintf(run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+		         "CPU frequency governor is '%s', not 'performance': clocks may vary", gov);
+	if (topology_has_smt(run->topology))
+		snprintf(
+		    run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+		    "SMT is on: with --pin pu, or more workers than cores, two workers share a "
+		    "core's units");
+	/* the topology is already cut to the allowed set: say from what */
+	if (topology_restriction_note(run->topology, run->warnings[run->n_warnings],
+	                              sizeof(run->warnings[0])))
+		run->n_warnings++;
+	for (int i = 0; i < run->n_warnings && !run->cfg.quiet; i++)
+		fprintf(stderr, "warning: %s\n", run->warnings[i]);
 }

@@ -55,6 +55,10 @@ int topology_restriction_note(hwloc_topology_t topology, char *buf, size_t len);
 bool topology_has_smt(hwloc_topology_t topology);
 
 /* `concbench topology [--json] [--synthetic DESC] [-n WORKERS] [--pin POLICY]`. */
+/* A cpuset as hwloc's list syntax ("0-3,8"). */
+void cpuset_list(hwloc_const_bitmap_t set, char *buf, size_t len);
+
+/* bench/topology.c */
 int cmd_topology(int argc, char **argv);
 
 #endif

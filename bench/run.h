@@ -3,6 +3,7 @@
 #ifndef CONCBENCH_RUN_H
 #define CONCBENCH_RUN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -144,12 +145,60 @@ int write_json_atomically_as(json_t *doc, const char *path, size_t flags, char *
 /* Fail now, before measuring, if the file cannot be written. */
 int check_output_writable(const char *path, char *err, size_t errlen);
 
+/* save.c: writes the result file as it stands (the caller owns the
+ * document); after a failed save it tries no more, and save_has_failed says
+ * so; report_failed_save says the cause and what the file holds. */
+json_t *save_progress(struct bench_run *run);
+bool save_has_failed(void);
+void report_failed_save(const struct bench_run *run);
+
+/* measure.c: one run of the cell (0, or -1 with the cell's error set and the
+ * result freed); its checks; what the cell keeps of a good run. */
+int measure_once(struct bench_run *run, struct cell *c, struct sample *s, struct run_result *rr);
+int verify_checksum(struct cell *c, const struct run_result *rr);
+void keep_run(struct cell *c, const struct sample *s, struct run_result *rr, bool counted);
+
+/* progress.c: one run done (failed_now: it failed the cell; cell_done: its last). */
+void progress(struct bench_run *run, const struct cell *c, const char *phase, bool failed_now,
+              bool cell_done);
+/* "workload[:variant] strategy n=N" */
+void cell_label(const struct cell *c, char *buf, size_t len);
+
+/* watchdog.c: SIGINT and SIGTERM let the run in flight end, then stop; the
+ * watchdog ends the process when a run outlives --cell-timeout. */
+void catch_stop_signals(void);
+int stop_signal_received(void); /* the first stop signal, 0 before one */
+int watchdog_start(pthread_t *tid);
+void watchdog_arm(struct bench_run *run, struct cell *c);
+/* Returns holding the watchdog's lock, so that the cell is not written while the
+ * watchdog reads it; watchdog_release lets go. */
+void watchdog_disarm(void);
+void watchdog_release(void);
+void watchdog_stop(pthread_t tid);
+
+/* matrix.c */
+int build_cells(struct bench_run *run, char *err, size_t errlen);
+int matrix_add_cell(struct bench_run *run, struct bench_workload *bw, const struct runner_ops *r,
+                    int workers, int ballast_mb, char *err, size_t errlen);
+void shuffle_cells(struct cell **order, int n, uint64_t *rng);
+
+/* suite.c: the default suite's cells beyond the plain matrix. */
+int suite_workload_sweep(const struct bench_run *run, const struct bench_workload *bw, int *out);
+int suite_add_ballast_sweep(struct bench_run *run, char *err, size_t errlen);
+void suite_add_release_gil_variant(struct bench_run *run);
+
+/* server.c */
+int start_fixture_server(struct bench_run *run, struct bench_workload *bw);
+void stop_fixture_server(struct bench_workload *bw);
+
 /* machine.c */
 json_t *machine_to_json(hwloc_topology_t topology, const double load_avg[3]);
 json_t *tool_to_json(void);
 void machine_hostname(char *buf, size_t len);
 /* The scaling governor of the first allowed CPU, or NULL where there is none (VMs). */
 const char *machine_governor(char *buf, size_t len);
+/* Raise RLIMIT_NOFILE, read the load; warn about what may skew the figures. */
+void note_machine_warnings(struct bench_run *run);
 
 /* summary.c */
 void print_summary(const struct bench_run *run, FILE *out);

@@ -10,7 +10,11 @@
  * and says nothing otherwise. A claim is confirmed when some counted cell
  * confirms and none refutes, refuted the other way round, and inconclusive
  * when its cells disagree or none is decisive. A noisy cell (CV over 10%)
- * counts only when no tight cell is decisive, so it cannot outvote one. */
+ * counts only when no tight cell is decisive, so it cannot outvote one.
+ *
+ * The cells the claims need beyond the plain matrix (a release_gil variant,
+ * the in-flight sweep, the parent-memory sweep) are the default suite's:
+ * bench/suite.c, which names the strategies they are judged on. */
 #include "readers/claims.h"
 #include "readers/resultfile.h"
 #include "lib/stats.h"
