@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/atomic_file.h"
 #include "readers/claims.h"
 #include "bench/run.h"
 
@@ -414,13 +415,6 @@ json_t *bench_run_to_json(const struct bench_run *run)
 	return doc;
 }
 
-static void dir_of(const char *path, char *dir, size_t len)
-{
-	char copy[PATH_MAX];
-	snprintf(copy, sizeof(copy), "%s", path);
-	snprintf(dir, len, "%s", dirname(copy));
-}
-
 #define RESULT_ROOM_BLOCKS 16 /* 1 MiB, more than the default suite's file */
 
 static const char *file_kind(mode_t mode)
@@ -451,43 +445,6 @@ static int refuse_non_regular(const char *path, char *err, size_t errlen)
 	         "or a new name",
 	         path, file_kind(st.st_mode));
 	return -1;
-}
-
-/* Writes all len bytes or fails with errno set by the write that failed: a
- * short write leaves errno as it was, which once named a stale ENOENT where
- * the disk was full. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t k = write(fd, buf + done, len - done);
-		if (k > 0)
-			done += (size_t)k;
-		else if (k == 0) {
-			errno = ENOSPC;
-			return -1;
-		} else if (errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
-
-/* An unnamed file in dir (O_TMPFILE): nothing is left behind if the process
- * dies before it is linked. *named is set when the file system lacks
- * O_TMPFILE and a named mkstemp file in tmp was made instead. */
-static int open_temporary(const char *dir, char *tmp, size_t tmplen, bool *named)
-{
-	*named = false;
-	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
-		return fd;
-	snprintf(tmp, tmplen, "%s/.concbench-XXXXXX", dir);
-	fd = mkstemp(tmp);
-	if (fd >= 0) {
-		*named = true;
-		fchmod(fd, 0644);
-	}
-	return fd;
 }
 
 int check_output_writable(const char *path, char *err, size_t errlen)
@@ -526,46 +483,6 @@ int check_output_writable(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* The document in one buffer and a few large writes: json_dumpfd writes
- * token by token, a system call each, which made every save of a large run
- * cost a noticeable fraction of a second. */
-static int write_document(int fd, json_t *doc, size_t flags)
-{
-	char *text = json_dumps(doc, flags);
-	if (text == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	int rc = write_all(fd, text, strlen(text));
-	int saved = errno;
-	free(text);
-	if (rc == 0)
-		return write_all(fd, "\n", 1);
-	errno = saved;
-	return rc;
-}
-
-/* Gives the unnamed file fd a unique name beside path (linkat through
- * /proc/self/fd, which needs no privilege, unlike AT_EMPTY_PATH), so that
- * rename can put it in place: linkat cannot replace an existing name. */
-static int name_temporary(int fd, const char *dir, char *tmp, size_t tmplen)
-{
-	char proc[64];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	for (int attempt = 0; attempt < 100; attempt++) {
-		int k = snprintf(tmp, tmplen, "%s/.concbench-%ld-%d", dir, (long)getpid(), attempt);
-		if (k < 0 || (size_t)k >= tmplen) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
-			return 0;
-		if (errno != EEXIST)
-			return -1;
-	}
-	return -1;
-}
-
 int write_json_atomically(json_t *doc, const char *path, char *err, size_t errlen)
 {
 	return write_json_atomically_as(doc, path, JSON_INDENT(2) | JSON_REAL_PRECISION(9), err,
@@ -574,36 +491,22 @@ int write_json_atomically(json_t *doc, const char *path, char *err, size_t errle
 
 int write_json_atomically_as(json_t *doc, const char *path, size_t flags, char *err, size_t errlen)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX + 32];
 	if (refuse_non_regular(path, err, errlen) != 0)
 		return -1;
-	dir_of(path, dir, sizeof(dir));
-	bool named;
-	int fd = open_temporary(dir, tmp, sizeof(tmp), &named);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s", strerror(errno));
+	/* The document in one buffer and a few large writes: json_dumpfd writes
+	 * token by token, a system call each, which made every save of a large
+	 * run cost a noticeable fraction of a second. */
+	char *text = json_dumps(doc, flags);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -1;
 	}
-	int rc = write_document(fd, doc, flags);
-	if (rc == 0 && fsync(fd) != 0)
-		rc = -1;
-	if (rc == 0 && !named) {
-		rc = name_temporary(fd, dir, tmp, sizeof(tmp));
-		named = rc == 0;
-	}
+	size_t len = strlen(text);
+	text[len] = '\n'; /* json_dumps' NUL becomes the final newline */
+	int rc = atomic_write_file(path, text, len + 1);
 	int saved = errno;
-	if (close(fd) != 0 && rc == 0) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc == 0 && rename(tmp, path) != 0) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc != 0) {
-		if (named)
-			unlink(tmp);
+	free(text);
+	if (rc != 0)
 		snprintf(err, errlen, "%s", strerror(saved));
-	}
 	return rc;
 }

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "workloads/files_async.h"
+#include "lib/atomic_file.h"
 #include "lib/loop.h"
 #include "workloads/workload.h"
 
@@ -42,7 +43,6 @@
 #define MIB (INT64_C(1) << 20)
 
 #define MANIFEST_NAME    "MANIFEST"
-#define MANIFEST_TMP     "MANIFEST.tmp"
 #define MANIFEST_VERSION 1
 #define GENERATE_CHUNK   ((size_t)(1 << 20))
 /* Above this share of pages still resident after eviction, a cold run is not
@@ -208,15 +208,16 @@ out:
 
 static int write_manifest(const struct files_state *st, char *err, size_t errlen)
 {
-	char tmp[PATH_MAX], path[PATH_MAX], name[FILES_NAME_LEN];
-	if (dir_path(st->set.dir, MANIFEST_TMP, tmp, sizeof(tmp)) != 0 ||
-	    dir_path(st->set.dir, MANIFEST_NAME, path, sizeof(path)) != 0) {
+	char path[PATH_MAX], name[FILES_NAME_LEN];
+	if (dir_path(st->set.dir, MANIFEST_NAME, path, sizeof(path)) != 0) {
 		snprintf(err, errlen, "files.dir %s: %s", st->set.dir, strerror(ENAMETOOLONG));
 		return -1;
 	}
-	FILE *f = fopen(tmp, "we");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 	if (f == NULL) {
-		snprintf(err, errlen, "files.dir %s: writing %s: %s", st->set.dir, MANIFEST_TMP,
+		snprintf(err, errlen, "files.dir %s: the manifest: %s", st->set.dir,
 		         strerror(errno));
 		return -1;
 	}
@@ -227,18 +228,10 @@ static int write_manifest(const struct files_state *st, char *err, size_t errlen
 		fprintf(f, "%s %016" PRIx64 "\n", name, st->set.hash[k]);
 	}
 	fprintf(f, "end\n");
-	int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
+	int rc = fclose(f) == 0 && text != NULL ? atomic_write_file(path, text, len) : -1;
 	int saved = errno;
-	if (fclose(f) != 0 && rc == 0) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc == 0 && rename(tmp, path) != 0) {
-		rc = -1;
-		saved = errno;
-	}
+	free(text);
 	if (rc != 0) {
-		unlink(tmp);
 		snprintf(err, errlen, "files.dir %s: writing the manifest: %s", st->set.dir,
 		         strerror(saved));
 		return -1;
@@ -252,24 +245,6 @@ static int write_manifest(const struct files_state *st, char *err, size_t errlen
 }
 
 /* ---- generation ---------------------------------------------------------------------- */
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		if (k == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
 
 static void format_mib(char *out, size_t len, uint64_t bytes)
 {
