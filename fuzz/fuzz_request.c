@@ -55,6 +55,40 @@ static char *decode(char *s, int plus)
 	return s;
 }
 
+/* serve_parse_request on the decoded request: its answer within the limits,
+ * its refusals said in one printable line, and the same answer twice. */
+static void check_parse(const char *method, const char *path, const char **keys,
+                        const char **values, size_t n)
+{
+	struct serve_request_spec spec;
+	int status = serve_parse_request(method, path, keys, values, n, &spec);
+	check(status == spec.bad_status, "returned %d, bad_status %d", status, spec.bad_status);
+	check(status == 0 || status == 400 || status == 405, "status %d", status);
+	check(memchr(spec.reason, '\0', sizeof(spec.reason)) != NULL, "reason not terminated");
+	if (status != 0) {
+		check(spec.reason[0] != '\0', "status %d without a reason", status);
+		for (const char *r = spec.reason; *r; r++)
+			check(*r >= 0x20 && *r <= 0x7e, "byte 0x%02x in the reason '%s'",
+			      (unsigned char)*r, spec.reason);
+	} else {
+		check(spec.reason[0] == '\0', "a reason without a status: '%s'", spec.reason);
+		check(strcmp(path, "/bytes") == 0, "path '%s' accepted", path);
+		check(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, "method");
+		check(n <= SERVE_MAX_PARAMS, "%zu parameters accepted", n);
+		check(spec.size <= SERVE_MAX_SIZE && spec.delay_ms <= SERVE_MAX_DELAY_MS, "limits");
+		check(spec.rate == 0 || spec.size / spec.rate < SERVE_MAX_PACED_S, "pacing");
+		check(spec.fault >= SERVE_FAULT_NONE && spec.fault <= SERVE_FAULT_TRUNCATE,
+		      "fault");
+		for (size_t i = 0; i < n; i++)
+			check(values[i] != NULL && values[i][0] != '\0', "'%s' without a value",
+			      keys[i]);
+	}
+	/* pure: the same answer again */
+	struct serve_request_spec again;
+	serve_parse_request(method, path, keys, values, n, &again);
+	check(memcmp(&spec, &again, sizeof(spec)) == 0, "a second parse differs");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *line = malloc(size + 1);
@@ -115,33 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		      raw_params);
 	}
 
-	struct serve_request_spec spec;
-	int status = serve_parse_request(method, path, keys, values, n, &spec);
-	check(status == spec.bad_status, "returned %d, bad_status %d", status, spec.bad_status);
-	check(status == 0 || status == 400 || status == 405, "status %d", status);
-	check(memchr(spec.reason, '\0', sizeof(spec.reason)) != NULL, "reason not terminated");
-	if (status != 0) {
-		check(spec.reason[0] != '\0', "status %d without a reason", status);
-		for (const char *r = spec.reason; *r; r++)
-			check(*r >= 0x20 && *r <= 0x7e, "byte 0x%02x in the reason '%s'",
-			      (unsigned char)*r, spec.reason);
-	} else {
-		check(spec.reason[0] == '\0', "a reason without a status: '%s'", spec.reason);
-		check(strcmp(path, "/bytes") == 0, "path '%s' accepted", path);
-		check(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, "method");
-		check(n <= SERVE_MAX_PARAMS, "%zu parameters accepted", n);
-		check(spec.size <= SERVE_MAX_SIZE && spec.delay_ms <= SERVE_MAX_DELAY_MS, "limits");
-		check(spec.rate == 0 || spec.size / spec.rate < SERVE_MAX_PACED_S, "pacing");
-		check(spec.fault >= SERVE_FAULT_NONE && spec.fault <= SERVE_FAULT_TRUNCATE,
-		      "fault");
-		for (size_t i = 0; i < n; i++)
-			check(values[i] != NULL && values[i][0] != '\0', "'%s' without a value",
-			      keys[i]);
-	}
-	/* pure: the same answer again */
-	struct serve_request_spec again;
-	serve_parse_request(method, path, keys, values, n, &again);
-	check(memcmp(&spec, &again, sizeof(spec)) == 0, "a second parse differs");
+	check_parse(method, path, keys, values, n);
 
 	free(keys);
 	free(values);

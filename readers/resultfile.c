@@ -171,6 +171,61 @@ static bool number_or_null(json_t *v)
 	return v == NULL || json_is_number(v) || json_is_null(v);
 }
 
+/* The cell's wall time (median, its interval) and speedup (and its interval). */
+static int read_cell_figures(struct rf_cell *cell, json_t *c, const char *p, size_t i, char *err,
+                             size_t errlen)
+{
+	json_t *wall = json_object_get(c, "wall_s");
+	if (wall != NULL && !json_is_object(wall) && !json_is_null(wall))
+		return load_error(err, errlen, "%s: results[%zu].wall_s is %s, not an object", p, i,
+		                  type_name(wall));
+	if (!number_or_null(json_object_get(wall, "median")))
+		return load_error(err, errlen, "%s: results[%zu].wall_s.median is %s, not a number",
+		                  p, i, type_name(json_object_get(wall, "median")));
+	cell->median = rf_num(wall, "median");
+	if (read_interval(json_object_get(wall, "ci95"), &cell->ci_lo, &cell->ci_hi) != 0)
+		return load_error(err, errlen, "%s: results[%zu].wall_s.ci95 is not [low, high]", p,
+		                  i);
+	if (!number_or_null(json_object_get(c, "speedup_vs_serial")))
+		return load_error(err, errlen,
+		                  "%s: results[%zu].speedup_vs_serial is %s, not a number", p, i,
+		                  type_name(json_object_get(c, "speedup_vs_serial")));
+	cell->speedup = rf_num(c, "speedup_vs_serial");
+	if (read_interval(json_object_get(c, "speedup_ci95"), &cell->speedup_lo,
+	                  &cell->speedup_hi) != 0)
+		return load_error(err, errlen, "%s: results[%zu].speedup_ci95 is not [low, high]",
+		                  p, i);
+	return 0;
+}
+
+/* The finite wall_s of each of the cell's samples. */
+static int read_cell_samples(struct rf_cell *cell, json_t *c, const char *p, size_t i, char *err,
+                             size_t errlen)
+{
+	json_t *samples = json_object_get(c, "samples");
+	if (samples != NULL && !json_is_array(samples) && !json_is_null(samples))
+		return load_error(err, errlen, "%s: results[%zu].samples is %s, not an array", p, i,
+		                  type_name(samples));
+	cell->samples = calloc(json_array_size(samples) + 1, sizeof(double));
+	if (cell->samples == NULL)
+		return load_error(err, errlen, "%s: out of memory", p);
+	size_t k;
+	json_t *s;
+	json_array_foreach(samples, k, s)
+	{
+		if (!json_is_object(s) || !number_or_null(json_object_get(s, "wall_s")))
+			return load_error(
+			    err, errlen,
+			    "%s: results[%zu].samples[%zu] is not an object with a number "
+			    "wall_s",
+			    p, i, k);
+		double w = rf_num(s, "wall_s");
+		if (isfinite(w))
+			cell->samples[cell->n_samples++] = w;
+	}
+	return 0;
+}
+
 static int read_cell(struct result_file *rf, size_t i, json_t *c, char *err, size_t errlen)
 {
 	struct rf_cell *cell = &rf->cells[i];
@@ -222,49 +277,9 @@ static int read_cell(struct result_file *rf, size_t i, json_t *c, char *err, siz
 		return load_error(err, errlen, "%s: results[%zu].error is %s, not a string or null",
 		                  p, i, type_name(error));
 	cell->error = json_string_value(error);
-
-	json_t *wall = json_object_get(c, "wall_s");
-	if (wall != NULL && !json_is_object(wall) && !json_is_null(wall))
-		return load_error(err, errlen, "%s: results[%zu].wall_s is %s, not an object", p, i,
-		                  type_name(wall));
-	if (!number_or_null(json_object_get(wall, "median")))
-		return load_error(err, errlen, "%s: results[%zu].wall_s.median is %s, not a number",
-		                  p, i, type_name(json_object_get(wall, "median")));
-	cell->median = rf_num(wall, "median");
-	if (read_interval(json_object_get(wall, "ci95"), &cell->ci_lo, &cell->ci_hi) != 0)
-		return load_error(err, errlen, "%s: results[%zu].wall_s.ci95 is not [low, high]", p,
-		                  i);
-	if (!number_or_null(json_object_get(c, "speedup_vs_serial")))
-		return load_error(err, errlen,
-		                  "%s: results[%zu].speedup_vs_serial is %s, not a number", p, i,
-		                  type_name(json_object_get(c, "speedup_vs_serial")));
-	cell->speedup = rf_num(c, "speedup_vs_serial");
-	if (read_interval(json_object_get(c, "speedup_ci95"), &cell->speedup_lo,
-	                  &cell->speedup_hi) != 0)
-		return load_error(err, errlen, "%s: results[%zu].speedup_ci95 is not [low, high]",
-		                  p, i);
-
-	json_t *samples = json_object_get(c, "samples");
-	if (samples != NULL && !json_is_array(samples) && !json_is_null(samples))
-		return load_error(err, errlen, "%s: results[%zu].samples is %s, not an array", p, i,
-		                  type_name(samples));
-	cell->samples = calloc(json_array_size(samples) + 1, sizeof(double));
-	if (cell->samples == NULL)
-		return load_error(err, errlen, "%s: out of memory", p);
-	size_t k;
-	json_t *s;
-	json_array_foreach(samples, k, s)
-	{
-		if (!json_is_object(s) || !number_or_null(json_object_get(s, "wall_s")))
-			return load_error(
-			    err, errlen,
-			    "%s: results[%zu].samples[%zu] is not an object with a number "
-			    "wall_s",
-			    p, i, k);
-		double w = rf_num(s, "wall_s");
-		if (isfinite(w))
-			cell->samples[cell->n_samples++] = w;
-	}
+	if (read_cell_figures(cell, c, p, i, err, errlen) != 0 ||
+	    read_cell_samples(cell, c, p, i, err, errlen) != 0)
+		return -1;
 	cell->ok = cell->error == NULL && !json_is_false(json_object_get(c, "checksum_ok")) &&
 	           isfinite(cell->median) && cell->median > 0;
 	return 0;
