@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runners/runner.h"
 #include "tests/support.h"
 
 /* Nanosecond timestamps written as microseconds: what ts + dur may be off by,
@@ -194,7 +195,7 @@ Test(trace, every_strategy_writes_valid_nested_timelines, .init = make_tmpdir,
 			cr_assert_gt(count_where(doc, pid, "X", "task", NULL), 0,
 			             "%s %s: no task events", workload, *s);
 			json_t *cell =
-			    find_cell(result, workload, *s, strcmp(*s, "serial") ? 2 : 1);
+			    find_cell(result, workload, *s, runner_find(*s)->single_worker ? 1 : 2);
 			cr_assert_eq(json_integer_value(json_object_get(
 			                 json_object_get(cell, "trace"), "repetition")),
 			             1);
