@@ -9,38 +9,6 @@
 
 #ifndef CONCBENCH_BIN
 #error "the Makefile passes CONCBENCH_BIN"
-/* ---- result files, for the readers' tests (report, compare, schema, plot) */
-
-#define FIXTURE_A "tests/fixtures/result-lab-a.json"
-#define FIXTURE_B "tests/fixtures/result-lab-b.json"
-#define BAD_JSON  "tests/fixtures/bad-syntax.json"
-#define WRONG_VER "tests/fixtures/wrong-version.json"
-#define SCHEMA    "schema/result.schema.json"
-
-/* To the repository root (make test runs there; else from BUILD/concbench's). */
-void go_to_root(void);
-/* A whole JSON file, asserted to parse; and one written back. */
-json_t *load_json(const char *path);
-void save_json(json_t *doc, const char *path);
-/* A scratch folder for one test (.init / .fini), and a path in it (static storage,
- * eight in turn). */
-extern char tmpdir[64]; /* the folder, "" before make_tmpdir */
-void make_tmpdir(void);
-void remove_tmpdir(void);
-const char *tmp_path(const char *name);
-/* The cell of doc with these, asserted to exist. */
-json_t *find_cell(json_t *doc, const char *workload, const char *strategy, int workers);
-/* The cell's samples' wall times and the statistics that summarise them, as
- * `run` would have written them; scaled by factor, for one cell or all. */
-void set_samples(json_t *cell, const double *v, size_t n);
-void scale_cell(json_t *cell, double factor);
-void scale_all(json_t *doc, double factor);
-/* A real run's result file, made once per test process; remove_real (.fini) removes it. */
-const char *real_result(void);
-void remove_real(void);
-/* Debian's jsonschema validator on path against SCHEMA. */
-struct output validate(const char *path);
-
 #endif
 
 struct output {
