@@ -299,9 +299,15 @@ static struct task_result cpu_range(const struct mixed_state *st, size_t i, stru
  * alone stretch to end. */
 static struct task_result run_cpu(const struct mixed_state *st, size_t i, struct task_ctx *ctx)
 {
-	task_io_begin(ctx);
-	bool opened = wait_for_gate(st);
-	task_io_end(ctx);
+	/* Only a closed gate releases the lock: Event.wait() on an event already
+	 * set returns without dropping the GIL, and a release at every task's start
+	 * would hand the I/O thread a turn CPython does not give it. */
+	bool opened = gate_is_open(st);
+	if (!opened) {
+		task_io_begin(ctx);
+		opened = wait_for_gate(st);
+		task_io_end(ctx);
+	}
 	if (!opened) {
 		struct task_result r;
 		memset(&r, 0, sizeof(r));
