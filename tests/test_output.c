@@ -23,21 +23,7 @@
 
 #define EXIT_SAVE_FAILED 3 /* bench/run.h */
 
-static char dir[] = "/tmp/concbench-output-XXXXXX";
-
-static void make_dir(void)
-{
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void drop_dir(void)
-{
-	char cmd[PATH_MAX + 32];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(output, .init = make_dir, .fini = drop_dir, .timeout = 120);
+TestSuite(output, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 120);
 
 /* Runs the binary with argv in a child whose file-size limit is fsize
  * (RLIM_INFINITY for none), stderr into errfile; returns the exit status. */
@@ -85,7 +71,7 @@ static int count_lines(const char *text)
 static int quick_run(const char *out, char *err, size_t errlen)
 {
 	char errfile[PATH_MAX];
-	snprintf(errfile, sizeof(errfile), "%s.stderr", dir);
+	snprintf(errfile, sizeof(errfile), "%s.stderr", tmpdir);
 	char *argv[] = {CONCBENCH_BIN, "run", "-w",      "sleep",   "-s", "serial",    "-n", "1",
 	                "-r",          "1",   "--quick", "--quiet", "-o", (char *)out, NULL};
 	int rc = run_limited(argv, RLIM_INFINITY, errfile);
@@ -108,7 +94,7 @@ static void assert_refused(const char *path, const char *kind, mode_t type)
 
 static void path_in_dir(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/%s", dir, name);
+	snprintf(buf, len, "%s/%s", tmpdir, name);
 }
 
 Test(output, a_device_node_is_refused_and_stays_a_device)
@@ -149,10 +135,10 @@ Test(output, a_fifo_a_socket_a_directory_and_a_symlink_to_a_device_are_refused)
 	cr_assert(S_ISLNK(st.st_mode), "the symlink was replaced");
 }
 
-/* Names in dir starting with prefix. */
+/* Names in tmpdir starting with prefix. */
 static int count_entries(const char *prefix)
 {
-	DIR *d = opendir(dir);
+	DIR *d = opendir(tmpdir);
 	cr_assert_not_null(d);
 	int n = 0;
 	for (struct dirent *e; (e = readdir(d)) != NULL;)
@@ -176,7 +162,7 @@ Test(output, a_regular_file_is_replaced_and_no_temporary_is_left)
 	cr_assert_not_null(doc, "%s", e.text);
 	cr_assert_null(json_object_get(doc, "old"));
 	json_decref(doc);
-	cr_assert_eq(count_entries(".concbench"), 0, "a temporary was left in %s", dir);
+	cr_assert_eq(count_entries(".concbench"), 0, "a temporary was left in %s", tmpdir);
 }
 
 /* Every cell of the file at path holds the same number of samples (whole
@@ -203,7 +189,7 @@ static size_t assert_whole_repetitions(const char *path, size_t reps)
 static int long_sleep_run(const char *out, rlim_t fsize, char *err, size_t errlen)
 {
 	char errfile[PATH_MAX];
-	snprintf(errfile, sizeof(errfile), "%s.stderr", dir);
+	snprintf(errfile, sizeof(errfile), "%s.stderr", tmpdir);
 	char *argv[] = {CONCBENCH_BIN, "run",
 	                "-w",          "sleep",
 	                "-s",          "serial,threads",
@@ -252,5 +238,5 @@ Test(output, a_file_size_limit_mid_run_stops_it_with_status_3, .timeout = 180)
 	cr_assert_eq(rc, EXIT_SAVE_FAILED, "exited %d: %s", rc, err);
 	assert_one_save_failure(err, "File too large");
 	assert_whole_repetitions(path, 1500);
-	cr_assert_eq(count_entries(".concbench"), 0, "a temporary was left in %s", dir);
+	cr_assert_eq(count_entries(".concbench"), 0, "a temporary was left in %s", tmpdir);
 }

@@ -15,21 +15,7 @@
 
 #include "tests/support.h"
 
-static char dir[] = "/tmp/concbench-readers-XXXXXX";
-
-static void make_dir(void)
-{
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void drop_dir(void)
-{
-	char cmd[PATH_MAX + 32];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(readers, .init = make_dir, .fini = drop_dir, .timeout = 240);
+TestSuite(readers, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 240);
 
 struct outcome {
 	int status;
@@ -44,7 +30,7 @@ static struct outcome run_reader(char *const argv[], const char *cap)
 {
 	struct outcome o = {0};
 	char errfile[PATH_MAX];
-	snprintf(errfile, sizeof(errfile), "%s/stderr", dir);
+	snprintf(errfile, sizeof(errfile), "%s/stderr", tmpdir);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid_t pid = fork();
@@ -122,7 +108,7 @@ static void write_result(const char *path, size_t groups, size_t n_samples, doub
 Test(readers, a_regular_file_over_the_cap_is_refused_before_reading)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/big.json", dir);
+	snprintf(path, sizeof(path), "%s/big.json", tmpdir);
 	write_result(path, 2000, 2, 1); /* a few MiB */
 	char *argv[] = {CONCBENCH_BIN, "report", path, NULL};
 	struct outcome o = run_reader(argv, "1");
@@ -170,7 +156,7 @@ Test(readers, a_bad_cap_is_one_line_and_status_2)
 Test(readers, fifty_thousand_cells_are_read_in_near_linear_time)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/cells.json", dir);
+	snprintf(path, sizeof(path), "%s/cells.json", tmpdir);
 	write_result(path, 25000, 3, 1);
 	static const char *const cmds[] = {"report", "claims", "compare"};
 	for (size_t i = 0; i < 3; i++) {
@@ -186,8 +172,8 @@ Test(readers, fifty_thousand_cells_are_read_in_near_linear_time)
 Test(readers, compare_of_a_hundred_thousand_samples_per_cell_is_quick)
 {
 	char base[PATH_MAX], slower[PATH_MAX];
-	snprintf(base, sizeof(base), "%s/base.json", dir);
-	snprintf(slower, sizeof(slower), "%s/slower.json", dir);
+	snprintf(base, sizeof(base), "%s/base.json", tmpdir);
+	snprintf(slower, sizeof(slower), "%s/slower.json", tmpdir);
 	write_result(base, 1, 100000, 1);
 	write_result(slower, 1, 100000, 1.2);
 	char *argv[] = {CONCBENCH_BIN, "compare", base, slower, NULL};
