@@ -268,8 +268,28 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 	return check_trace_request(run, err, errlen);
 }
 
+/* The strategies that start something at the very beginning of the run
+ * (forkserver's server), before any workload is set up or ballast held. */
+static int start_strategies_early(const struct bench_run *run, char *err, size_t errlen)
+{
+	for (int si = 0; si < run->cfg.n_strategies; si++) {
+		const struct runner_ops *r = run->cfg.strategies[si];
+		if (r->start_early != NULL && r->start_early(err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void stop_strategies(const struct bench_run *run)
+{
+	for (int si = 0; si < run->cfg.n_strategies; si++)
+		if (run->cfg.strategies[si]->stop_late != NULL)
+			run->cfg.strategies[si]->stop_late();
+}
+
 static void release(struct bench_run *run)
 {
+	stop_strategies(run);
 	for (int i = 0; i < run->n_cells; i++) {
 		struct cell *c = &run->cells[i];
 		placement_plan_free(&c->plan);
@@ -411,6 +431,11 @@ int cmd_run(int argc, char **argv)
 		print_cell_list(&run, stdout);
 		release(&run);
 		return 0;
+	}
+	if (start_strategies_early(&run, err, sizeof(err)) != 0) {
+		fprintf(stderr, "concbench run: %s\n", err);
+		release(&run);
+		return 1;
 	}
 	note_machine_warnings(&run);
 	run.total_runs = run.n_cells * (run.cfg.warmup + run.cfg.reps);

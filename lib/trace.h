@@ -62,6 +62,12 @@ struct trace {
 	struct trace_buffer *lane; /* into the mapping below */
 	void *mapping;
 	size_t mapping_len;
+	/* The memory file behind the mapping, so that a worker started afresh
+	 * (forkserver, spawn) can map it too (trace_attach); -1 when none. */
+	int fd;
+	/* In an attached worker: the lanes' heads in the shared mapping, where
+	 * trace_detach writes back what the worker's own copies (lane) counted. */
+	struct trace_buffer *shared_lane;
 };
 
 static inline uint64_t trace_now(void)
@@ -100,6 +106,12 @@ static inline struct trace_buffer *trace_lane(struct trace *t, int i)
  * with errno. */
 int trace_open(struct trace *t, int lanes, size_t events);
 void trace_close(struct trace *t);
+/* In a worker started afresh: map the buffers of a trace opened by the parent
+ * (its fd, lanes and events per lane), with lane copies whose event pointers
+ * hold at this process's address. 0, or -1 with errno. */
+int trace_attach(struct trace *t, int fd, int lanes, size_t events);
+/* Write the attached lanes' counts back where the parent reads them, and unmap. */
+void trace_detach(struct trace *t);
 /* The lanes a run of `workers` workers may use (see above). */
 int trace_lanes_for(int workers);
 /* Name lane i (printf-style); its buffer, or NULL when the run is not traced. */

@@ -12,6 +12,8 @@
 	X(gil)                                                                                     \
 	X(threads)                                                                                 \
 	X(processes)                                                                               \
+	X(forkserver)                                                                              \
+	X(spawn)                                                                                   \
 	X(epoll)
 
 #define DECLARE(name) extern const struct runner_ops name##_runner;

@@ -96,6 +96,12 @@ struct runner_ops {
 	/* 0 when the run completed (tasks may still have failed, see tasks_failed);
 	 * -1 when it could not, with result->error set. */
 	int (*run)(const struct run_spec *spec, struct run_result *result);
+	/* Optional: `run` calls start_early for each strategy it will measure
+	 * at its very beginning, before any workload is set up or any ballast
+	 * held (the forkserver's server starts there), and stop_late at its end.
+	 * 0, or -1 with err. */
+	int (*start_early)(char *err, size_t errlen);
+	void (*stop_late)(void);
 };
 
 /* The registry (runners/registry.c). */

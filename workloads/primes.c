@@ -99,6 +99,24 @@ static int primes_setup(struct workload *w, char *err, size_t errlen)
 	return 0;
 }
 
+/* A fresh worker needs the ranges, not the sieve that checks their answer. */
+static int primes_setup_worker(struct workload *w, const int *fds, int n_fds, char *err,
+                               size_t errlen)
+{
+	(void)fds;
+	(void)n_fds;
+	struct primes_state *st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	st->limit = (uint64_t)param_get(&w->params, "limit");
+	st->tasks = (uint64_t)param_get(&w->params, "tasks");
+	st->release_gil = param_get(&w->params, "release_gil") != 0;
+	w->state = st;
+	return 0;
+}
+
 static void primes_teardown(struct workload *w)
 {
 	free(w->state);
@@ -160,4 +178,5 @@ const struct workload_ops primes_workload = {
     .expected_checksum = primes_expected_checksum,
     .expected_items = primes_expected_items,
     .items_name = "primes",
+    .setup_worker = primes_setup_worker,
 };

@@ -130,7 +130,21 @@ struct workload_ops {
 	 * *n_alone + *n_busy. */
 	size_t (*stream_samples)(const struct workload *w, const double **alone, size_t *n_alone,
 	                         const double **busy, size_t *n_busy);
+
+	/* A worker process started afresh (the forkserver and spawn strategies)
+	 * sets the workload up again from its parameters, as a spawned Python
+	 * child re-imports its module. setup_worker, where given, does only what
+	 * run_task needs there (no expected answers, no data generated again),
+	 * reaching what the parent's set-up shares through the descriptors
+	 * shared_fds named, in the same order; NULL: setup serves. */
+	int (*setup_worker)(struct workload *w, const int *fds, int n_fds, char *err, size_t errlen);
+	/* The descriptors of the parent's set-up that a fresh worker needs
+	 * (shared memory, a socket), at most max; how many. NULL: none. */
+	int (*shared_fds)(const struct workload *w, int *fds, int max);
 };
+
+/* The most descriptors a workload shares with fresh workers (shared_fds). */
+#define WORKLOAD_SHARED_FDS_MAX 4
 
 struct workload {
 	const struct workload_ops *ops;
