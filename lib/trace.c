@@ -58,8 +58,8 @@ int trace_open(struct trace *t, int lanes, size_t events)
 	t->cap = events;
 	t->lane = m;
 	for (int i = 0; i < lanes; i++)
-		t->lane[i] = (struct trace_buffer){
-		    .cap = events, .ev = trace_lane_events(m, lanes, events, i)};
+		t->lane[i] = (struct trace_buffer){.cap = events,
+		                                   .ev = trace_lane_events(m, lanes, events, i)};
 	return 0;
 }
 

@@ -43,7 +43,8 @@ struct server_child {
 	int status_fd;
 };
 
-/* ---- the server ---------------------------------------------------------------------------------- */
+/* ---- the server
+ * ---------------------------------------------------------------------------------- */
 
 static int receive_request(int sock, int *fds, int *n)
 {
@@ -161,7 +162,8 @@ static _Noreturn void server_main(int sock)
 	struct server_child *kids = NULL;
 	size_t n_kids = 0, cap = 0;
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = sock, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+		struct pollfd pfd[2] = {{.fd = sock, .events = POLLIN},
+		                        {.fd = sfd, .events = POLLIN}};
 		if (poll(pfd, sfd >= 0 ? 2 : 1, sfd >= 0 ? -1 : 100) < 0 && errno != EINTR)
 			_exit(1);
 		if (pfd[1].revents != 0) {
@@ -175,7 +177,8 @@ static _Noreturn void server_main(int sock)
 	}
 }
 
-/* ---- the parent's side ---------------------------------------------------------------------------- */
+/* ---- the parent's side
+ * ---------------------------------------------------------------------------- */
 
 static int forkserver_start_early(char *err, size_t errlen)
 {
@@ -298,7 +301,8 @@ static pid_t forkserver_worker_start(struct pool_run *p, int id, int result_fd)
 		fds[POOL_FD_START - POOL_FD_RESULT] = start_pipe[0];
 		fds[n++] = status_pipe[1];
 		if (send_request(fds, n) != 0 || read_answer(server_sock, &answer) != 0) {
-			run_result_fail(p->res, "the fork server (pid %d) is gone", (int)server_pid);
+			run_result_fail(p->res, "the fork server (pid %d) is gone",
+			                (int)server_pid);
 			answer = -1;
 		} else if (answer < 0) {
 			run_result_fail(p->res, "the fork server's fork for worker %d: %s", id,
@@ -329,8 +333,9 @@ static int forkserver_reap(struct pool_run *p, int id, pid_t pid)
 	struct forkserver_run *fr = p->method_state;
 	int status = 0;
 	if (read_answer(fr->status_fd[id], &status) != 0) {
-		run_result_fail(p->res, "worker %d (pid %d): the fork server (pid %d) died before "
-		                        "it could say how the worker ended",
+		run_result_fail(p->res,
+		                "worker %d (pid %d): the fork server (pid %d) died before "
+		                "it could say how the worker ended",
 		                id, (int)pid, (int)server_pid);
 		status = -1;
 	}

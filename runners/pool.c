@@ -71,7 +71,8 @@ static int read_all(int fd, void *p, size_t n)
 	return 0;
 }
 
-/* ---- the worker's side ---------------------------------------------------------------------------
+/* ---- the worker's side
+ * ---------------------------------------------------------------------------
  */
 
 struct pool_worker {
@@ -253,7 +254,8 @@ void pool_start_message(const struct pool_run *p, int id, struct pool_start_mess
 	    w->ops->shared_fds != NULL ? w->ops->shared_fds(w, wfds, WORKLOAD_SHARED_FDS_MAX) : 0;
 }
 
-/* ---- the parent's side ---------------------------------------------------------------------------
+/* ---- the parent's side
+ * ---------------------------------------------------------------------------
  */
 
 static void accept_message(struct run_result *res, int id, struct child *c)
@@ -408,7 +410,8 @@ int pool_run(const struct run_spec *spec, struct run_result *res, const struct p
 	struct child *kids = calloc((size_t)spec->workers, sizeof(*kids));
 	struct pollfd *pfd = calloc((size_t)spec->workers, sizeof(*pfd));
 	p.read_ends = calloc((size_t)spec->workers, sizeof(*p.read_ends));
-	if (kids == NULL || pfd == NULL || p.read_ends == NULL || open_queue(&p, spec->workers) != 0) {
+	if (kids == NULL || pfd == NULL || p.read_ends == NULL ||
+	    open_queue(&p, spec->workers) != 0) {
 		run_result_fail(res, "cannot allocate the shared task queue: %s", strerror(errno));
 		free(kids);
 		free(pfd);

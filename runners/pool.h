@@ -60,7 +60,8 @@ struct pool_method {
 /* Run every task of spec->workload on spec->workers processes that method starts. */
 int pool_run(const struct run_spec *spec, struct run_result *res, const struct pool_method *method);
 
-/* ---- inside a worker ---------------------------------------------------------------------------- */
+/* ---- inside a worker ----------------------------------------------------------------------------
+ */
 
 /* A worker started afresh finds its descriptors here: its result pipe, the
  * pipe its start message comes on, the task queue, then the trace (when the

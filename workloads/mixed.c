@@ -64,8 +64,9 @@ struct cpu_step;
 
 struct mixed_state {
 	uint64_t roundtrips, alone_roundtrips, cpu_tasks, limit;
-	int fd;     /* our end of the socket to the echo peer */
-	pid_t peer; /* the echo process */
+	int fd;        /* our end of the socket to the echo peer */
+	int shm_fd[3]; /* the memory files behind progress, alone and busy */
+	pid_t peer;    /* the echo process */
 	struct shared_progress *progress;
 	/* Each round trip's latency in seconds, MAP_SHARED like progress. */
 	double *alone, *busy;
@@ -529,10 +530,9 @@ static size_t round_trips_bytes(uint64_t n)
 	return (size_t)(n > 0 ? n : 1) * sizeof(double);
 }
 
-/* Anonymous shared memory, inherited by forked workers; NULL with err set. */
-static void *map_shared(size_t bytes, char *err, size_t errlen)
+static void *map_shared_fd(size_t bytes, int fd, char *err, size_t errlen)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		snprintf(err, errlen, "mmap of %zu bytes: %s", bytes, strerror(errno));
 		return NULL;
@@ -540,10 +540,24 @@ static void *map_shared(size_t bytes, char *err, size_t errlen)
 	return p;
 }
 
-static void unmap_shared(void *p, size_t bytes)
+/* Shared memory, inherited by forked workers, in a memory file so that a
+ * fresh worker (forkserver, spawn) can map it too; NULL with err set. */
+static void *map_shared(size_t bytes, int *fd, char *err, size_t errlen)
+{
+	*fd = memfd_create("concbench-mixed", MFD_CLOEXEC);
+	if (*fd < 0 || ftruncate(*fd, (off_t)bytes) != 0) {
+		snprintf(err, errlen, "memory file of %zu bytes: %s", bytes, strerror(errno));
+		return NULL;
+	}
+	return map_shared_fd(bytes, *fd, err, errlen);
+}
+
+static void unmap_shared(void *p, size_t bytes, int fd)
 {
 	if (p != NULL)
 		munmap(p, bytes);
+	if (fd >= 0)
+		close(fd);
 }
 
 static void mixed_teardown(struct workload *w)
@@ -552,11 +566,22 @@ static void mixed_teardown(struct workload *w)
 	if (st == NULL)
 		return;
 	stop_echo_peer(st);
-	unmap_shared(st->progress, sizeof(*st->progress));
-	unmap_shared(st->alone, round_trips_bytes(st->alone_roundtrips));
-	unmap_shared(st->busy, round_trips_bytes(st->roundtrips));
+	unmap_shared(st->progress, sizeof(*st->progress), st->shm_fd[0]);
+	unmap_shared(st->alone, round_trips_bytes(st->alone_roundtrips), st->shm_fd[1]);
+	unmap_shared(st->busy, round_trips_bytes(st->roundtrips), st->shm_fd[2]);
 	free(st);
 	w->state = NULL;
+}
+
+static void read_sizes(struct mixed_state *st, const struct workload *w)
+{
+	st->fd = -1;
+	for (int k = 0; k < 3; k++)
+		st->shm_fd[k] = -1;
+	st->roundtrips = (uint64_t)param_get(&w->params, "roundtrips");
+	st->alone_roundtrips = (uint64_t)param_get(&w->params, "alone_roundtrips");
+	st->cpu_tasks = (uint64_t)param_get(&w->params, "cpu_tasks");
+	st->limit = (uint64_t)param_get(&w->params, "limit");
 }
 
 static int mixed_setup(struct workload *w, char *err, size_t errlen)
@@ -566,22 +591,20 @@ static int mixed_setup(struct workload *w, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	st->fd = -1;
-	st->roundtrips = (uint64_t)param_get(&w->params, "roundtrips");
-	st->alone_roundtrips = (uint64_t)param_get(&w->params, "alone_roundtrips");
-	st->cpu_tasks = (uint64_t)param_get(&w->params, "cpu_tasks");
-	st->limit = (uint64_t)param_get(&w->params, "limit");
+	read_sizes(st, w);
 	w->state = st;
 	if (st->cpu_tasks > st->limit) {
 		snprintf(err, errlen, "mixed.cpu_tasks exceeds mixed.limit");
 		mixed_teardown(w);
 		return -1;
 	}
-	st->progress = map_shared(sizeof(*st->progress), err, errlen);
+	st->progress = map_shared(sizeof(*st->progress), &st->shm_fd[0], err, errlen);
 	if (st->progress != NULL)
-		st->alone = map_shared(round_trips_bytes(st->alone_roundtrips), err, errlen);
+		st->alone = map_shared(round_trips_bytes(st->alone_roundtrips), &st->shm_fd[1], err,
+		                       errlen);
 	if (st->alone != NULL)
-		st->busy = map_shared(round_trips_bytes(st->roundtrips), err, errlen);
+		st->busy =
+		    map_shared(round_trips_bytes(st->roundtrips), &st->shm_fd[2], err, errlen);
 	if (st->busy == NULL) {
 		mixed_teardown(w);
 		return -1;
@@ -591,6 +614,38 @@ static int mixed_setup(struct workload *w, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* A fresh worker shares the parent's counter, gate and arrays, and its
+ * socket to the echo peer (which stays the parent's to stop). */
+static int mixed_shared_fds(const struct workload *w, int *fds, int max)
+{
+	const struct mixed_state *st = w->state;
+	if (max < 4)
+		return 0;
+	for (int k = 0; k < 3; k++)
+		fds[k] = st->shm_fd[k];
+	fds[3] = st->fd;
+	return 4;
+}
+
+static int mixed_setup_worker(struct workload *w, const int *fds, int n_fds, char *err,
+                              size_t errlen)
+{
+	struct mixed_state *st = calloc(1, sizeof(*st));
+	if (st == NULL || n_fds != 4) {
+		free(st);
+		snprintf(err, errlen, "mixed: a worker needs the parent's 4 descriptors, got %d",
+		         n_fds);
+		return -1;
+	}
+	read_sizes(st, w);
+	w->state = st;
+	st->progress = map_shared_fd(sizeof(*st->progress), fds[0], err, errlen);
+	st->alone = map_shared_fd(round_trips_bytes(st->alone_roundtrips), fds[1], err, errlen);
+	st->busy = map_shared_fd(round_trips_bytes(st->roundtrips), fds[2], err, errlen);
+	st->fd = fds[3];
+	return st->progress != NULL && st->alone != NULL && st->busy != NULL ? 0 : -1;
 }
 
 static void mixed_before_run(struct workload *w)
@@ -651,4 +706,6 @@ const struct workload_ops mixed_workload = {
     .expected_items = mixed_expected_items,
     .stream_samples = mixed_stream_samples,
     .items_name = "primes",
+    .setup_worker = mixed_setup_worker,
+    .shared_fds = mixed_shared_fds,
 };

@@ -137,7 +137,8 @@ struct workload_ops {
 	 * run_task needs there (no expected answers, no data generated again),
 	 * reaching what the parent's set-up shares through the descriptors
 	 * shared_fds named, in the same order; NULL: setup serves. */
-	int (*setup_worker)(struct workload *w, const int *fds, int n_fds, char *err, size_t errlen);
+	int (*setup_worker)(struct workload *w, const int *fds, int n_fds, char *err,
+	                    size_t errlen);
 	/* The descriptors of the parent's set-up that a fresh worker needs
 	 * (shared memory, a socket), at most max; how many. NULL: none. */
 	int (*shared_fds)(const struct workload *w, int *fds, int max);
