@@ -297,6 +297,7 @@ static void release(struct bench_run *run)
 		free(c->latencies);
 		free(c->stream_alone.v);
 		free(c->stream_busy.v);
+		free(c->startups.v);
 		free(c->last_workers);
 	}
 	free(run->cells);

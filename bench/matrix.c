@@ -92,7 +92,8 @@ int build_cells(struct bench_run *run, char *err, size_t errlen)
 {
 	size_t per_workload = (size_t)run->cfg.n_strategies * (size_t)(run->n_sweep + 2) *
 	                      (size_t)(run->cfg.n_ballast > 0 ? run->cfg.n_ballast : 1);
-	run->cells = calloc((size_t)run->n_workloads * per_workload + 8, sizeof(*run->cells));
+	/* + the ballast sweep's cells (suite.c) */
+	run->cells = calloc((size_t)run->n_workloads * per_workload + 16, sizeof(*run->cells));
 	if (run->cells == NULL) {
 		snprintf(err, errlen, "out of memory for the cells");
 		return -1;

@@ -241,6 +241,8 @@ void keep_run(struct cell *c, const struct sample *s, struct run_result *rr, boo
 	rr->worker = NULL;
 	if (counted) {
 		keep_stream_samples(c);
+		for (int k = 0; k < c->n_last_workers; k++)
+			pool_append(&c->startups, &c->last_workers[k].startup_s, 1);
 		memcpy(c->stat, rr->stat, sizeof(c->stat));
 		c->n_stats = rr->n_stats;
 		keep_workload_facts(c, rr);

@@ -87,10 +87,14 @@ static json_t *placement_json(const struct cell *c)
 		json_array_append_new(observed, json_integer(c->last_workers[i].observed_cpu));
 		json_array_append_new(startup, num(c->last_workers[i].startup_s));
 	}
-	return json_pack(
-	    "{s:s, s:o, s:o, s:b, s:i, s:o}", "policy", pin_policy_name(c->plan.policy), "cpus",
-	    int_array(c->plan.cpus, c->plan.workers), "observed_cpus", observed, "wrapped",
-	    c->plan.wrapped, "targets", c->plan.targets, "worker_startup_s", startup);
+	json_t *pooled = json_array();
+	for (size_t i = 0; i < c->startups.n; i++)
+		json_array_append_new(pooled, num(c->startups.v[i]));
+	return json_pack("{s:s, s:o, s:o, s:b, s:i, s:o, s:o}", "policy",
+	                 pin_policy_name(c->plan.policy), "cpus",
+	                 int_array(c->plan.cpus, c->plan.workers), "observed_cpus", observed,
+	                 "wrapped", c->plan.wrapped, "targets", c->plan.targets, "worker_startup_s",
+	                 startup, "worker_startup_all_s", pooled);
 }
 
 #define BOOTSTRAP_RESAMPLES 2000

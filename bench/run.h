@@ -47,6 +47,9 @@ struct cell {
 	 * repetitions: alone, then beside the CPU tasks (busy). */
 	bool has_stream;
 	struct pool stream_alone, stream_busy;
+	/* Every worker's start-up over the counted repetitions, so that a
+	 * cell of few workers still gives the median an interval. */
+	struct pool startups;
 	struct worker_record *last_workers;  /* from the latest run */
 	struct run_stat stat[RUN_STATS_MAX]; /* the strategy's counters, latest counted run */
 	int n_stats;

@@ -34,7 +34,7 @@ int suite_workload_sweep(const struct bench_run *run, const struct bench_workloa
 	return n;
 }
 
-/* The default suite's parent-memory sweep: threads and processes at the core
+/* The default suite's parent-memory sweep: threads and the process start methods at the core
  * count on the first I/O workload, with the parent holding 256 MiB and 1 GiB
  * (64 and 256 MiB under --quick),
  * which is what fork has to copy the page tables of (claim 4). */
@@ -42,14 +42,17 @@ int suite_add_ballast_sweep(struct bench_run *run, char *err, size_t errlen)
 {
 	static const int full[] = {256, 1024}, quick[] = {64, 256};
 	const int *ballast = run->cfg.quick ? quick : full;
-	const struct runner_ops *pair[] = {runner_find("threads"), runner_find("processes")};
+	/* Every process start method, so that claim 4 shows fork's start-up grow
+	 * with the parent's memory and forkserver's and spawn's not. */
+	const struct runner_ops *pair[] = {runner_find("threads"), runner_find("processes"),
+	                                   runner_find("forkserver"), runner_find("spawn")};
 	struct bench_workload *io = NULL;
 	for (int i = 0; i < run->n_workloads && io == NULL; i++)
 		if (run->workloads[i].w.ops->kind == WORKLOAD_IO && run->workloads[i].n_only == 0)
 			io = &run->workloads[i];
 	if (io == NULL || !run->cfg.default_suite || run->cfg.n_ballast > 0)
 		return 0;
-	for (size_t p = 0; p < 2; p++) {
+	for (size_t p = 0; p < sizeof(pair) / sizeof(pair[0]); p++) {
 		bool chosen = false;
 		for (int si = 0; si < run->cfg.n_strategies; si++)
 			chosen |= run->cfg.strategies[si] == pair[p];

@@ -675,10 +675,15 @@ static bool sample_summary(json_t *c, const char *field, struct summary *out)
 	return summary_of_array(json_object_get(c, "samples"), field, out);
 }
 
+/* Every counted repetition's start-ups where the file has them, else the
+ * latest repetition's. */
 static bool startup_summary(json_t *c, struct summary *out)
 {
-	return summary_of_array(
-	    json_object_get(json_object_get(c, "placement"), "worker_startup_s"), NULL, out);
+	json_t *placement = json_object_get(c, "placement");
+	json_t *all = json_object_get(placement, "worker_startup_all_s");
+	if (json_array_size(all) > 0)
+		return summary_of_array(all, NULL, out);
+	return summary_of_array(json_object_get(placement, "worker_startup_s"), NULL, out);
 }
 
 /* a's median over b's, with the interval that pairs the pessimistic ends of
@@ -724,28 +729,34 @@ static json_t *widest_pair(const struct claim_ctx *cx, bool io_only, json_t **th
 	return best;
 }
 
-/* The processes cell with the most memory in the parent and the same cell
- * without: how fork's start-up grows with what it copies the page tables of. */
-static json_t *ballast_pair(const struct claim_ctx *cx, json_t **unloaded)
+/* The strategy's cell with the most memory in the parent and the same cell
+ * without: how a start method's start-up grows with the parent's memory. */
+static json_t *ballast_pair_of(const struct claim_ctx *cx, const char *strategy, json_t **unloaded)
 {
 	json_t *best = NULL, *c;
 	size_t i;
 	*unloaded = NULL;
 	json_array_foreach(results(cx), i, c)
 	{
-		if (cell_ok(c) && is_strategy(c, "processes") && ballast_of(c) > 0 &&
+		if (cell_ok(c) && is_strategy(c, strategy) && ballast_of(c) > 0 &&
 		    (best == NULL || ballast_of(c) > ballast_of(best)))
 			best = c;
 	}
 	json_array_foreach(results(cx), i, c)
 	{
-		if (best != NULL && cell_ok(c) && is_strategy(c, "processes") &&
-		    ballast_of(c) == 0 && same_workload(c, best) &&
-		    workers_of(c) == workers_of(best) &&
+		if (best != NULL && cell_ok(c) && is_strategy(c, strategy) && ballast_of(c) == 0 &&
+		    same_workload(c, best) && workers_of(c) == workers_of(best) &&
 		    json_equal(json_object_get(c, "params"), json_object_get(best, "params")))
 			*unloaded = c;
 	}
 	return *unloaded != NULL ? best : NULL;
+}
+
+/* The processes cell with the most memory in the parent and the same cell
+ * without: how fork's start-up grows with what it copies the page tables of. */
+static json_t *ballast_pair(const struct claim_ctx *cx, json_t **unloaded)
+{
+	return ballast_pair_of(cx, "processes", unloaded);
 }
 
 /* "with 256 MiB in the parent, fork start-up 11.2 ms, 9.5x [8.1, 12.0] its
@@ -770,6 +781,81 @@ static void describe_ballast_growth(const struct claim_ctx *cx, struct verdict *
 	         "; with %ld MiB in the parent, fork start-up %.2f ms, %.1fx [%.1f, %.1f] its "
 	         "%.2f ms with none",
 	         ballast_of(loaded), 1e3 * sl.median, g.value, g.lo, g.hi, 1e3 * su.median);
+}
+
+/* ---- claim 4: the start methods against the parent's memory ------------------ */
+
+#define START_FLAT 2.0 /* start-up that grows less than this with the ballast stays flat */
+
+struct start_method_figure {
+	const char *strategy, *python; /* the cells' strategy, what Python calls it */
+	struct summary with, without;
+	struct estimate growth;
+	bool known;
+	const char *shape; /* "grows", "flat" or "unclear" */
+};
+
+static void start_method_figure(const struct claim_ctx *cx, struct verdict *v,
+                                struct start_method_figure *f)
+{
+	json_t *unloaded, *loaded = ballast_pair_of(cx, f->strategy, &unloaded);
+	f->known = false;
+	f->shape = "unclear";
+	if (loaded == NULL)
+		return;
+	bool known_l = startup_summary(loaded, &f->with);
+	bool known_u = startup_summary(unloaded, &f->without);
+	f->growth = ratio_of(&f->with, &f->without);
+	f->known = known_l && known_u && interval_known(f->growth);
+	if (f->known && f->growth.lo >= START_FLAT)
+		f->shape = "grows";
+	else if (f->known && f->growth.hi <= START_FLAT)
+		f->shape = "flat";
+	json_t *m = json_object_get(v->thresholds, "measured");
+	json_t *methods = json_object_get(m, "start_methods");
+	if (methods == NULL) {
+		methods = json_object();
+		json_object_set_new(m, "start_methods", methods);
+	}
+	json_object_set_new(methods, f->strategy,
+	                    json_pack("{s:s, s:I, s:o, s:o, s:o, s:s}", "python", f->python,
+	                              "ballast_mb", (json_int_t)ballast_of(loaded),
+	                              "startup_s_with", num(f->with.median), "startup_s_without",
+	                              num(f->without.median), "growth", interval_json(f->growth),
+	                              "shape", f->shape));
+	json_array_append_new(v->cells, cell_ref(loaded));
+	json_array_append_new(v->cells, cell_ref(unloaded));
+}
+
+/* "; start-up with 1024 MiB in the parent: fork 30.5 ms, 24x [18, 40] its
+ * figure without (grows), forkserver 1.2 ms, 1.0x [0.9, 1.2] (flat), ..." and
+ * whether spawn's fixed cost (without ballast) is wholly above the others'. */
+static void describe_start_methods(const struct claim_ctx *cx, struct verdict *v, char *why,
+                                   size_t len)
+{
+	struct start_method_figure f[] = {{.strategy = "processes", .python = "fork"},
+	                                  {.strategy = "forkserver", .python = "forkserver"},
+	                                  {.strategy = "spawn", .python = "spawn"}};
+	size_t n = sizeof(f) / sizeof(f[0]);
+	bool any = false;
+	for (size_t k = 0; k < n; k++) {
+		start_method_figure(cx, v, &f[k]);
+		if (!f[k].known)
+			continue;
+		append(why, len, "%s %s %.2f ms, %.1fx [%.1f, %.1f] (%s)",
+		       any ? "," : "; start-up against the parent's memory:", f[k].python,
+		       1e3 * f[k].with.median, f[k].growth.value, f[k].growth.lo, f[k].growth.hi,
+		       f[k].shape);
+		any = true;
+	}
+	if (!f[0].known || !f[1].known || !f[2].known)
+		return;
+	bool highest =
+	    f[2].without.ci_lo > f[0].without.ci_hi && f[2].without.ci_lo > f[1].without.ci_hi;
+	json_object_set_new(json_object_get(v->thresholds, "measured"), "spawn_fixed_cost_highest",
+	                    json_boolean(highest));
+	append(why, len, "; spawn's fixed cost %.2f ms %s", 1e3 * f[2].without.median,
+	       highest ? "the highest" : "not wholly above fork's and forkserver's");
 }
 
 /* One ratio of the processes cell's figure over the threads cell's. */
@@ -856,6 +942,7 @@ static void judge_processes_heavier(const struct claim_ctx *cx, struct verdict *
 		append(why, sizeof(why), "%s %s %.2fx [%.2f, %.2f]", k > 1 ? "," : "", f[k].name,
 		       f[k].iv.value, f[k].iv.lo, f[k].iv.hi);
 	append(why, sizeof(why), " those of threads");
+	describe_start_methods(cx, v, why, sizeof(why));
 	if (start_heavier && io_heavier)
 		set(v, "confirmed", "%s", why);
 	else if (start_same && io_same)
