@@ -18,6 +18,7 @@
 #define OPT_TRACE        1011
 #define OPT_TRACE_CELLS  1012
 #define OPT_TRACE_BUFFER 1013
+#define OPT_TASK_SWEEP   1050
 #define OPT_ALIAS        1100 /* + the alias's index in alias_list() */
 #define MAX_ALIASES      32
 
@@ -67,6 +68,9 @@ void run_usage(FILE *out)
 	    "      --ballast-mb LIST       the parent touches this much memory before its workers\n"
 	    "                              start (fork copies its page tables): e.g. 0,256,1024\n"
 	    "      --list-cells            print the cells this run would measure, and stop\n"
+	    "      --task-sweep            also cut the first CPU workload into tasks of 100 ms\n"
+	    "                              down to 10 us (the default suite does): where do\n"
+	    "                              processes fall behind threads?\n"
 	    "      --cell-timeout S        a run of one cell that takes longer than S seconds is\n"
 	    "                              recorded as timed out and the run stops (default 600)\n"
 	    "      --url URL               download from this server instead of starting the\n"
@@ -469,7 +473,7 @@ static enum cli_status parse_trace_option(int opt, const char *arg, struct run_c
 	return CLI_OK;
 }
 
-#define N_FIXED_OPTIONS 19
+#define N_FIXED_OPTIONS 20
 
 /* The fixed options, then the strategies' aliases (OPT_ALIAS + i), then the
  * terminator; returns how many aliases there are. */
@@ -495,6 +499,7 @@ static int build_options(struct option *options, struct alias_ref *aliases)
 	    {"trace-cells", required_argument, NULL, OPT_TRACE_CELLS},
 	    {"trace-buffer", required_argument, NULL, OPT_TRACE_BUFFER},
 	    {"help", no_argument, NULL, 'h'},
+	    {"task-sweep", no_argument, NULL, OPT_TASK_SWEEP},
 	};
 	size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
 	_Static_assert(sizeof(fixed) / sizeof(fixed[0]) == N_FIXED_OPTIONS, "N_FIXED_OPTIONS");
@@ -540,6 +545,9 @@ static enum cli_status parse_option(int opt, char **argv, struct run_config *cfg
 		return CLI_OK;
 	case OPT_LIST_CELLS:
 		cfg->list_cells = true;
+		return CLI_OK;
+	case OPT_TASK_SWEEP:
+		cfg->task_sweep = true;
 		return CLI_OK;
 	case OPT_BALLAST:
 		return parse_ballast(cfg, optarg, err, errlen) != 0 ? CLI_ERROR : CLI_OK;

@@ -48,6 +48,7 @@ struct run_config {
 	bool quick;
 	bool quiet;
 	bool list_cells;    /* print the cells that would run, and stop */
+	bool task_sweep;    /* --task-sweep: the task-size sweep beyond the default suite */
 	int cell_timeout_s; /* a single run longer than this stops the whole run */
 	uint64_t seed;
 	char output[PATH_MAX]; /* empty: results/<host>-<UTC time>.json */

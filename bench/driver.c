@@ -247,7 +247,9 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 		    default_worker_sweep(topology_cores(run->topology), run->sweep, CLI_MAX_LIST);
 	}
 	run->n_workloads = run->cfg.n_workloads;
-	run->workloads = calloc((size_t)run->n_workloads + 1, sizeof(*run->workloads));
+	/* + the suite's variants: release_gil=1 and the task-size sweep */
+	run->workloads =
+	    calloc((size_t)run->n_workloads + 1 + SUITE_TASK_SIZES, sizeof(*run->workloads));
 	if (run->workloads == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -263,6 +265,8 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 	}
 	if (run->cfg.default_suite)
 		suite_add_release_gil_variant(run);
+	if (run->cfg.default_suite || run->cfg.task_sweep)
+		suite_add_task_size_sweep(run);
 	if (build_cells(run, err, errlen) != 0)
 		return -1;
 	return check_trace_request(run, err, errlen);

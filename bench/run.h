@@ -87,6 +87,9 @@ struct bench_workload {
 	char variant[64];
 	const struct runner_ops *only[CLI_MAX_LIST];
 	int n_only;
+	/* > 0: a variant measured at this worker count only (the task-size
+	 * sweep's, at the core count); 0: the run's sweep. */
+	int workers_only;
 	bool ready; /* set up successfully */
 	char error[256];
 	uint64_t expected_checksum;
@@ -189,6 +192,10 @@ void shuffle_cells(struct cell **order, int n, uint64_t *rng);
 int suite_workload_sweep(const struct bench_run *run, const struct bench_workload *bw, int *out);
 int suite_add_ballast_sweep(struct bench_run *run, char *err, size_t errlen);
 void suite_add_release_gil_variant(struct bench_run *run);
+/* The task-size sweep's variants (at most SUITE_TASK_SIZES): the same total
+ * work cut into more, smaller tasks (readers/tasksweep.c reads them back). */
+#define SUITE_TASK_SIZES 5
+void suite_add_task_size_sweep(struct bench_run *run);
 
 /* server.c */
 int start_fixture_server(struct bench_run *run, struct bench_workload *bw);

@@ -23,6 +23,10 @@
  * cores, sets the pace. */
 int suite_workload_sweep(const struct bench_run *run, const struct bench_workload *bw, int *out)
 {
+	if (bw->workers_only > 0) {
+		out[0] = bw->workers_only;
+		return 1;
+	}
 	int n = run->n_sweep;
 	memcpy(out, run->sweep, sizeof(int) * (size_t)n);
 	if (run->cfg.n_workers > 0 || bw->w.ops->kind != WORKLOAD_IO)
@@ -93,4 +97,91 @@ void suite_add_release_gil_variant(struct bench_run *run)
 			memset(v, 0, sizeof(*v));
 		return;
 	}
+}
+
+/* ---- the task-size sweep ----------------------------------------------------- */
+
+/* The same total work (LIMIT) cut into more and more tasks, each a tenth the
+ * size of the last: about 100 ms down to about 10 us a task where serial
+ * primes below 5 million takes half a second; smaller under --quick. The
+ * sizes the readers report are measured (serial's median over the count). */
+static const long sweep_tasks_full[SUITE_TASK_SIZES] = {6, 60, 600, 6000, 60000};
+static const long sweep_tasks_quick[SUITE_TASK_SIZES] = {2, 20, 200, 2000, 20000};
+#define SWEEP_LIMIT_FULL  "5000000"
+#define SWEEP_LIMIT_QUICK "1000000"
+
+/* The first chosen CPU workload whose work is a bound cut into ranges. */
+static const struct workload_ops *task_sweep_workload(const struct bench_run *run)
+{
+	for (int i = 0; i < run->cfg.n_workloads; i++) {
+		const struct workload_ops *ops = run->cfg.workloads[i];
+		if (ops->kind == WORKLOAD_CPU && params_find(ops->params, "tasks", NULL) != NULL &&
+		    params_find(ops->params, "limit", NULL) != NULL)
+			return ops;
+	}
+	return NULL;
+}
+
+/* Serial (the baseline), threads and every process start method, of those chosen. */
+static int task_sweep_strategies(const struct bench_run *run, const struct runner_ops **out)
+{
+	static const char *const names[] = {"serial", "threads", "processes", "forkserver",
+	                                    "spawn"};
+	int n = 0;
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		for (int si = 0; si < run->cfg.n_strategies; si++)
+			if (run->cfg.strategies[si] == runner_find(names[k]))
+				out[n++] = run->cfg.strategies[si];
+	return n;
+}
+
+static bool add_task_size_variant(struct bench_run *run, const struct workload_ops *ops, long tasks,
+                                  const struct runner_ops *const *want, int n_want)
+{
+	struct bench_workload *v = &run->workloads[run->n_workloads];
+	char why[160], count[24];
+	memset(v, 0, sizeof(*v));
+	v->w.ops = ops;
+	params_init(&v->w.params, ops->params, run->cfg.quick);
+	snprintf(count, sizeof(count), "%ld", tasks);
+	if (apply_overrides(&run->cfg, ops, &v->w.params, why, sizeof(why)) != 0 ||
+	    (!param_set_by_user(&v->w.params, "limit") &&
+	     params_set_internal(&v->w.params, "limit",
+	                         run->cfg.quick ? SWEEP_LIMIT_QUICK : SWEEP_LIMIT_FULL, why,
+	                         sizeof(why)) != 0) ||
+	    tasks > param_get(&v->w.params, "limit") ||
+	    params_set_internal(&v->w.params, "tasks", count, why, sizeof(why)) != 0) {
+		memset(v, 0, sizeof(*v));
+		return false;
+	}
+	snprintf(v->variant, sizeof(v->variant), "task_size:tasks=%ld", tasks);
+	for (int k = 0; k < n_want; k++)
+		v->only[v->n_only++] = want[k];
+	v->workers_only = run->sweep[run->n_sweep - 1];
+	run->n_workloads++;
+	return true;
+}
+
+/* The default suite (and run --task-sweep) measures the first CPU workload
+ * cut into tasks of every size under serial, threads and the process start
+ * methods at the core count: the article's "for shorter-running tasks ...
+ * multiprocessing lower performance than multithreaded", and where that
+ * starts (readers/tasksweep.c). Left out when -p sets the task count. */
+void suite_add_task_size_sweep(struct bench_run *run)
+{
+	const struct workload_ops *ops = task_sweep_workload(run);
+	const struct runner_ops *want[8];
+	int n_want = task_sweep_strategies(run, want);
+	if (ops == NULL || n_want < 3 || want[0] != runner_find("serial") ||
+	    want[1] != runner_find("threads"))
+		return;
+	struct param_values user;
+	char why[160];
+	params_init(&user, ops->params, run->cfg.quick);
+	if (apply_overrides(&run->cfg, ops, &user, why, sizeof(why)) != 0 ||
+	    param_set_by_user(&user, "tasks"))
+		return;
+	const long *tasks = run->cfg.quick ? sweep_tasks_quick : sweep_tasks_full;
+	for (int k = 0; k < SUITE_TASK_SIZES; k++)
+		add_task_size_variant(run, ops, tasks[k], want, n_want);
 }

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,14 +45,21 @@ static __attribute__((constructor)) void run_as_spawned_worker(int argc, char **
 	pool_fresh_worker_main(NULL);
 }
 
-/* The program's own file, as the kernel knows it (a path, so that a tool
- * that runs it, like valgrind, is not what gets spawned). */
+/* The program's own file: /proc/self/exe names the very file this process
+ * runs, even after a rebuild replaced the path (whose new program would not
+ * speak this one's protocol). Under valgrind, which runs the program from its
+ * own binary, that would be valgrind's tool: the path it reports serves then. */
 static const char *self_path(char *buf, size_t len)
 {
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-	if (n <= 0)
-		return "/proc/self/exe";
-	buf[n] = '\0';
+	char real[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", real, sizeof(real) - 1);
+	bool valgrind = getenv("VALGRIND_LIB") != NULL || getenv("LD_PRELOAD") != NULL;
+	if (n > 0 && valgrind) {
+		real[n] = '\0';
+		snprintf(buf, len, "%s", real);
+		return buf;
+	}
+	snprintf(buf, len, "/proc/self/exe");
 	return buf;
 }
 
