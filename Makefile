@@ -32,7 +32,7 @@ RUNNER_SRCS   := $(wildcard runners/*.c)
 REQUEST_SRCS  := fixture/request.c
 FIXTURE_SRCS  := $(wildcard fixture/*.c)
 # The result-file loader and the claims it judges (its fuzzer links them alone).
-LOADER_SRCS   := readers/resultfile.c readers/claims.c
+LOADER_SRCS   := readers/resultfile.c readers/claims.c readers/tasksweep.c
 READER_SRCS   := $(wildcard readers/*.c)
 BENCH_SRCS    := $(filter-out bench/main.c bench/bare_primes.c,$(wildcard bench/*.c))
 $(foreach f,$(REQUEST_SRCS) $(LOADER_SRCS),$(if $(wildcard $(f)),,$(error Makefile: $(f) is gone; fix the lists above)))

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "readers/claims.h"
+#include "readers/tasksweep.h"
 #include "bench/run.h"
 
 static bool stopping(void)
@@ -393,8 +394,10 @@ static int finish(struct bench_run *run)
 	write_trace_file(run);
 	report_cell_warnings(run);
 	print_summary(run, stdout);
-	if (doc != NULL)
+	if (doc != NULL) {
+		task_sweep_print(json_object_get(doc, "task_size_sweep"), stdout);
 		claims_print(json_object_get(doc, "claims"), stdout);
+	}
 	json_decref(doc);
 	if (save_has_failed()) {
 		report_failed_save(run);

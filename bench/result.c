@@ -17,6 +17,7 @@
 
 #include "lib/atomic_file.h"
 #include "readers/claims.h"
+#include "readers/tasksweep.h"
 #include "bench/run.h"
 
 static json_t *num(double v)
@@ -414,6 +415,9 @@ json_t *bench_run_to_json(const struct bench_run *run)
 		                                           : json_null());
 		json_object_set_new(json_object_get(doc, "config"), "nofile_limit",
 		                    json_integer(run->nofile_limit));
+		json_t *sweep = task_sweep_evaluate(doc);
+		if (sweep != NULL)
+			json_object_set_new(doc, "task_size_sweep", sweep);
 		json_object_set_new(doc, "claims", claims_evaluate(doc));
 	}
 	return doc;

@@ -17,6 +17,7 @@
  * bench/suite.c, which names the strategies they are judged on. */
 #include "readers/claims.h"
 #include "readers/resultfile.h"
+#include "readers/tasksweep.h"
 #include "lib/stats.h"
 
 #include <math.h>
@@ -1189,6 +1190,86 @@ static void judge_convoy(const struct claim_ctx *cx, struct verdict *v)
 		set(v, "inconclusive", "%s", first[SIDE_NEITHER]);
 }
 
+/* ---- the task size below which processes lose (readers/tasksweep.c) --------- */
+
+/* The article: "for shorter-running tasks ... the overhead of multiprocessing
+ * will result in lower performance compared to multithreaded solutions".
+ * Judged at the sweep's smallest task size: confirmed when every start method
+ * measured there has a speedup interval wholly under threads', refuted when
+ * fork's is wholly at or above threads' low end (no loss), inconclusive
+ * between; the crossover of each method goes into the reason. */
+static void judge_short_tasks(const struct claim_ctx *cx, struct verdict *v)
+{
+	json_t *sweep = json_object_get(cx->doc, "task_size_sweep");
+	json_t *own = NULL;
+	if (sweep == NULL)
+		sweep = own = task_sweep_evaluate(cx->doc);
+	json_t *points = json_object_get(sweep, "points");
+	size_t n = json_array_size(points);
+	json_t *smallest = n > 0 ? json_array_get(points, n - 1) : NULL;
+	json_t *s = json_object_get(smallest, "strategies");
+	json_object_set_new(v->thresholds, "method",
+	                    json_string("at the smallest task size, each start method's speedup "
+	                                "95% interval against threads'"));
+	if (smallest == NULL || json_object_get(s, "threads") == NULL ||
+	    json_object_get(s, "processes") == NULL || n < 2) {
+		set(v, "not-measured",
+		    "needs the task-size sweep (the default suite, or run --task-sweep) under "
+		    "serial, threads and processes");
+		json_decref(own);
+		return;
+	}
+	if ((long)json_integer_value(json_object_get(smallest, "workers")) < 2) {
+		set(v, "not-measured", "needs the task-size sweep at -n 2 or more");
+		json_decref(own);
+		return;
+	}
+	json_t *t_ci = json_object_get(json_object_get(s, "threads"), "speedup_ci95");
+	double t_lo = json_number_value(json_array_get(t_ci, 0));
+	static const char *const methods[] = {"processes", "forkserver", "spawn"};
+	bool all_lower = true, fork_not_lower = false;
+	char why[sizeof(v->reason)];
+	snprintf(why, sizeof(why), "at %.3g us tasks (%s, n=%lld), speedup: threads %.2fx",
+	         1e6 * rf_num(smallest, "task_s"), rf_str_or(sweep, "workload", ""),
+	         (long long)json_integer_value(json_object_get(smallest, "workers")),
+	         rf_num(json_object_get(s, "threads"), "speedup"));
+	for (size_t k = 0; k < sizeof(methods) / sizeof(methods[0]); k++) {
+		json_t *m = json_object_get(s, methods[k]);
+		if (m == NULL)
+			continue;
+		json_t *ci = json_object_get(m, "speedup_ci95");
+		double lo = json_number_value(json_array_get(ci, 0));
+		double hi = json_number_value(json_array_get(ci, 1));
+		bool known = json_is_number(json_array_get(ci, 0)) &&
+		             json_is_number(json_array_get(ci, 1)) &&
+		             json_is_number(json_array_get(t_ci, 0));
+		all_lower = all_lower && known && hi < t_lo;
+		if (k == 0)
+			fork_not_lower = known && lo >= t_lo;
+		json_t *x = json_object_get(json_object_get(sweep, "crossover"), methods[k]);
+		append(why, sizeof(why), ", %s %.2fx [%.2f, %.2f]", methods[k],
+		       rf_num(m, "speedup"), lo, hi);
+		if (strcmp(rf_str_or(x, "status", ""), "found") == 0)
+			append(why, sizeof(why),
+			       " (under half of threads' from %.3g us tasks down)",
+			       1e6 * rf_num(x, "under_at_task_s"));
+		else if (strcmp(rf_str_or(x, "status", ""), "every-size") == 0)
+			append(why, sizeof(why), " (under half of threads' at every size)");
+		else
+			append(why, sizeof(why), " (never under half of threads')");
+	}
+	json_object_set_new(v->thresholds, "share_of_threads", json_real(TASK_SWEEP_SHARE));
+	json_object_set(v->thresholds, "smallest_task_size", smallest);
+	json_object_set(v->thresholds, "crossover", json_object_get(sweep, "crossover"));
+	if (all_lower)
+		set(v, "confirmed", "%s: every start method under threads", why);
+	else if (fork_not_lower)
+		set(v, "refuted", "%s: fork no slower than threads", why);
+	else
+		set(v, "inconclusive", "%s: the intervals overlap", why);
+	json_decref(own);
+}
+
 /* ---- the table of claims --------------------------------------------------- */
 
 struct claim_rule {
@@ -1222,6 +1303,10 @@ static const struct claim_rule rules[] = {
      "With a CPU-bound thread running, an I/O-bound thread under the GIL waits about one "
      "switch interval per blocking call (the convoy effect).",
      judge_convoy},
+    {"short-tasks-processes-lose",
+     "For shorter-running tasks, the overhead of multiprocessing makes it slower than "
+     "multithreading.",
+     judge_short_tasks},
 };
 
 static json_t *evaluate_rule(const struct claim_ctx *cx, const struct claim_rule *r)

@@ -76,6 +76,10 @@ struct files_state {
 	bool evicted;    /* cold asked for, and the cache really was cold */
 	bool submitted;  /* the latest run went through submit (the event loop) */
 	struct files_async_slot async;
+	/* The hashes again, in a memory file that a fresh worker (forkserver,
+	 * spawn) reads them from, as a spawned Python child is handed its data:
+	 * it must not set the data set up again. -1 in a worker. */
+	int hash_fd;
 };
 
 /* ---- names, seeds, results --------------------------------------------------- */
@@ -527,11 +531,25 @@ static int prepare_dir(const struct workload *w, const char *dir, char *err, siz
 	return 0;
 }
 
+/* The hashes into a memory file for fresh workers (files_setup_worker). */
+static int publish_hashes(struct files_state *st, char *err, size_t errlen)
+{
+	size_t len = st->set.count * sizeof(*st->set.hash);
+	st->hash_fd = memfd_create("concbench-files-hashes", MFD_CLOEXEC);
+	if (st->hash_fd < 0 || pwrite(st->hash_fd, st->set.hash, len, 0) != (ssize_t)len) {
+		snprintf(err, errlen, "memory file for the hashes: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void files_teardown(struct workload *w)
 {
 	struct files_state *st = w->state;
 	if (st == NULL)
 		return;
+	if (st->hash_fd >= 0)
+		close(st->hash_fd);
 	free(st->set.hash);
 	free(st);
 	w->state = NULL;
@@ -562,6 +580,7 @@ static int files_setup(struct workload *w, char *err, size_t errlen)
 		return -1;
 	}
 	w->state = st;
+	st->hash_fd = -1;
 	st->set.count = (size_t)param_get(&w->params, "count");
 	st->set.size = (uint64_t)param_get(&w->params, "size");
 	st->set.bs = (uint64_t)param_get(&w->params, "bs");
@@ -592,10 +611,51 @@ static int files_setup(struct workload *w, char *err, size_t errlen)
 		    checksum_combine(st->expected_checksum, file_checksum(k, st->set.hash[k]));
 	if (!st->cold)
 		warm_up(&st->set);
+	if (publish_hashes(st, err, errlen) != 0)
+		goto fail;
 	return 0;
 fail:
 	files_teardown(w);
 	return -1;
+}
+
+static int files_shared_fds(const struct workload *w, int *fds, int max)
+{
+	const struct files_state *st = w->state;
+	if (max < 1)
+		return 0;
+	fds[0] = st->hash_fd;
+	return 1;
+}
+
+/* A fresh worker: the parameters and the parent's hashes, nothing on disk
+ * touched, so that what happened to the files since shows in the tasks. */
+static int files_setup_worker(struct workload *w, const int *fds, int n_fds, char *err,
+                              size_t errlen)
+{
+	struct files_state *st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	w->state = st;
+	st->hash_fd = -1;
+	st->set.count = (size_t)param_get(&w->params, "count");
+	st->set.size = (uint64_t)param_get(&w->params, "size");
+	st->set.bs = (uint64_t)param_get(&w->params, "bs");
+	st->seed = (uint64_t)param_get(&w->params, "seed");
+	st->cold = param_get(&w->params, "cache") == 1;
+	st->resident = NAN;
+	snprintf(st->set.dir, sizeof(st->set.dir), "%s", param_get_text(&w->params, "dir"));
+	size_t len = st->set.count * sizeof(*st->set.hash);
+	st->set.hash = calloc(st->set.count, sizeof(*st->set.hash));
+	if (st->set.hash == NULL || n_fds != 1 ||
+	    pread(fds[0], st->set.hash, len, 0) != (ssize_t)len) {
+		snprintf(err, errlen, "files: cannot read the parent's hashes");
+		files_teardown(w);
+		return -1;
+	}
+	return 0;
 }
 
 static void files_before_run(struct workload *w)
@@ -749,4 +809,6 @@ const struct workload_ops files_workload = {
     .expected_items = files_expected_items,
     .items_name = "files",
     .facts = files_facts,
+    .setup_worker = files_setup_worker,
+    .shared_fds = files_shared_fds,
 };
