@@ -1196,8 +1196,9 @@ static void judge_convoy(const struct claim_ctx *cx, struct verdict *v)
  * will result in lower performance compared to multithreaded solutions".
  * Judged at the sweep's smallest task size: confirmed when every start method
  * measured there has a speedup interval wholly under threads', refuted when
- * fork's is wholly at or above threads' low end (no loss), inconclusive
- * between; the crossover of each method goes into the reason. */
+ * fork's lies wholly within NO_GAIN of threads' high end or above (no loss
+ * worth the name), inconclusive between; the crossover of each method goes
+ * into the reason. */
 static void judge_short_tasks(const struct claim_ctx *cx, struct verdict *v)
 {
 	json_t *sweep = json_object_get(cx->doc, "task_size_sweep");
@@ -1226,6 +1227,7 @@ static void judge_short_tasks(const struct claim_ctx *cx, struct verdict *v)
 	}
 	json_t *t_ci = json_object_get(json_object_get(s, "threads"), "speedup_ci95");
 	double t_lo = json_number_value(json_array_get(t_ci, 0));
+	double t_hi = json_number_value(json_array_get(t_ci, 1));
 	static const char *const methods[] = {"processes", "forkserver", "spawn"};
 	bool all_lower = true, fork_not_lower = false;
 	char why[sizeof(v->reason)];
@@ -1242,10 +1244,11 @@ static void judge_short_tasks(const struct claim_ctx *cx, struct verdict *v)
 		double hi = json_number_value(json_array_get(ci, 1));
 		bool known = json_is_number(json_array_get(ci, 0)) &&
 		             json_is_number(json_array_get(ci, 1)) &&
-		             json_is_number(json_array_get(t_ci, 0));
+		             json_is_number(json_array_get(t_ci, 0)) &&
+		             json_is_number(json_array_get(t_ci, 1));
 		all_lower = all_lower && known && hi < t_lo;
 		if (k == 0)
-			fork_not_lower = known && lo >= t_lo;
+			fork_not_lower = known && lo >= t_hi / NO_GAIN;
 		json_t *x = json_object_get(json_object_get(sweep, "crossover"), methods[k]);
 		append(why, sizeof(why), ", %s %.2fx [%.2f, %.2f]", methods[k],
 		       rf_num(m, "speedup"), lo, hi);
