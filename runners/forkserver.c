@@ -98,6 +98,9 @@ static void serve_one(int sock, struct server_child **kids, size_t *n_kids, size
 	int status_fd = fds[n - 1];
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* The worker keeps nothing of the server's but the topology. */
+		free(*kids);
+		*kids = NULL;
 		close(sock);
 		close(sfd);
 		close(status_fd);
