@@ -69,7 +69,7 @@ void run_usage(FILE *out)
 	    "                              start (fork copies its page tables): e.g. 0,256,1024\n"
 	    "      --list-cells            print the cells this run would measure, and stop\n"
 	    "      --task-sweep            also cut the first CPU workload into tasks of 100 ms\n"
-	    "                              down to 10 us (the default suite does): where do\n"
+	    "                              down to 1 us (the default suite does): where do\n"
 	    "                              processes fall behind threads?\n"
 	    "      --cell-timeout S        a run of one cell that takes longer than S seconds is\n"
 	    "                              recorded as timed out and the run stops (default 600)\n"

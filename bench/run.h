@@ -194,7 +194,7 @@ int suite_add_ballast_sweep(struct bench_run *run, char *err, size_t errlen);
 void suite_add_release_gil_variant(struct bench_run *run);
 /* The task-size sweep's variants (at most SUITE_TASK_SIZES): the same total
  * work cut into more, smaller tasks (readers/tasksweep.c reads them back). */
-#define SUITE_TASK_SIZES 5
+#define SUITE_TASK_SIZES 6
 void suite_add_task_size_sweep(struct bench_run *run);
 
 /* server.c */

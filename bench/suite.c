@@ -103,10 +103,12 @@ void suite_add_release_gil_variant(struct bench_run *run)
 
 /* The same total work (LIMIT) cut into more and more tasks, each a tenth the
  * size of the last: about 100 ms down to about 10 us a task where serial
- * primes below 5 million takes half a second; smaller under --quick. The
+ * primes below 5 million takes half a second, and one step further, to about
+ * 1 us, where a pool that sends each result over a pipe (as Python's does)
+ * pays more for the sending than for the task; smaller under --quick. The
  * sizes the readers report are measured (serial's median over the count). */
-static const long sweep_tasks_full[SUITE_TASK_SIZES] = {6, 60, 600, 6000, 60000};
-static const long sweep_tasks_quick[SUITE_TASK_SIZES] = {2, 20, 200, 2000, 20000};
+static const long sweep_tasks_full[SUITE_TASK_SIZES] = {6, 60, 600, 6000, 60000, 600000};
+static const long sweep_tasks_quick[SUITE_TASK_SIZES] = {2, 20, 200, 2000, 20000, 200000};
 #define SWEEP_LIMIT_FULL  "5000000"
 #define SWEEP_LIMIT_QUICK "1000000"
 
