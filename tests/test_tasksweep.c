@@ -214,3 +214,17 @@ Test(tasksweep, the_default_suite_and_task_sweep_add_the_cells)
 	cr_assert_null(strstr(o.out, "task_size"), "%s", o.out);
 	output_free(&o);
 }
+
+Test(tasksweep, the_sweep_cells_say_nothing_about_claim_2)
+{
+	/* Processes at 1.0x on the sweep's smallest tasks is the pool's overhead,
+	 * not a lack of parallelism. */
+	static const double p[] = {1.0, 1.0, 1.0, 1.0};
+	json_t *doc = sweep_doc(p, NULL);
+	json_t *claims = claims_evaluate(doc);
+	json_t *c = claim_of(claims, "cpu-processes-parallel");
+	cr_assert_str_eq(json_string_value(json_object_get(c, "verdict")), "not-measured", "%s",
+	                 json_string_value(json_object_get(c, "reason")));
+	json_decref(claims);
+	json_decref(doc);
+}
