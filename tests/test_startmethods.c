@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tests/support.h"
+#include "readers/claims.h"
 #include "workloads/workload.h"
 
 static const char *const methods[] = {"processes", "forkserver", "spawn"};
@@ -220,4 +221,61 @@ Test(startmethods, list_names_each_start_method_with_its_python_context, .init =
 	cr_assert_not_null(strstr(o.out, "get_context('forkserver')"), "%s", o.out);
 	cr_assert_not_null(strstr(o.out, "get_context('spawn')"), "%s", o.out);
 	output_free(&o);
+}
+
+/* ---- claim 4 on hand-made cells ------------------------------------------------------------ */
+
+/* An http cell of 8 workers whose start-ups sit within 2% of startup_s. */
+static json_t *io_cell(const char *strategy, int ballast, double startup_s)
+{
+	json_t *c = json_pack("{s:s, s:s, s:s, s:i, s:f, s:[f,f], s:{s:i, s:f}, s:{s:i}, s:b, "
+	                      "s:n, s:i, s:i}",
+	                      "workload", "http", "kind", "io", "strategy", strategy, "workers", 8,
+	                      "speedup_vs_serial", 4.0, "speedup_ci95", 3.9, 4.1, "wall_s", "n", 5,
+	                      "cv", 0.02, "params", "size", 65536, "checksum_ok", 1, "error",
+	                      "tasks", 256, "ballast_mb", ballast);
+	json_t *startup = json_array(), *samples = json_array();
+	for (int i = 0; i < 8; i++)
+		json_array_append_new(startup, json_real(startup_s * (1 + 0.01 * (i % 5 - 2))));
+	for (int r = 0; r < 5; r++)
+		json_array_append_new(samples, json_pack("{s:f, s:f, s:f, s:I}", "wall_s", 0.2,
+		                                         "user_s", 0.2, "sys_s", 0.0, "max_rss_kib",
+		                                         (json_int_t)20000));
+	json_object_set_new(c, "placement", json_pack("{s:o}", "worker_startup_all_s", startup));
+	json_object_set_new(c, "samples", samples);
+	return c;
+}
+
+Test(startmethods, claim_4_reports_each_start_method_against_the_parents_memory)
+{
+	json_t *cells = json_array();
+	json_array_append_new(cells, io_cell("threads", 0, 0.00005));
+	json_array_append_new(cells, io_cell("processes", 0, 0.001));
+	json_array_append_new(cells, io_cell("processes", 1024, 0.030));
+	json_array_append_new(cells, io_cell("forkserver", 0, 0.0012));
+	json_array_append_new(cells, io_cell("forkserver", 1024, 0.0013));
+	json_array_append_new(cells, io_cell("spawn", 0, 0.020));
+	json_array_append_new(cells, io_cell("spawn", 1024, 0.021));
+	json_t *doc = json_pack("{s:i, s:{s:{s:i}}, s:{s:s}, s:o}", "schema_version", 1, "machine",
+	                        "topology", "cores", 2, "config", "pin", "core", "results", cells);
+	json_t *claims = claims_evaluate(doc), *c, *claim = NULL;
+	size_t i;
+	json_array_foreach(claims, i, c) if (strcmp(json_string_value(json_object_get(c, "id")),
+	                                            "processes-heavier") == 0) claim = c;
+	cr_assert_not_null(claim);
+	json_t *m = json_object_get(
+	    json_object_get(json_object_get(claim, "evidence"), "thresholds"), "measured");
+	json_t *methods = json_object_get(m, "start_methods");
+	static const char *const shape[][2] = {
+	    {"processes", "grows"}, {"forkserver", "flat"}, {"spawn", "flat"}};
+	for (size_t k = 0; k < 3; k++)
+		cr_assert_str_eq(json_string_value(json_object_get(
+		                     json_object_get(methods, shape[k][0]), "shape")),
+		                 shape[k][1], "%s", shape[k][0]);
+	cr_assert(json_is_true(json_object_get(m, "spawn_fixed_cost_highest")));
+	const char *reason = json_string_value(json_object_get(claim, "reason"));
+	cr_assert_not_null(strstr(reason, "forkserver 1.29 ms"), "%s", reason);
+	cr_assert_not_null(strstr(reason, "the highest"), "%s", reason);
+	json_decref(claims);
+	json_decref(doc);
 }
