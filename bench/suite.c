@@ -91,3 +91,14 @@ void suite_add_release_gil_variant(struct bench_run *run)
 		return;
 	}
 }
+
+/* The default suite runs a strategy with suite_cpu_at_cores (mpi) on the CPU
+ * workloads at the core count only: each worker count is a pool of ranks to
+ * spawn, and the CPU workloads at the core count are where it has a case. */
+bool suite_leaves_out(const struct bench_run *run, const struct bench_workload *bw,
+                      const struct runner_ops *r, int workers)
+{
+	if (!run->cfg.default_suite || !r->suite_cpu_at_cores)
+		return false;
+	return bw->w.ops->kind != WORKLOAD_CPU || workers != run->sweep[run->n_sweep - 1];
+}

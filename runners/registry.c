@@ -12,7 +12,8 @@
 	X(gil)                                                                                     \
 	X(threads)                                                                                 \
 	X(processes)                                                                               \
-	X(epoll)
+	X(epoll)                                                                                   \
+	X(mpi)
 
 #define DECLARE(name) extern const struct runner_ops name##_runner;
 #define ENTRY(name)   &name##_runner,

@@ -749,4 +749,5 @@ const struct workload_ops files_workload = {
     .expected_items = files_expected_items,
     .items_name = "files",
     .facts = files_facts,
+    .host_local = true,
 };
