@@ -112,5 +112,12 @@ int build_cells(struct bench_run *run, char *err, size_t errlen)
 	for (int wi = 0; wi < run->n_workloads; wi++)
 		if (build_workload_cells(run, &run->workloads[wi], err, errlen) != 0)
 			return -1;
+	if (run->n_cells == 0) {
+		/* every strategy chosen left every workload chosen out */
+		snprintf(err, errlen,
+		         "no cell to run: the strategies chosen run none of the "
+		         "workloads chosen (see the notes above)");
+		return -1;
+	}
 	return suite_add_ballast_sweep(run, err, errlen);
 }

@@ -62,6 +62,7 @@ struct rank_info {
 	int pid;
 	char host[MPI_HOST_MAX];
 	double startup_s; /* -1 until its first task went out */
+	int cpu;          /* the PU the plan gave it, -1 none */
 	size_t queue[QUEUE_DEPTH];
 	int queued;
 };
@@ -273,15 +274,28 @@ static void send_jobs(struct pool *p, const struct mpi_job *job)
 {
 	static char text[MPI_SPEC_MAX + 32];
 	for (int i = 0; i < p->n; i++) {
-		/* Only ranks on the driver's host share its topology, so only
-		 * they take the plan's PU. */
-		int cpu = strcmp(p->rank[i].host, driver_host) == 0 ? job->cpus[i] : -1;
+		/* Only ranks on the driver's host share the plan's topology, so
+		 * only they take its PU; the others take a core of their host by
+		 * their place among its ranks. */
+		int on_host = 0;
+		for (int k = 0; k < i; k++)
+			on_host += strcmp(p->rank[k].host, p->rank[i].host) == 0;
+		bool here = strcmp(p->rank[i].host, driver_host) == 0;
+		int cpu = here && !job->ranks_place_themselves ? job->cpus[i] : -2 - on_host;
 		int len = snprintf(text, sizeof(text), "%s\ncpu=%d", job->spec, cpu);
 		send_watched(p, i, text, len + 1, MPI_TAG_JOB);
+		p->rank[i].cpu = cpu >= 0 ? cpu : -1;
+	}
+}
+
+/* Who the ranks are, once each has its first task (its start-up is then known). */
+static void emit_workers(const struct pool *p)
+{
+	for (int i = 0; i < p->n; i++) {
 		struct mpi_event e = {.kind = MPI_EV_WORKER,
 		                      .rank = i,
 		                      .pid = p->rank[i].pid,
-		                      .cpu = cpu,
+		                      .cpu = p->rank[i].cpu,
 		                      .startup_s = p->rank[i].startup_s};
 		memcpy(e.host, p->rank[i].host, sizeof(e.host));
 		if (e.startup_s < 0)
@@ -304,6 +318,7 @@ static void take_result(struct pool *p, const MPI_Status *st)
 	                      .rank = st->MPI_SOURCE,
 	                      .task = (size_t)m.task,
 	                      .cpu = m.cpu,
+	                      .pinned = m.pinned,
 	                      .result = m.result};
 	emit(&e);
 }
@@ -336,6 +351,7 @@ static void run_job(const struct mpi_job *job, const char *self)
 	for (int d = 0; d < QUEUE_DEPTH; d++)
 		for (int i = 0; i < p->n && next < job->tasks; i++)
 			hand_out(p, i, next++);
+	emit_workers(p);
 	double checked = monotonic_now();
 	while (back < job->tasks) {
 		int flag = 0;
@@ -358,7 +374,9 @@ static void run_job(const struct mpi_job *job, const char *self)
 			check_busy_ranks(p);
 			checked = now;
 		}
-		nap_us(100);
+		/* each rank holds a second task meanwhile, so the nap costs none of
+		 * them time, and this process little CPU */
+		nap_us(250);
 	}
 	struct mpi_event e = {.kind = MPI_EV_DONE, .spawned = p->fresh, .spawn_s = p->spawn_s};
 	emit(&e);
@@ -429,6 +447,7 @@ struct rank_state {
 	hwloc_topology_t topology;
 	struct workload w;
 	bool ready;
+	int pinned;
 	char spec[MPI_SPEC_MAX];
 };
 
@@ -480,6 +499,28 @@ static int set_up(struct rank_state *s, char *text, char *err, size_t errlen)
 	return ops->setup(&s->w, err, errlen);
 }
 
+/* cpu as the driver sent it: a PU, -1 for none, or -2-K for the K-th core of
+ * this host (wrapping). Returns the PU pinned to, -1 for none. */
+static int pin_rank(hwloc_topology_t topology, int cpu)
+{
+	if (cpu <= -2) {
+		int cores = hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_CORE);
+		hwloc_obj_t core =
+		    cores > 0 ? hwloc_get_obj_by_type(topology, HWLOC_OBJ_CORE, (-2 - cpu) % cores)
+		              : NULL;
+		cpu = core != NULL ? hwloc_bitmap_first(core->cpuset) : -1;
+	}
+	if (cpu < 0)
+		return -1;
+	/* mpirun may have bound this rank to one core already: the process,
+	 * not only the thread, must move. */
+	hwloc_bitmap_t set = hwloc_bitmap_alloc();
+	hwloc_bitmap_only(set, (unsigned)cpu);
+	int rc = hwloc_set_cpubind(topology, set, HWLOC_CPUBIND_PROCESS);
+	hwloc_bitmap_free(set);
+	return rc == 0 ? cpu : -1;
+}
+
 static void take_job(struct rank_state *s, const MPI_Status *st)
 {
 	static char text[MPI_SPEC_MAX + 32];
@@ -508,7 +549,7 @@ static void take_job(struct rank_state *s, const MPI_Status *st)
 	}
 	if (s->w.ops->before_run != NULL)
 		s->w.ops->before_run(&s->w);
-	worker_bind(s->topology, cpu);
+	s->pinned = pin_rank(s->topology, cpu);
 }
 
 static void take_task(struct rank_state *s)
@@ -521,6 +562,7 @@ static void take_task(struct rank_state *s)
 	struct mpi_result m = {.task = i};
 	m.result = run_timed_task(&s->w, (size_t)i, &ctx);
 	m.cpu = worker_observe_cpu(s->topology);
+	m.pinned = s->pinned;
 	MPI_Send(&m, sizeof(m), MPI_BYTE, 0, MPI_TAG_RESULT, s->parent);
 }
 

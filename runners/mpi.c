@@ -65,14 +65,15 @@ static bool helper_path(char *out, size_t len)
 
 static const char *mpi_unavailable(void)
 {
+	/* the tests' way to see the unavailable path where Open MPI is */
+	if (getenv("CONCBENCH_MPI_UNAVAILABLE") != NULL)
+		return "CONCBENCH_MPI_UNAVAILABLE is set";
 #ifndef HAVE_MPI
 	return "built without Open MPI (pkg-config ompi-c found nothing; make deps installs "
 	       "libopenmpi-dev, or this is a sanitizer build)";
 #else
 	static char why[PATH_MAX + 64];
 	char path[PATH_MAX];
-	if (getenv("CONCBENCH_MPI_UNAVAILABLE") != NULL)
-		return "CONCBENCH_MPI_UNAVAILABLE is set";
 	if (!helper_path(path, sizeof(path))) {
 		snprintf(why, sizeof(why), "%s is missing beside the binary (make builds it)",
 		         HELPER_NAME);
@@ -129,6 +130,11 @@ static void driver_environment(const char *hostfile)
 		setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
 	}
 	setenv("OMPI_MCA_orte_abort_on_non_zero_status", "0", 0);
+	/* which concbench a driver, its daemon and its ranks belong to (the
+	 * daemon leaves the process tree; the environment goes with it) */
+	char pid[24];
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("CONCBENCH_MPI_RUN", pid, 1);
 	if (under_mpirun())
 		return;
 	setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 0);
@@ -305,6 +311,7 @@ static void take_event(struct run_state *s, const struct mpi_event *e)
 		}
 		res->worker[e->rank].tasks++;
 		res->worker[e->rank].observed_cpu = e->cpu;
+		res->worker[e->rank].planned_cpu = e->pinned;
 		r->held = r->queued;
 		r->queued = -1;
 		break;
@@ -402,6 +409,7 @@ static int mpi_run(const struct run_spec *spec, struct run_result *res)
 	job.workers = spec->workers;
 	job.tasks = res->tasks_total;
 	job.spawn_timeout_s = (double)run_spec_param(spec, mpi_params, "spawn_timeout_s");
+	job.ranks_place_themselves = under_mpirun();
 	const char *hostfile =
 	    spec->params && spec->params->defs == mpi_params ? spec->params->text[P_HOSTFILE] : "";
 	snprintf(job.hostfile, sizeof(job.hostfile), "%s", hostfile);

@@ -28,6 +28,11 @@ struct mpi_job {
 	size_t tasks;
 	char hostfile[PARAM_TEXT_MAX]; /* MPI_Info "add-hostfile" for the spawn, "" for none */
 	double spawn_timeout_s;
+	/* Under mpirun this process's binding is mpirun's (often one core), and
+	 * so is the plan made from it: then every rank pins itself instead, to
+	 * the core of its host its place among that host's ranks names, as ranks
+	 * on other hosts always do. */
+	int ranks_place_themselves;
 	char spec[MPI_SPEC_MAX];
 };
 
@@ -46,6 +51,7 @@ struct mpi_event {
 	size_t task;
 	int pid;
 	int cpu;          /* planned (WORKER) or observed (RESULT) PU, -1 unknown */
+	int pinned;       /* RESULT: the PU the rank pinned itself to, -1 none */
 	double startup_s; /* WORKER: from the spawn call to the rank's first task */
 	int spawned;      /* DONE: 1 when this run spawned the ranks, 0 when they were warm */
 	double spawn_s;   /* DONE: how long the ranks' spawn took, when it happened */
@@ -57,7 +63,8 @@ struct mpi_event {
 /* Tags between the driver and its ranks. */
 enum mpi_tag {
 	MPI_TAG_HELLO = 1, /* rank -> driver: struct mpi_hello */
-	MPI_TAG_JOB,       /* driver -> rank: the spec text, then the PU as a line "cpu=N" */
+	MPI_TAG_JOB,       /* driver -> rank: the spec text, then a line "cpu=N": the PU to
+	                    * pin to, -1 none, or -2-K: the K-th core of the rank's host */
 	MPI_TAG_TASK,      /* driver -> rank: the task index (uint64) */
 	MPI_TAG_RESULT,    /* rank -> driver: struct mpi_result */
 	MPI_TAG_SETUP_ERR, /* rank -> driver: the workload's setup error, as text */
@@ -72,6 +79,7 @@ struct mpi_hello {
 struct mpi_result {
 	uint64_t task;
 	int cpu;
+	int pinned;
 	struct task_result result;
 };
 
