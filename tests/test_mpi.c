@@ -90,6 +90,14 @@ Test(mpi, agrees_with_serial_on_every_workload_it_runs, .timeout = 240)
 		cr_assert(json_is_object(json_object_get(mpi, "mpi")), "%s: its counters",
 		          workloads[i]);
 	}
+	/* report shows where they ran */
+	char me[64] = "", want[128];
+	gethostname(me, sizeof(me));
+	snprintf(want, sizeof(want), "mpi n=2 ran on: %s (2)", me);
+	struct output o = sh("%s report %s", CONCBENCH_BIN, path);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_not_null(strstr(o.out, want), "report: %s", o.out);
+	output_free(&o);
 	json_decref(doc);
 	unlink(path);
 }
