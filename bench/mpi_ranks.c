@@ -488,7 +488,10 @@ static int set_up(struct rank_state *s, char *text, char *err, size_t errlen)
 	memset(&s->w, 0, sizeof(s->w));
 	s->w.ops = ops;
 	params_init(&s->w.params, ops->params, 0);
+	unsigned by_user = 0;
 	for (char *line; (line = strtok_r(NULL, "\n", &save)) != NULL;) {
+		if (sscanf(line, "#user=%u", &by_user) == 1)
+			continue;
 		char *eq = strchr(line, '=');
 		if (eq == NULL)
 			continue;
@@ -496,6 +499,7 @@ static int set_up(struct rank_state *s, char *text, char *err, size_t errlen)
 		if (params_set_internal(&s->w.params, line, eq + 1, err, errlen) != 0)
 			return -1;
 	}
+	s->w.params.set_by_user = by_user;
 	return ops->setup(&s->w, err, errlen);
 }
 

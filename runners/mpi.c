@@ -96,10 +96,14 @@ static const char *mpi_cannot_run(const struct workload_ops *ops)
 	return NULL;
 }
 
-/* The workload as the ranks set it up: name, then KEY=VALUE per parameter. */
+/* The workload as the ranks set it up: name, which parameters the user set,
+ * then KEY=VALUE per parameter. */
 static int workload_spec(const struct workload *w, char *out, size_t len)
 {
-	size_t used = (size_t)snprintf(out, len, "%s", w->ops->name);
+	/* which values the user gave: a workload's checks may depend on it
+	 * (http's sha256 applies only with a URL of the user's) */
+	size_t used =
+	    (size_t)snprintf(out, len, "%s\n#user=%u", w->ops->name, w->params.set_by_user);
 	for (size_t i = 0; i < params_count(w->params.defs) && used < len; i++) {
 		const struct param_def *d = &w->params.defs[i];
 		if (d->type == PARAM_INT)

@@ -19,8 +19,9 @@
 #define MPI_HOST_MAX    64
 #define MPI_SPEC_MAX    (PARAM_MAX * (48 + PARAM_TEXT_MAX) + 64)
 
-/* The workload as a rank sets it up: its name on the first line, then one
- * KEY=VALUE line per parameter, as params_set_internal reads them. A rank
+/* The workload as a rank sets it up: its name on the first line, "#user=BITS"
+ * (param_values.set_by_user) on the second, then one KEY=VALUE line per
+ * parameter, as params_set_internal reads them. A rank
  * keeps the workload it last set up while the text stays the same. */
 struct mpi_job {
 	int workers;
