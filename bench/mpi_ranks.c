@@ -14,14 +14,18 @@
  *
  * Nothing here waits for MPI without a deadline: Open MPI 4.1 reports no
  * error for a peer that died (a receive from it waits forever), so the driver
- * polls (MPI_Iprobe, MPI_Test) and checks that each busy rank on its host is
- * still alive; a rank that died fails the run with its rank, host and task,
- * and the driver then exits, which takes its ranks with it. docs/mpi.md. */
+ * polls (MPI_Iprobe, MPI_Test), checks that each busy rank on its host is
+ * still alive, and hears each busy rank's heartbeat (a thread of the rank's,
+ * which is how a rank on another host shows it is there); a rank that died or
+ * fell silent fails the run with its rank, host and task, and the driver then
+ * exits, which takes its ranks with it. docs/mpi.md. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -62,6 +66,8 @@ struct rank_info {
 	int pid;
 	char host[MPI_HOST_MAX];
 	double startup_s; /* -1 until its first task went out */
+	bool beats;       /* it sends heartbeats while it runs a task */
+	double heard;     /* when it last said something, on the driver's clock */
 	int cpu;          /* the PU the plan gave it, -1 none */
 	size_t queue[QUEUE_DEPTH];
 	int queued;
@@ -197,6 +203,7 @@ static void wait_hellos(struct pool *p, double deadline)
 		         MPI_STATUS_IGNORE);
 		struct rank_info *r = &p->rank[st.MPI_SOURCE];
 		r->pid = h.pid;
+		r->beats = h.beats != 0;
 		memcpy(r->host, h.host, sizeof(r->host));
 		r->host[sizeof(r->host) - 1] = '\0';
 		got++;
@@ -264,6 +271,8 @@ static void hand_out(struct pool *p, int rank, size_t task)
 	uint64_t t = task;
 	if (r->startup_s < 0)
 		r->startup_s = monotonic_now() - p->spawned_at;
+	if (r->queued == 0)
+		r->heard = monotonic_now();
 	r->queue[r->queued++] = task;
 	struct mpi_event e = {.kind = MPI_EV_ASSIGN, .rank = rank, .task = task};
 	emit(&e);
@@ -314,6 +323,7 @@ static void take_result(struct pool *p, const MPI_Status *st)
 		fail("rank %d on host %s answered task %" PRIu64 ", which it did not hold",
 		     st->MPI_SOURCE, r->host, m.task);
 	memmove(r->queue, r->queue + 1, sizeof(r->queue[0]) * (size_t)(--r->queued));
+	r->heard = monotonic_now();
 	struct mpi_event e = {.kind = MPI_EV_RESULT,
 	                      .rank = st->MPI_SOURCE,
 	                      .task = (size_t)m.task,
@@ -336,11 +346,29 @@ static void take_setup_error(struct pool *p, const MPI_Status *st)
 	     p->rank[st->MPI_SOURCE].host, why);
 }
 
+static void take_beat(struct pool *p, const MPI_Status *st)
+{
+	MPI_Recv(NULL, 0, MPI_BYTE, st->MPI_SOURCE, MPI_TAG_BEAT, p->inter, MPI_STATUS_IGNORE);
+	p->rank[st->MPI_SOURCE].heard = monotonic_now();
+}
+
 static void check_busy_ranks(const struct pool *p)
 {
-	for (int i = 0; i < p->n; i++)
-		if (p->rank[i].queued > 0 && !rank_alive(&p->rank[i]))
+	double now = monotonic_now();
+	for (int i = 0; i < p->n; i++) {
+		const struct rank_info *r = &p->rank[i];
+		if (r->queued == 0)
+			continue;
+		if (!rank_alive(r))
 			fail_dead_rank(p, i);
+		if (r->beats && now - r->heard > MPI_BEAT_TIMEOUT_S) {
+			char held[48];
+			fail("rank %d (pid %d) on host %s stopped answering (no heartbeat for "
+			     "%.0f s) %s",
+			     i, r->pid, r->host, MPI_BEAT_TIMEOUT_S,
+			     held_text(r, held, sizeof(held)));
+		}
+	}
 }
 
 static void run_job(const struct mpi_job *job, const char *self)
@@ -362,6 +390,10 @@ static void run_job(const struct mpi_job *job, const char *self)
 			back++;
 			if (next < job->tasks)
 				hand_out(p, st.MPI_SOURCE, next++);
+			continue;
+		}
+		if (flag && st.MPI_TAG == MPI_TAG_BEAT) {
+			take_beat(p, &st);
 			continue;
 		}
 		if (flag && st.MPI_TAG == MPI_TAG_SETUP_ERR)
@@ -442,6 +474,8 @@ static int driver_main(int argc, char **argv)
 
 struct rank_state {
 	MPI_Comm parent;
+	atomic_bool busy; /* running a task: the heartbeat thread speaks */
+	atomic_bool leaving;
 	int rank;
 	pid_t orted;
 	hwloc_topology_t topology;
@@ -564,10 +598,25 @@ static void take_task(struct rank_state *s)
 		return; /* its setup failed, and the driver has given up */
 	struct task_ctx ctx = {.worker = s->rank};
 	struct mpi_result m = {.task = i};
+	atomic_store(&s->busy, true);
 	m.result = run_timed_task(&s->w, (size_t)i, &ctx);
+	atomic_store(&s->busy, false);
 	m.cpu = worker_observe_cpu(s->topology);
 	m.pinned = s->pinned;
 	MPI_Send(&m, sizeof(m), MPI_BYTE, 0, MPI_TAG_RESULT, s->parent);
+}
+
+/* While the main thread runs a task, says so every MPI_BEAT_S: a task may
+ * run for long, and the driver must tell that from a rank that is gone. */
+static void *heartbeat(void *arg)
+{
+	struct rank_state *s = arg;
+	while (!atomic_load(&s->leaving)) {
+		nap_us((long)(MPI_BEAT_S * 1e6));
+		if (atomic_load(&s->busy))
+			MPI_Send(NULL, 0, MPI_BYTE, 0, MPI_TAG_BEAT, s->parent);
+	}
+	return NULL;
 }
 
 static int worker_main(int argc, char **argv)
@@ -576,7 +625,8 @@ static int worker_main(int argc, char **argv)
 	s.orted = getppid();
 	/* A rank never outlives the runtime daemon that started it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	MPI_Init(&argc, &argv);
+	int provided = MPI_THREAD_SINGLE;
+	MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
 	MPI_Comm_get_parent(&s.parent);
 	if (s.parent == MPI_COMM_NULL) {
 		fprintf(stderr, "concbench-mpi worker: not started by MPI_Comm_spawn\n");
@@ -587,7 +637,10 @@ static int worker_main(int argc, char **argv)
 	MPI_Comm_rank(s.parent, &s.rank);
 	hwloc_topology_init(&s.topology);
 	hwloc_topology_load(s.topology);
-	struct mpi_hello h = {.pid = (int)getpid()};
+	pthread_t beater;
+	bool beats =
+	    provided == MPI_THREAD_MULTIPLE && pthread_create(&beater, NULL, heartbeat, &s) == 0;
+	struct mpi_hello h = {.pid = (int)getpid(), .beats = beats};
 	host_name(h.host, sizeof(h.host));
 	MPI_Send(&h, sizeof(h), MPI_BYTE, 0, MPI_TAG_HELLO, s.parent);
 	for (;;) {
@@ -602,6 +655,9 @@ static int worker_main(int argc, char **argv)
 			break;
 		}
 	}
+	atomic_store(&s.leaving, true);
+	if (beats)
+		pthread_join(beater, NULL);
 	drop_workload(&s);
 	hwloc_topology_destroy(s.topology);
 	MPI_Comm_disconnect(&s.parent);

@@ -70,10 +70,18 @@ enum mpi_tag {
 	MPI_TAG_RESULT,    /* rank -> driver: struct mpi_result */
 	MPI_TAG_SETUP_ERR, /* rank -> driver: the workload's setup error, as text */
 	MPI_TAG_EXIT,      /* driver -> rank: leave */
+	MPI_TAG_BEAT,      /* rank -> driver: still running its task (empty) */
 };
+
+/* While a rank runs a task it says so every MPI_BEAT_S; a rank that has said
+ * nothing for MPI_BEAT_TIMEOUT_S while holding a task is taken for lost (the
+ * only sign of a rank on another host that died, or of one that hangs). */
+#define MPI_BEAT_S         0.5
+#define MPI_BEAT_TIMEOUT_S 5.0
 
 struct mpi_hello {
 	int pid;
+	int beats; /* 1: it has MPI_THREAD_MULTIPLE, and so a heartbeat */
 	char host[MPI_HOST_MAX];
 };
 

@@ -1,9 +1,9 @@
 /* The mpi strategy (runners/mpi.c, bench/mpi_ranks.c) through the binary: its
  * ranks are another program, so it is tested end to end. It agrees with
  * serial on every workload it runs, records where each rank ran; a rank
- * killed mid-cell fails that cell naming the rank, host and task, and the run
- * goes on; without Open MPI it is listed as unavailable and -s mpi is one
- * line and exit 2; a spawn that cannot start is one line. */
+ * killed mid-cell, or one that stops answering, fails that cell naming the
+ * rank, host and task, and the run goes on; without Open MPI it is listed as unavailable and -s mpi
+ * is one line and exit 2; a spawn that cannot start is one line. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -143,9 +143,11 @@ static pid_t find_rank_of(pid_t run)
 	return found;
 }
 
-Test(mpi, a_killed_rank_fails_its_cell_naming_rank_host_and_task, .timeout = 180)
+/* Runs primes and sleep under mpi, sends sig to one rank during primes, and
+ * checks what the cell says (naming the rank's pid, host, task and `how`) and
+ * that the run went on; returns the seconds from the signal to the run's end. */
+static double lose_a_rank(int sig, const char *how)
 {
-	skip_without_mpi();
 	char path[] = "/tmp/concbench-mpik-XXXXXX.json";
 	int fd = mkstemps(path, 5);
 	cr_assert(fd >= 0);
@@ -172,7 +174,7 @@ Test(mpi, a_killed_rank_fails_its_cell_naming_rank_host_and_task, .timeout = 180
 	cr_assert_gt(victim, 0, "no rank appeared");
 	usleep(700000); /* into its tasks */
 	double killed = monotonic_now();
-	kill(victim, SIGKILL);
+	kill(victim, sig);
 	int status = 0;
 	cr_assert_eq(waitpid(run, &status, 0), run);
 	double took = monotonic_now() - killed;
@@ -185,17 +187,34 @@ Test(mpi, a_killed_rank_fails_its_cell_naming_rank_host_and_task, .timeout = 180
 	snprintf(pidtext, sizeof(pidtext), "(pid %d)", (int)victim);
 	char me[64] = "";
 	gethostname(me, sizeof(me));
-	cr_assert(strstr(e, "rank ") && strstr(e, pidtext) && strstr(e, "task ") && strstr(e, me),
+	cr_assert(strstr(e, "rank ") && strstr(e, pidtext) && strstr(e, "task ") && strstr(e, me) &&
+	              strstr(e, how),
 	          "the error names the rank, its host and task: %s", e);
 	/* The run went on: the other cell was measured all the same. */
 	json_t *sleep_cell = find_cell(doc, "sleep", "mpi", 2);
 	cr_assert(json_is_true(json_object_get(sleep_cell, "checksum_ok")), "sleep: %s",
 	          cell_error(sleep_cell));
-	/* 10 s for the loss to show, and the rest of the run (a fresh spawn and
-	 * the sleep cell, under a second) besides. */
-	cr_assert_lt(took, 15.0, "%.1f s from the kill to the run's end", took);
 	json_decref(doc);
 	unlink(path);
+	return took;
+}
+
+Test(mpi, a_killed_rank_fails_its_cell_naming_rank_host_and_task, .timeout = 180)
+{
+	skip_without_mpi();
+	/* 10 s for the loss to show, and the rest of the run (a fresh spawn and
+	 * the sleep cell, about a second) besides. */
+	double took = lose_a_rank(SIGKILL, "died while running task");
+	cr_assert_lt(took, 12.0, "%.1f s from the kill to the run's end", took);
+}
+
+/* A rank that is alive but silent (stopped, hung, or on another host that went
+ * down) is found by its missing heartbeat. */
+Test(mpi, a_rank_that_stops_answering_fails_its_cell_by_its_heartbeat, .timeout = 180)
+{
+	skip_without_mpi();
+	double took = lose_a_rank(SIGSTOP, "stopped answering");
+	cr_assert_lt(took, 12.0, "%.1f s from the stop to the run's end", took);
 }
 
 Test(mpi, a_spawn_that_cannot_start_is_one_line)
