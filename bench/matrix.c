@@ -70,7 +70,8 @@ static bool strategy_runs(const struct bench_run *run, const struct bench_worklo
                           const struct runner_ops *r, int ballast_index)
 {
 	const char *why = r->cannot_run != NULL ? r->cannot_run(bw->w.ops) : NULL;
-	if (why != NULL && ballast_index == 0 && !run->cfg.quiet)
+	/* the default suite's choice, not the user's: docs/mpi.md lists them */
+	if (why != NULL && ballast_index == 0 && !run->cfg.quiet && !run->cfg.default_suite)
 		fprintf(stderr, "note: %s leaves out %s: %s\n", r->name, bw->w.ops->name, why);
 	return why == NULL;
 }
