@@ -278,6 +278,7 @@ struct rank_view {
 
 struct run_state {
 	struct run_result *res;
+	struct trace *trace; /* run --trace: each rank's tasks, as they came back */
 	struct rank_view *rank;
 	int workers;
 	size_t back;
@@ -301,6 +302,7 @@ static void take_event(struct run_state *s, const struct mpi_event *e)
 		res->worker[e->rank].startup_s = e->startup_s;
 		snprintf(res->worker[e->rank].host, sizeof(res->worker[e->rank].host), "%s",
 		         r->host);
+		trace_name_lane(s->trace, e->rank, "rank %d on %s (mpi)", e->rank, r->host);
 		break;
 	case MPI_EV_ASSIGN:
 		if (r->held < 0)
@@ -312,6 +314,12 @@ static void take_event(struct run_state *s, const struct mpi_event *e)
 		if (e->task < res->tasks_total) {
 			res->task[e->task] = e->result;
 			s->back++;
+			/* On this host's clock: the task ended about when its result
+			 * arrived (the rank's clock may be another host's). */
+			uint64_t end = trace_now();
+			trace_record(trace_lane(s->trace, e->rank), TRACE_TASK,
+			             end - (uint64_t)(e->result.latency_s * 1e9), end,
+			             (uint32_t)e->task);
 		}
 		res->worker[e->rank].tasks++;
 		res->worker[e->rank].observed_cpu = e->cpu;
@@ -426,7 +434,7 @@ static int mpi_run(const struct run_spec *spec, struct run_result *res)
 	if (driver.pid < 0 && driver_start(job.hostfile, res) != 0)
 		return -1;
 
-	struct run_state s = {.res = res, .workers = spec->workers};
+	struct run_state s = {.res = res, .trace = spec->trace, .workers = spec->workers};
 	s.rank = calloc((size_t)spec->workers, sizeof(*s.rank));
 	if (s.rank == NULL) {
 		run_result_fail(res, "mpi: out of memory");
