@@ -103,6 +103,19 @@ static int emit(const struct mpi_event *e)
 	return 0;
 }
 
+/* The ranks on this host, before the driver leaves without MPI_Finalize: as
+ * a singleton its runtime daemon would take them down anyway, but under
+ * mpirun they belong to mpirun's job, which would wait for them. (A rank on
+ * another host notices nothing; docs/mpi.md.) */
+static void kill_local_ranks(void)
+{
+	for (int i = 0; i < n_pools + 1 && i < MAX_POOLS; i++)
+		for (int r = 0; pools[i].rank != NULL && r < pools[i].n; r++)
+			if (pools[i].rank[r].pid > 0 &&
+			    strcmp(pools[i].rank[r].host, driver_host) == 0)
+				kill(pools[i].rank[r].pid, SIGKILL);
+}
+
 /* Says why the run cannot go on, and leaves: a driver that lost a rank has
  * messages in flight it can no longer account for. Exiting without
  * MPI_Finalize makes the runtime take the ranks down with it. */
@@ -114,6 +127,7 @@ static _Noreturn __attribute__((format(printf, 1, 2))) void fail(const char *fmt
 	vsnprintf(e.text, sizeof(e.text), fmt, ap);
 	va_end(ap);
 	emit(&e);
+	kill_local_ranks();
 	_exit(1);
 }
 
@@ -125,6 +139,7 @@ static void on_alarm(int sig)
 	memcpy(e.text, why, sizeof(why));
 	ssize_t k = write(MPI_DRIVER_EVENT_FD, &e, sizeof(e));
 	(void)k;
+	kill_local_ranks();
 	_exit(1);
 }
 
@@ -291,7 +306,8 @@ static void send_jobs(struct pool *p, const struct mpi_job *job)
 			on_host += strcmp(p->rank[k].host, p->rank[i].host) == 0;
 		bool here = strcmp(p->rank[i].host, driver_host) == 0;
 		int cpu = here && !job->ranks_place_themselves ? job->cpus[i] : -2 - on_host;
-		int len = snprintf(text, sizeof(text), "%s\ncpu=%d", job->spec, cpu);
+		int len = snprintf(text, sizeof(text), "%s\ndriver=%d@%s\ncpu=%d", job->spec,
+		                   (int)getpid(), driver_host, cpu);
 		send_watched(p, i, text, len + 1, MPI_TAG_JOB);
 		p->rank[i].cpu = cpu >= 0 ? cpu : -1;
 	}
@@ -482,6 +498,7 @@ struct rank_state {
 	struct workload w;
 	bool ready;
 	int pinned;
+	pid_t driver; /* the driver's pid when it runs on this host, else -1 */
 	char spec[MPI_SPEC_MAX];
 };
 
@@ -497,6 +514,11 @@ static void wait_message(struct rank_state *s, MPI_Status *st)
 			return;
 		if (getppid() != s->orted)
 			_exit(2); /* the runtime that started it is gone */
+		/* Under mpirun the runtime outlives a driver that died: a rank on
+		 * the driver's host leaves with it. */
+		if (spins % 256 == 255 && s->driver > 0 && kill(s->driver, 0) != 0 &&
+		    errno == ESRCH)
+			_exit(2);
 		if (spins > 2000)
 			nap_us(spins > 20000 ? 2000 : 100);
 	}
@@ -574,6 +596,13 @@ static void take_job(struct rank_state *s, const MPI_Status *st)
 		sscanf(cpu_line, "\ncpu=%d", &cpu);
 		*cpu_line = '\0';
 	}
+	char *driver_line = strrchr(text, '\n'), host[MPI_HOST_MAX] = "", me[MPI_HOST_MAX];
+	int pid = -1;
+	if (driver_line != NULL && sscanf(driver_line, "\ndriver=%d@%63s", &pid, host) == 2) {
+		*driver_line = '\0';
+		host_name(me, sizeof(me));
+		s->driver = strcmp(host, me) == 0 ? pid : -1;
+	}
 	if (!s->ready || strcmp(text, s->spec) != 0) {
 		drop_workload(s);
 		char copy[MPI_SPEC_MAX + 32], err[200] = "";
@@ -623,6 +652,7 @@ static int worker_main(int argc, char **argv)
 {
 	static struct rank_state s;
 	s.orted = getppid();
+	s.driver = -1;
 	/* A rank never outlives the runtime daemon that started it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	int provided = MPI_THREAD_SINGLE;

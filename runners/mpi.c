@@ -46,6 +46,11 @@ struct driver {
 
 static struct driver driver = {.pid = -1, .job_fd = -1, .event_fd = -1};
 
+/* Under mpirun the driver takes the place in mpirun's job of the rank mpirun
+ * started, and that place cannot be taken twice (a second MPI_Init aborts):
+ * once a driver is lost, the run's later mpi cells fail at once. */
+static bool driver_lost_under_mpirun;
+
 static bool helper_path(char *out, size_t len)
 {
 	char self[PATH_MAX];
@@ -150,6 +155,8 @@ static void driver_environment(const char *hostfile)
 
 static void driver_forget(void)
 {
+	if (driver.pid >= 0 && under_mpirun())
+		driver_lost_under_mpirun = true;
 	if (driver.job_fd >= 0)
 		close(driver.job_fd);
 	if (driver.event_fd >= 0)
@@ -217,6 +224,12 @@ static int driver_start(const char *hostfile, struct run_result *res)
 {
 	static bool registered;
 	char path[PATH_MAX];
+	if (driver_lost_under_mpirun) {
+		run_result_fail(res,
+		                "mpi: under mpirun the driver joins mpirun's job once, and it was "
+		                "lost in an earlier cell; run the rest under a new mpirun");
+		return -1;
+	}
 	if (!helper_path(path, sizeof(path))) {
 		run_result_fail(res, "mpi: %s is missing beside the binary", HELPER_NAME);
 		return -1;
