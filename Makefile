@@ -34,7 +34,7 @@ FIXTURE_SRCS  := $(wildcard fixture/*.c)
 # The result-file loader and the claims it judges (its fuzzer links them alone).
 LOADER_SRCS   := readers/resultfile.c readers/claims.c readers/tasksweep.c
 READER_SRCS   := $(wildcard readers/*.c)
-BENCH_SRCS    := $(filter-out bench/main.c bench/bare_primes.c,$(wildcard bench/*.c))
+BENCH_SRCS    := $(filter-out bench/main.c bench/bare_primes.c bench/mpi_ranks.c,$(wildcard bench/*.c))
 $(foreach f,$(REQUEST_SRCS) $(LOADER_SRCS),$(if $(wildcard $(f)),,$(error Makefile: $(f) is gone; fix the lists above)))
 
 LIB_SRCS  := $(COMMON_SRCS) $(WORKLOAD_SRCS) $(RUNNER_SRCS) $(FIXTURE_SRCS) $(READER_SRCS) \
@@ -45,6 +45,20 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 BIN       := $(BUILD)/concbench
 BARE      := $(BUILD)/bare-primes
 TEST_BIN  := $(BUILD)/test-concbench
+
+# The mpi strategy's ranks (bench/mpi_ranks.c, docs/mpi.md): a program of their
+# own, so that concbench itself never links or initialises MPI. Built where
+# Open MPI is (make deps installs it) and not under a sanitizer (Open MPI's
+# own leaks and races are not ours); without it, mpi is listed as unavailable.
+.DEFAULT_GOAL := all
+HAVE_MPI := $(if $(SAN),,$(shell pkg-config --exists ompi-c 2>/dev/null && echo 1))
+MPI_BIN  := $(if $(HAVE_MPI),$(BUILD)/concbench-mpi)
+ifneq ($(HAVE_MPI),)
+$(BUILD)/obj/runners/mpi.o: CPPFLAGS += -DHAVE_MPI
+$(BUILD)/obj/bench/mpi_ranks.o: CPPFLAGS += $(shell pkg-config --cflags ompi-c)
+$(MPI_BIN): $(BUILD)/obj/bench/mpi_ranks.o $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs ompi-c) $(LDLIBS)
+endif
 
 # How the tests find the binary under test.
 $(TEST_OBJS): CPPFLAGS += -DCONCBENCH_BIN='"$(abspath $(BIN))"' $(shell pkg-config --cflags $(TPKGS) 2>/dev/null)
@@ -62,9 +76,9 @@ all test bench bench-quick asan tsan valgrind fuzz:
 	$(MAKE) deps
 	$(MAKE) $@
 else
-all: $(BIN) $(BARE)
+all: $(BIN) $(BARE) $(MPI_BIN)
 
-test: $(BIN) $(BARE) $(TEST_BIN)
+test: $(BIN) $(BARE) $(MPI_BIN) $(TEST_BIN)
 	$(TEST_BIN) $(TEST_ARGS)
 
 # The default suite: every workload and strategy over the worker sweep; the
@@ -74,13 +88,13 @@ test: $(BIN) $(BARE) $(TEST_BIN)
 TRACE       ?= results/traces/bench-trace.json
 TRACE_CELLS ?= primes/gil/2,primes/threads/2,mixed/gil/2
 
-bench: $(BIN)
+bench: $(BIN) $(MPI_BIN)
 	@mkdir -p $(dir $(TRACE))
 	$(BIN) run --trace $(TRACE) --trace-cells $(TRACE_CELLS) $(BENCH_ARGS)
 	@scripts/plot --run-args $(BENCH_ARGS) || echo "make: no plots (make deps installs gnuplot-nox)" >&2
 	@scripts/plot --trace $(TRACE) || echo "make: no timelines (make deps installs gnuplot-nox)" >&2
 
-bench-quick: $(BIN)
+bench-quick: $(BIN) $(MPI_BIN)
 	$(BIN) run --quick $(BENCH_ARGS)
 	@scripts/plot --run-args $(BENCH_ARGS) || echo "make: no plots (make deps installs gnuplot-nox)" >&2
 
@@ -91,7 +105,7 @@ asan:
 # A quick run of every workload and strategy under valgrind's memcheck: no
 # errors, no definite leaks. io_uring writes what memcheck cannot see, so the
 # files workload uses its thread-pool backend here.
-valgrind: $(BIN)
+valgrind: $(BIN) $(MPI_BIN)
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	  --show-leak-kinds=definite $(BIN) run --quick \
 	  -w primes,mandelbrot,triad,sleep,mixed,files,http -s all -n 1,2 -r 1 --warmup 0 --quiet \

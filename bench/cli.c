@@ -163,15 +163,22 @@ static int add_strategy(const char *name, void *p)
 	struct list_ctx *c = p;
 	char known[256];
 	if (strcmp(name, "all") == 0) {
+		/* all that can run here: `concbench list` shows the others and why */
 		c->cfg->n_strategies = 0;
 		for (const struct runner_ops *const *r = runner_table(); *r; r++)
-			c->cfg->strategies[c->cfg->n_strategies++] = *r;
+			if ((*r)->unavailable == NULL || (*r)->unavailable() == NULL)
+				c->cfg->strategies[c->cfg->n_strategies++] = *r;
 		return 0;
 	}
 	const struct runner_ops *r = runner_find(name);
 	if (r == NULL) {
 		names_of_strategies(known, sizeof(known));
 		snprintf(c->err, c->errlen, "unknown strategy '%s' (known: %s)", name, known);
+		return -1;
+	}
+	const char *why = r->unavailable != NULL ? r->unavailable() : NULL;
+	if (why != NULL) {
+		snprintf(c->err, c->errlen, "strategy '%s' is unavailable: %s", name, why);
 		return -1;
 	}
 	for (int i = 0; i < c->cfg->n_strategies; i++)

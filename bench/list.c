@@ -42,6 +42,9 @@ int cmd_list(int argc, char **argv)
 	for (const struct runner_ops *const *r = runner_table(); *r; r++) {
 		printf("  %-10s %-46s like %s\n", (*r)->name, (*r)->description,
 		       (*r)->python_analogue);
+		const char *why = (*r)->unavailable != NULL ? (*r)->unavailable() : NULL;
+		if (why != NULL)
+			printf("      unavailable: %s\n", why);
 		for (const struct param_def *p = (*r)->params; p && p->key; p++)
 			print_param((*r)->name, p);
 	}

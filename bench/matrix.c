@@ -64,6 +64,18 @@ static bool strategy_allowed(const struct bench_workload *bw, const struct runne
 	return false;
 }
 
+/* A strategy that cannot run a workload (mpi and files) leaves its cells out,
+ * and says so once. */
+static bool strategy_runs(const struct bench_run *run, const struct bench_workload *bw,
+                          const struct runner_ops *r, int ballast_index)
+{
+	const char *why = r->cannot_run != NULL ? r->cannot_run(bw->w.ops) : NULL;
+	/* the default suite's choice, not the user's: docs/mpi.md lists them */
+	if (why != NULL && ballast_index == 0 && !run->cfg.quiet && !run->cfg.default_suite)
+		fprintf(stderr, "note: %s leaves out %s: %s\n", r->name, bw->w.ops->name, why);
+	return why == NULL;
+}
+
 /* serial runs once per workload and ballast with one worker: it is the baseline. */
 static int build_workload_cells(struct bench_run *run, struct bench_workload *bw, char *err,
                                 size_t errlen)
@@ -77,10 +89,11 @@ static int build_workload_cells(struct bench_run *run, struct bench_workload *bw
 		for (int si = 0; si < run->cfg.n_strategies; si++) {
 			const struct runner_ops *r = run->cfg.strategies[si];
 			bool one = r->single_worker;
-			if (!strategy_allowed(bw, r))
+			if (!strategy_allowed(bw, r) || !strategy_runs(run, bw, r, bi))
 				continue;
 			for (int k = 0; k < (one ? 1 : n_sweep); k++)
-				if (matrix_add_cell(run, bw, r, one ? 1 : sweep[k], ballast[bi],
+				if (!suite_leaves_out(run, bw, r, sweep[k]) &&
+				    matrix_add_cell(run, bw, r, one ? 1 : sweep[k], ballast[bi],
 				                    err, errlen) != 0)
 					return -1;
 		}
@@ -101,5 +114,12 @@ int build_cells(struct bench_run *run, char *err, size_t errlen)
 	for (int wi = 0; wi < run->n_workloads; wi++)
 		if (build_workload_cells(run, &run->workloads[wi], err, errlen) != 0)
 			return -1;
+	if (run->n_cells == 0) {
+		/* every strategy chosen left every workload chosen out */
+		snprintf(err, errlen,
+		         "no cell to run: the strategies chosen run none of the "
+		         "workloads chosen (see the notes above)");
+		return -1;
+	}
 	return suite_add_ballast_sweep(run, err, errlen);
 }

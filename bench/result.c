@@ -80,6 +80,25 @@ static void add_strategy_params(json_t *o, const struct cell *c, const struct ru
 	json_object_set_new(o, "strategy_params", params_json(&pv));
 }
 
+/* Where a strategy's workers may run on other hosts (mpi), each worker's host
+ * and PU there, and how many ran on each host. */
+static void add_worker_hosts(json_t *o, const struct cell *c)
+{
+	if (c->n_last_workers == 0 || c->last_workers[0].host[0] == '\0')
+		return;
+	json_t *hosts = json_array(), *count = json_object(), *pinned = json_array();
+	for (int i = 0; i < c->n_last_workers; i++) {
+		const char *h = c->last_workers[i].host;
+		json_array_append_new(hosts, json_string(h));
+		json_t *n = json_object_get(count, h);
+		json_object_set_new(count, h, json_integer(n ? json_integer_value(n) + 1 : 1));
+		json_array_append_new(pinned, json_integer(c->last_workers[i].planned_cpu));
+	}
+	json_object_set_new(o, "hosts", hosts);
+	json_object_set_new(o, "host_workers", count);
+	json_object_set_new(o, "pinned_cpus", pinned);
+}
+
 static json_t *placement_json(const struct cell *c)
 {
 	json_t *observed = json_array();
@@ -91,11 +110,13 @@ static json_t *placement_json(const struct cell *c)
 	json_t *pooled = json_array();
 	for (size_t i = 0; i < c->startups.n; i++)
 		json_array_append_new(pooled, num(c->startups.v[i]));
-	return json_pack("{s:s, s:o, s:o, s:b, s:i, s:o, s:o}", "policy",
-	                 pin_policy_name(c->plan.policy), "cpus",
-	                 int_array(c->plan.cpus, c->plan.workers), "observed_cpus", observed,
-	                 "wrapped", c->plan.wrapped, "targets", c->plan.targets, "worker_startup_s",
-	                 startup, "worker_startup_all_s", pooled);
+	json_t *o = json_pack("{s:s, s:o, s:o, s:b, s:i, s:o, s:o}", "policy",
+	                      pin_policy_name(c->plan.policy), "cpus",
+	                      int_array(c->plan.cpus, c->plan.workers), "observed_cpus", observed,
+	                      "wrapped", c->plan.wrapped, "targets", c->plan.targets,
+	                      "worker_startup_s", startup, "worker_startup_all_s", pooled);
+	add_worker_hosts(o, c);
+	return o;
 }
 
 #define BOOTSTRAP_RESAMPLES 2000

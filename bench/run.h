@@ -191,6 +191,8 @@ void shuffle_cells(struct cell **order, int n, uint64_t *rng);
 /* suite.c: the default suite's cells beyond the plain matrix. */
 int suite_workload_sweep(const struct bench_run *run, const struct bench_workload *bw, int *out);
 int suite_add_ballast_sweep(struct bench_run *run, char *err, size_t errlen);
+bool suite_leaves_out(const struct bench_run *run, const struct bench_workload *bw,
+                      const struct runner_ops *r, int workers);
 void suite_add_release_gil_variant(struct bench_run *run);
 /* The task-size sweep's variants (at most SUITE_TASK_SIZES): the same total
  * work cut into more, smaller tasks (readers/tasksweep.c reads them back). */

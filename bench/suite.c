@@ -187,3 +187,14 @@ void suite_add_task_size_sweep(struct bench_run *run)
 	for (int k = 0; k < SUITE_TASK_SIZES; k++)
 		add_task_size_variant(run, ops, tasks[k], want, n_want);
 }
+
+/* The default suite runs a strategy with suite_cpu_at_cores (mpi) on the CPU
+ * workloads at the core count only: each worker count is a pool of ranks to
+ * spawn, and the CPU workloads at the core count are where it has a case. */
+bool suite_leaves_out(const struct bench_run *run, const struct bench_workload *bw,
+                      const struct runner_ops *r, int workers)
+{
+	if (!run->cfg.default_suite || !r->suite_cpu_at_cores)
+		return false;
+	return bw->w.ops->kind != WORKLOAD_CPU || workers != run->sweep[run->n_sweep - 1];
+}

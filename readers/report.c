@@ -483,6 +483,41 @@ static void print_strategy_params(FILE *out, const struct result_file *rf, const
 	}
 }
 
+/* Where each cell's workers ran, for strategies whose workers may run on
+ * other hosts (mpi): the hosts with their worker counts, from the per-worker
+ * "hosts" (values, which the loader makes safe to print, unlike keys). */
+static void print_hosts(FILE *out, const struct result_file *rf, const struct group *g,
+                        bool markdown)
+{
+	size_t m;
+	const struct rf_cell *const *cells = result_file_group(rf, g->first, &m);
+	for (size_t i = 0; i < m; i++) {
+		json_t *hosts =
+		    json_object_get(json_object_get(cells[i]->json, "placement"), "hosts");
+		size_t n = json_array_size(hosts);
+		if (n == 0)
+			continue;
+		fprintf(out, markdown ? "- %s n=%d ran on" : "  %s n=%d ran on", cells[i]->strategy,
+		        cells[i]->workers);
+		for (size_t k = 0; k < n; k++) {
+			const char *h = json_string_value(json_array_get(hosts, k));
+			bool seen = false;
+			for (size_t j = 0; j < k && !seen; j++)
+				seen = h && json_string_value(json_array_get(hosts, j)) &&
+				       strcmp(h, json_string_value(json_array_get(hosts, j))) == 0;
+			if (h == NULL || seen)
+				continue;
+			size_t count = 0;
+			for (size_t j = k; j < n; j++)
+				count +=
+				    json_string_value(json_array_get(hosts, j)) &&
+				    strcmp(h, json_string_value(json_array_get(hosts, j))) == 0;
+			fprintf(out, "%s %s (%zu)", k == 0 ? ":" : ",", h, count);
+		}
+		fputs("\n", out);
+	}
+}
+
 static void print_claims_markdown(FILE *out, json_t *claims)
 {
 	if (json_array_size(claims) == 0)
@@ -540,6 +575,7 @@ static int report_tables(FILE *out, const struct result_file *rf, bool markdown)
 		if (markdown)
 			fputs("\n", out);
 		print_strategy_params(out, rf, g, markdown);
+		print_hosts(out, rf, g, markdown);
 		print_notes(out, rf, g, markdown);
 	}
 	json_t *claims = json_object_get(rf->doc, "claims");

@@ -14,7 +14,8 @@
 	X(processes)                                                                               \
 	X(forkserver)                                                                              \
 	X(spawn)                                                                                   \
-	X(epoll)
+	X(epoll)                                                                                   \
+	X(mpi)
 
 #define DECLARE(name) extern const struct runner_ops name##_runner;
 #define ENTRY(name)   &name##_runner,

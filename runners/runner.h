@@ -34,6 +34,8 @@ struct worker_record {
 	int observed_cpu; /* where the worker last ran, -1 when unknown */
 	double startup_s; /* from the worker's creation to the start of its first task */
 	size_t tasks;
+	char host[64]; /* where it ran, for strategies whose workers may be elsewhere (mpi); "" here
+	                */
 };
 
 /* A strategy's own counters (the gil's), by name: runners stay free of JSON. */
@@ -102,6 +104,20 @@ struct runner_ops {
 	 * 0, or -1 with err. */
 	int (*start_early)(char *err, size_t errlen);
 	void (*stop_late)(void);
+	/* NULL when the strategy can run here; else why not, in one line (mpi
+	 * without Open MPI). NULL hook: always available. `list` shows the
+	 * reason, `-s NAME` fails with it, `-s all` leaves the strategy out. */
+	const char *(*unavailable)(void);
+	/* NULL when it runs this workload; else why not (the matrix leaves the
+	 * cell out and says so). NULL hook: it runs every workload. */
+	const char *(*cannot_run)(const struct workload_ops *ops);
+	/* Its workers are another program (build/concbench-mpi), not this
+	 * process's threads or forks: the in-process tests that walk every
+	 * strategy leave it to its own tests (tests/test_mpi.c). */
+	bool separate_binary;
+	/* The default suite runs it on the CPU workloads at the core count only
+	 * (a pool of ranks per worker count costs a spawn each). */
+	bool suite_cpu_at_cores;
 };
 
 /* The registry (runners/registry.c). */

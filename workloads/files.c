@@ -811,4 +811,5 @@ const struct workload_ops files_workload = {
     .facts = files_facts,
     .setup_worker = files_setup_worker,
     .shared_fds = files_shared_fds,
+    .host_local = true,
 };

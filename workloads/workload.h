@@ -122,6 +122,10 @@ struct workload_ops {
 	 * starts, unless the user named one (--url). */
 	const char *server_url_param;
 
+	/* Its data lives on the host that set it up (files): a strategy whose
+	 * workers may run on other hosts (mpi) leaves it out. */
+	bool host_local;
+
 	/* Non-NULL for a workload with an I/O stream (mixed): the latest run's
 	 * round trip latencies in seconds, those timed with nothing beside the
 	 * stream (alone) and those beside the CPU tasks (busy), in the order they
