@@ -9,7 +9,7 @@
 static void print_workload_header(const struct bench_workload *bw, FILE *out)
 {
 	const struct workload_ops *ops = bw->w.ops;
-	fprintf(out, "\n%s%s%s (%s): %s\n", ops->name, bw->variant[0] ? " with " : "", bw->variant,
+	fprintf(out, "\n%s%s%s (%s): %s\n", ops->name, bw->variant[0] ? ":" : "", bw->variant,
 	        workload_kind_name(ops->kind), ops->description);
 	if (bw->has_expected_items)
 		fprintf(out, "  expected answer: %llu %s\n", (unsigned long long)bw->expected_items,
