@@ -56,6 +56,11 @@ struct http_state {
 	bool check_size; /* external, and the user gave http.size */
 	bool has_sha256;
 	unsigned char sha256[32];
+	/* With http.sha256: one body fetched and checked against the digest in
+	 * set-up, so that each body of the run is checked byte for byte against
+	 * it (a comparison, not a hash per body). NULL: hash each body. */
+	unsigned char *reference;
+	size_t reference_len;
 	uint64_t expected_hash;  /* fixture: the content hash of every body */
 	struct http_loop *bound; /* the event loop's multi handle, while a loop lives */
 };
@@ -69,6 +74,7 @@ struct body {
 	EVP_MD_CTX *sha;
 	uint64_t bytes;
 	bool too_long;
+	bool differs; /* from the reference body */
 };
 
 static void body_begin(struct body *b, const struct http_state *st, struct task_ctx *ctx)
@@ -77,8 +83,9 @@ static void body_begin(struct body *b, const struct http_state *st, struct task_
 	b->ctx = ctx;
 	b->bytes = 0;
 	b->too_long = false;
+	b->differs = false;
 	content_hash_init(&b->hash);
-	if (st->has_sha256) {
+	if (st->has_sha256 && st->reference == NULL) {
 		if (b->sha == NULL)
 			b->sha = EVP_MD_CTX_new();
 		if (b->sha != NULL)
@@ -104,7 +111,10 @@ static size_t body_write(char *data, size_t size, size_t n, void *arg)
 	 * chunk happens without it. */
 	task_io_end(b->ctx);
 	content_hash_update(&b->hash, data, len);
-	if (b->sha != NULL)
+	if (b->st->reference != NULL)
+		b->differs = b->differs || b->bytes + len > b->st->reference_len ||
+		             memcmp(b->st->reference + b->bytes, data, len) != 0;
+	else if (b->sha != NULL)
 		EVP_DigestUpdate(b->sha, data, len);
 	b->bytes += len;
 	task_io_begin(b->ctx);
@@ -163,7 +173,12 @@ static struct task_result finish_request(struct body *b, size_t i, CURL *h, CURL
 	else if (!st->external && hash != st->expected_hash)
 		task_error(&r, "request %zu: the body does not match content seed %" PRIu64, i,
 		           st->seed);
-	else if (st->has_sha256 && !body_sha_matches(b))
+	else if (st->reference != NULL && (b->differs || b->bytes != st->reference_len))
+		task_error(&r,
+		           "request %zu: the body differs from the one whose SHA-256 (http.sha256) "
+		           "set-up checked",
+		           i);
+	else if (st->has_sha256 && st->reference == NULL && !body_sha_matches(b))
 		task_error(
 		    &r, "request %zu: the body's SHA-256 is not the one given in http.sha256", i);
 	if (!r.failed) {
@@ -725,6 +740,72 @@ static int http_check(const struct workload *w, char *err, size_t errlen)
 	return 0;
 }
 
+/* The reference body: kept up to this size; a larger one is hashed per body. */
+#define REFERENCE_MAX (16u << 20)
+
+struct reference_buf {
+	unsigned char *data;
+	size_t len, cap;
+	bool too_big;
+};
+
+static size_t keep_reference(char *data, size_t size, size_t n, void *arg)
+{
+	struct reference_buf *rb = arg;
+	size_t len = size * n;
+	if (rb->too_big || rb->len + len > REFERENCE_MAX) {
+		rb->too_big = true;
+		return len;
+	}
+	if (rb->len + len > rb->cap) {
+		size_t cap = rb->cap ? rb->cap : 65536;
+		while (cap < rb->len + len)
+			cap *= 2;
+		unsigned char *grown = realloc(rb->data, cap);
+		if (grown == NULL) {
+			rb->too_big = true;
+			return len;
+		}
+		rb->data = grown;
+		rb->cap = cap;
+	}
+	memcpy(rb->data + rb->len, data, len);
+	rb->len += len;
+	return len;
+}
+
+static bool digest_is(const unsigned char *data, size_t len, const unsigned char want[32])
+{
+	unsigned char got[EVP_MAX_MD_SIZE];
+	unsigned int got_len = 0;
+	return EVP_Digest(data, len, got, &got_len, EVP_sha256(), NULL) == 1 && got_len == 32 &&
+	       memcmp(got, want, 32) == 0;
+}
+
+/* One GET of the user's URL, outside the timed runs; its body becomes the
+ * reference if its SHA-256 is the one given. One that is not (the server
+ * changed since the check) is no reference, and each body is then hashed
+ * and fails as it would have. */
+static void fetch_reference(struct http_state *st)
+{
+	struct reference_buf rb = {0};
+	char errbuf[CURL_ERROR_SIZE];
+	CURL *h = curl_easy_init();
+	if (h == NULL)
+		return;
+	configure_easy(h, st, st->base, NULL, errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_reference);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &rb);
+	CURLcode rc = curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	if (rc == CURLE_OK && !rb.too_big && digest_is(rb.data, rb.len, st->sha256)) {
+		st->reference = rb.data;
+		st->reference_len = rb.len;
+		return;
+	}
+	free(rb.data);
+}
+
 static int http_setup(struct workload *w, char *err, size_t errlen)
 {
 	struct http_state *st = calloc(1, sizeof(*st));
@@ -746,6 +827,8 @@ static int http_setup(struct workload *w, char *err, size_t errlen)
 	signal(SIGPIPE, SIG_IGN);
 	if (!st->external)
 		st->expected_hash = content_expected_hash(st->seed, st->size);
+	if (st->external && st->has_sha256)
+		fetch_reference(st);
 	w->state = st;
 	return 0;
 }
@@ -753,7 +836,9 @@ static int http_setup(struct workload *w, char *err, size_t errlen)
 static void http_teardown(struct workload *w)
 {
 	release_thread_easy();
-	free(w->state);
+	struct http_state *st = w->state;
+	free(st->reference);
+	free(st);
 	w->state = NULL;
 	curl_global_cleanup();
 }
