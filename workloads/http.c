@@ -896,7 +896,8 @@ static int http_facts(const struct workload *w, struct workload_fact *out, int m
 const struct workload_ops http_workload = {
     .name = "http",
     .kind = WORKLOAD_IO,
-    .description = "N GETs of S bytes, each answered after D ms, from a loopback HTTP server",
+    .description = "N GETs of S bytes from an HTTP server: the loopback fixture, answering after D "
+                   "ms, or the one --url names",
     .params = http_params,
     .check = http_check,
     .setup = http_setup,
