@@ -18,7 +18,9 @@ CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Werror -pthread $(SAN) \
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 LDFLAGS  += $(SAN)
 
-GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# The commit the binary is built from (scripts/git-commit: the short hash, -dirty with
+# uncommitted changes, the hash git archive wrote into .commit in a tarball, else unknown).
+GIT_COMMIT := $(shell scripts/git-commit)
 VERSION    := 0.1.0
 BUILD_INFO := -DCONCBENCH_VERSION='"$(VERSION)"' -DCONCBENCH_GIT_COMMIT='"$(GIT_COMMIT)"' \
               -DCONCBENCH_CFLAGS='"$(strip $(OPT) $(SAN))"'
@@ -64,11 +66,18 @@ endif
 $(TEST_OBJS): CPPFLAGS += -DCONCBENCH_BIN='"$(abspath $(BIN))"' $(shell pkg-config --cflags $(TPKGS) 2>/dev/null)
 $(BUILD)/obj/bench/machine.o: CPPFLAGS += $(BUILD_INFO)
 $(BUILD)/obj/bench/result.o: CPPFLAGS += $(BUILD_INFO)
+# machine.o bakes the commit in: rebuilt when the commit changes, not only when
+# machine.c does. The stamp is rewritten only when its content differs.
+$(BUILD)/obj/bench/machine.o: $(BUILD)/git-commit
+$(BUILD)/git-commit: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' >$@
+FORCE:
 
 TEST_ARGS ?= --jobs 1
 
 .PHONY: all test bench bench-quick clean deps bench-tools asan tsan format format-check help plot \
-        valgrind fuzz
+        valgrind fuzz workflow-lint
 
 ifneq ($(strip $(MISSING)),)
 all test bench bench-quick asan tsan valgrind fuzz:
@@ -78,7 +87,7 @@ all test bench bench-quick asan tsan valgrind fuzz:
 else
 all: $(BIN) $(BARE) $(MPI_BIN)
 
-test: $(BIN) $(BARE) $(MPI_BIN) $(TEST_BIN)
+test: $(BIN) $(BARE) $(MPI_BIN) $(TEST_BIN) workflow-lint
 	$(TEST_BIN) $(TEST_ARGS)
 
 # The default suite: every workload and strategy over the worker sweep; the
@@ -94,9 +103,12 @@ bench: $(BIN) $(MPI_BIN)
 	@scripts/plot --run-args $(BENCH_ARGS) || echo "make: no plots (make deps installs gnuplot-nox)" >&2
 	@scripts/plot --trace $(TRACE) || echo "make: no timelines (make deps installs gnuplot-nox)" >&2
 
+# The plots are drawn from what was measured even when a cell failed; the
+# target's exit status is then the run's.
 bench-quick: $(BIN) $(MPI_BIN)
-	$(BIN) run --quick $(BENCH_ARGS)
-	@scripts/plot --run-args $(BENCH_ARGS) || echo "make: no plots (make deps installs gnuplot-nox)" >&2
+	@echo "$(BIN) run --quick $(BENCH_ARGS)"; rc=0; $(BIN) run --quick $(BENCH_ARGS) || rc=$$?; \
+	scripts/plot --run-args $(BENCH_ARGS) || echo "make: no plots (make deps installs gnuplot-nox)" >&2; \
+	exit $$rc
 
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
@@ -199,6 +211,15 @@ $(BUILD)/obj/%.o: %.c
 deps:
 	scripts/install-deps $(PKGS) $(TPKGS)
 
+# The GitHub workflows against the workflow schema, with action-validator
+# (npm's @action-validator/cli, which make deps installs into build-tools/npm).
+WORKFLOW_LINTER := build-tools/npm/node_modules/.bin/action-validator
+workflow-lint:
+	@[ -x $(WORKFLOW_LINTER) ] || $(MAKE) deps
+	@for f in .github/workflows/*.yml; do \
+	  $(WORKFLOW_LINTER) $$f || { echo "workflow-lint: $$f does not pass action-validator" >&2; exit 1; }; \
+	done; echo "workflow-lint: .github/workflows/*.yml pass action-validator"
+
 # SVG and PNG charts into results/plots/<name>/; RESULTS defaults to the newest
 # results/*.json, and several files add the cross-machine charts.
 plot:
@@ -230,7 +251,8 @@ help:
 	@echo "make bench        the default suite into results/, with its summary, and the"
 	@echo "                  timelines of a few cells (TRACE, TRACE_CELLS)"
 	@echo "make bench-quick  the same in well under a minute (smaller sizes)"
-	@echo "make test         unit and integration tests (Criterion)"
+	@echo "make test         unit and integration tests (Criterion), and workflow-lint"
+	@echo "make workflow-lint  .github/workflows/ against action-validator (npm, via make deps)"
 	@echo "make plot RESULTS=file.json   charts (gnuplot) into results/plots/<name>/"
 	@echo "make asan|tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer"
 	@echo "make valgrind     a quick run of everything under valgrind memcheck"

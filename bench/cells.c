@@ -87,6 +87,13 @@ void cell_summarize(struct bench_run *run, struct cell *c)
 		     "the hypervisor took %.0f%% of the CPUs' time during the runs (steal): "
 		     "speedups and latencies here understate the machine",
 		     100 * steal, 0.0);
+	/* More workers than tasks: the extra ones sit idle, and the efficiency
+	 * (speedup per worker) counts them. */
+	if (c->tasks > 0 && (size_t)cell_threads(c) > c->tasks && !c->runner->single_worker)
+		warn(c,
+		     "%.0f workers for %.0f tasks: the extra ones have nothing to do, and the "
+		     "efficiency counts them (raise the task count with -p)",
+		     cell_threads(c), (double)c->tasks);
 	/* For I/O, more tasks in flight than cores is the point, not a caveat. */
 	if (c->plan.wrapped && c->plan.policy != PIN_SINGLE && c->bw->w.ops->kind != WORKLOAD_IO)
 		warn(c, "%.0f workers over %.0f places: placement wrapped around", c->workers,

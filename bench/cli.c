@@ -1,4 +1,5 @@
 #include "bench/cli.h"
+#include "bench/suggest.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -131,6 +132,36 @@ static void names_of_strategies(char *buf, size_t len)
 		         r == runner_table() ? "" : ", ", (*r)->name);
 }
 
+/* Every workload's and strategy's name (with_workloads, with_strategies), for
+ * a "did you mean". */
+static size_t owner_names(const char **out, size_t max, bool with_workloads, bool with_strategies)
+{
+	size_t n = 0;
+	for (const struct workload_ops *const *w = workload_table(); with_workloads && *w; w++)
+		if (n < max)
+			out[n++] = (*w)->name;
+	for (const struct runner_ops *const *r = runner_table(); with_strategies && *r; r++)
+		if (n < max)
+			out[n++] = (*r)->name;
+	return n;
+}
+
+static void suggest_owner(char *buf, size_t len, const char *typed, bool workloads, bool strategies)
+{
+	const char *names[64];
+	size_t n = owner_names(names, sizeof(names) / sizeof(names[0]), workloads, strategies);
+	did_you_mean(buf, len, typed, names, n);
+}
+
+static void suggest_key(char *buf, size_t len, const char *typed, const struct param_def *defs)
+{
+	const char *keys[PARAM_MAX];
+	size_t n = 0;
+	for (const struct param_def *d = defs; d && d->key && n < PARAM_MAX; d++)
+		keys[n++] = d->key;
+	did_you_mean(buf, len, typed, keys, n);
+}
+
 static int add_workload(const char *name, void *p)
 {
 	struct list_ctx *c = p;
@@ -143,8 +174,11 @@ static int add_workload(const char *name, void *p)
 	}
 	const struct workload_ops *w = workload_find(name);
 	if (w == NULL) {
+		char hint[96];
+		suggest_owner(hint, sizeof(hint), name, true, false);
 		names_of_workloads(known, sizeof(known));
-		snprintf(c->err, c->errlen, "unknown workload '%s' (known: %s)", name, known);
+		snprintf(c->err, c->errlen, "unknown workload '%s'%s (known: %s)", name, hint,
+		         known);
 		return -1;
 	}
 	for (int i = 0; i < c->cfg->n_workloads; i++)
@@ -172,8 +206,11 @@ static int add_strategy(const char *name, void *p)
 	}
 	const struct runner_ops *r = runner_find(name);
 	if (r == NULL) {
+		char hint[96];
+		suggest_owner(hint, sizeof(hint), name, false, true);
 		names_of_strategies(known, sizeof(known));
-		snprintf(c->err, c->errlen, "unknown strategy '%s' (known: %s)", name, known);
+		snprintf(c->err, c->errlen, "unknown strategy '%s'%s (known: %s)", name, hint,
+		         known);
 		return -1;
 	}
 	const char *why = r->unavailable != NULL ? r->unavailable() : NULL;
@@ -228,7 +265,10 @@ static int add_override(struct run_config *cfg, const char *text, const char *as
 	const struct workload_ops *w = workload_find(wname);
 	const struct runner_ops *r = w == NULL ? runner_find(wname) : NULL;
 	if (w == NULL && r == NULL) {
-		snprintf(err, errlen, "unknown workload or strategy '%s' in -p %s", wname, text);
+		char hint[96];
+		suggest_owner(hint, sizeof(hint), wname, true, true);
+		snprintf(err, errlen, "unknown workload or strategy '%s' in -p %s%s", wname, text,
+		         hint);
 		return -1;
 	}
 	const struct param_def *defs = w != NULL ? w->params : r->params;
@@ -256,8 +296,10 @@ static int add_override(struct run_config *cfg, const char *text, const char *as
 	}
 	snprintf(o->value, sizeof(o->value), "%s", eq + 1);
 	if (params_find(defs, o->key, NULL) == NULL) {
-		snprintf(err, errlen, "unknown parameter '%s.%s' (see `concbench list`)", wname,
-		         o->key);
+		char hint[96];
+		suggest_key(hint, sizeof(hint), o->key, defs);
+		snprintf(err, errlen, "unknown parameter '%s.%s'%s (see `concbench list`)", wname,
+		         o->key, hint);
 		return -1;
 	}
 	struct param_values scratch;

@@ -312,16 +312,6 @@ static void release(struct bench_run *run)
 		hwloc_topology_destroy(run->topology);
 }
 
-static void report_cell_warnings(const struct bench_run *run)
-{
-	for (int i = 0; i < run->n_cells && !run->cfg.quiet; i++) {
-		const struct cell *c = &run->cells[i];
-		for (int k = 0; k < c->n_warnings; k++)
-			fprintf(stderr, "warning: %s %s n=%d: %s\n", c->bw->w.ops->name,
-			        c->runner->name, c->workers, c->warnings[k]);
-	}
-}
-
 static int count_failed_cells(const struct bench_run *run)
 {
 	int failed = 0;
@@ -384,6 +374,26 @@ static void run_workloads(struct bench_run *run)
 	}
 }
 
+/* A run of a cell or two (one workload under --url, say) measures none of
+ * the claims: one line says so, rather than eight "not-measured" verdicts. */
+static void print_claims(json_t *claims, const char *output, FILE *out)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(claims, i, c)
+	{
+		const char *verdict = json_string_value(json_object_get(c, "verdict"));
+		if (verdict == NULL || strcmp(verdict, "not-measured") != 0) {
+			claims_print(claims, out);
+			return;
+		}
+	}
+	fprintf(out,
+	        "\nclaims: this run measures none of the %zu (`concbench claims %s` says what "
+	        "each needs; the default suite measures them all)\n",
+	        json_array_size(claims), output);
+}
+
 /* The end of the run: the last save, the summary and the claims, and the exit
  * status (1 when a cell failed, 128 + the signal when one stopped it). */
 static int finish(struct bench_run *run)
@@ -392,11 +402,11 @@ static int finish(struct bench_run *run)
 		cell_summarize(run, &run->cells[i]);
 	json_t *doc = save_progress(run);
 	write_trace_file(run);
-	report_cell_warnings(run);
+	/* Each cell's warnings are said once, under its row in the summary. */
 	print_summary(run, stdout);
 	if (doc != NULL) {
 		task_sweep_print(json_object_get(doc, "task_size_sweep"), stdout);
-		claims_print(json_object_get(doc, "claims"), stdout);
+		print_claims(json_object_get(doc, "claims"), run->output, stdout);
 	}
 	json_decref(doc);
 	if (save_has_failed()) {

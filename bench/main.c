@@ -1,4 +1,5 @@
 /* concbench: which concurrency strategy wins for this work, on this machine? */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,12 +26,33 @@ static const struct command commands[] = {
     {NULL, NULL, NULL},
 };
 
+/* `concbench version`, -V, --version: what a bug report needs to name the build. */
+static int print_version(void)
+{
+	json_t *tool = tool_to_json();
+	printf("concbench %s (commit %s; %s; cflags %s)\n",
+	       json_string_value(json_object_get(tool, "version")),
+	       json_string_value(json_object_get(tool, "git_commit")),
+	       json_string_value(json_object_get(tool, "compiler")),
+	       json_string_value(json_object_get(tool, "cflags")));
+	json_decref(tool);
+	return 0;
+}
+
+static bool is_version_request(const char *arg)
+{
+	return strcmp(arg, "version") == 0 || strcmp(arg, "-V") == 0 ||
+	       strcmp(arg, "--version") == 0;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: concbench COMMAND [options]   (concbench COMMAND --help for more)\n\n");
 	for (const struct command *c = commands; c->name; c++)
 		fprintf(out, "  %-10s %s\n", c->name, c->summary);
+	fprintf(out, "  %-10s %s\n", "version",
+	        "the version and the commit it was built from (-V)");
 	fprintf(out, "\nexample: concbench run -w primes -s serial,threads,processes,epoll -n 2\n");
 }
 
@@ -45,19 +67,14 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
-		json_t *tool = tool_to_json();
-		printf("concbench %s (%s)\n", json_string_value(json_object_get(tool, "version")),
-		       json_string_value(json_object_get(tool, "git_commit")));
-		json_decref(tool);
-		return 0;
-	}
+	if (is_version_request(argv[1]))
+		return print_version();
 	for (const struct command *c = commands; c->name; c++)
 		if (strcmp(argv[1], c->name) == 0)
 			return c->fn(argc - 1, argv + 1);
 	fprintf(stderr,
 	        "concbench: unknown command '%s' (try: run, list, topology, claims, report, "
-	        "compare, serve, --help)\n",
+	        "compare, serve, version, --help)\n",
 	        argv[1]);
 	return 2;
 }

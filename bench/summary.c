@@ -9,7 +9,7 @@
 static void print_workload_header(const struct bench_workload *bw, FILE *out)
 {
 	const struct workload_ops *ops = bw->w.ops;
-	fprintf(out, "\n%s%s%s (%s): %s\n", ops->name, bw->variant[0] ? " with " : "", bw->variant,
+	fprintf(out, "\n%s%s%s (%s): %s\n", ops->name, bw->variant[0] ? ":" : "", bw->variant,
 	        workload_kind_name(ops->kind), ops->description);
 	if (bw->has_expected_items)
 		fprintf(out, "  expected answer: %llu %s\n", (unsigned long long)bw->expected_items,
@@ -53,10 +53,15 @@ static void print_cell(const struct bench_run *run, const struct cell *c, FILE *
 		        c->error[0] ? c->error : "not measured");
 		return;
 	}
-	char interval[48];
+	char interval[48], speedup[32] = "-", efficiency[32] = "-";
 	snprintf(interval, sizeof(interval), "[%.4f, %.4f]", c->wall.ci_lo, c->wall.ci_hi);
-	fprintf(out, "  %-10s %7d %10.4f %23s %8.2fx %10.2f  %s\n", c->runner->name, c->workers,
-	        c->wall.median, interval, c->speedup.value, c->efficiency,
+	/* No serial cell in the run: no speedup to show, rather than "nanx". */
+	if (isfinite(c->speedup.value)) {
+		snprintf(speedup, sizeof(speedup), "%.2fx", c->speedup.value);
+		snprintf(efficiency, sizeof(efficiency), "%.2f", c->efficiency);
+	}
+	fprintf(out, "  %-10s %7d %10.4f %23s %9s %10s  %s\n", c->runner->name, c->workers,
+	        c->wall.median, interval, speedup, efficiency,
 	        c->error[0] ? "ERROR" : (c->checksum_ok ? "ok" : "wrong"));
 	if (c->error[0])
 		fprintf(out, "  %-10s %7s  error: %s\n", "", "", c->error);

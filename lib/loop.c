@@ -15,11 +15,18 @@
 
 #define LOOP_MAX_EVENTS 64
 
+/* A watch lives in a slot indexed by its descriptor. The kernel's registration
+ * carries the descriptor and the slot's generation, so an event that was
+ * queued for a registration since ended (unwatched or forgotten within the
+ * batch) is told apart and dropped, with no pointer to chase. */
+enum watch_state { WATCH_FREE, WATCH_ACTIVE, WATCH_PARKED };
+
 struct watch {
-	int fd;
 	loop_fd_fn fn;
 	void *arg;
-	struct watch *next; /* on the dead list only */
+	uint32_t events; /* what the kernel registration asks for */
+	uint32_t gen;    /* bumped whenever the registration ends */
+	enum watch_state state;
 };
 
 struct call {
@@ -46,9 +53,8 @@ struct loop {
 	int epfd;
 	int wakefd;
 	bool stopping;
-	struct watch **by_fd; /* indexed by descriptor: lookups stay O(1) at 10k sockets */
+	struct watch *by_fd; /* indexed by descriptor: lookups stay O(1) at 10k sockets */
 	int n_by_fd;
-	struct watch *dead; /* unwatched during a batch; freed once the batch is over */
 	int timerfd;
 	uint64_t armed_ns; /* the timerfd's deadline, 0 when disarmed */
 	struct loop_timer **heap;
@@ -75,9 +81,24 @@ static int queue_push(struct call_queue *q, loop_call_fn fn, void *arg)
 	return 0;
 }
 
-static struct watch *find_watch(struct loop *loop, int fd)
+static struct watch *find_slot(struct loop *loop, int fd)
 {
-	return fd >= 0 && fd < loop->n_by_fd ? loop->by_fd[fd] : NULL;
+	return fd >= 0 && fd < loop->n_by_fd ? &loop->by_fd[fd] : NULL;
+}
+
+static uint64_t watch_data(int fd, const struct watch *w)
+{
+	return (uint64_t)w->gen << 32 | (uint32_t)fd;
+}
+
+/* The slot's registration is over (the descriptor was unwatched or closed):
+ * events already queued for it carry the old generation and are dropped. */
+static void end_watch(struct watch *w)
+{
+	w->state = WATCH_FREE;
+	w->fn = NULL;
+	w->arg = NULL;
+	w->gen++;
 }
 
 static int make_room_for_fd(struct loop *loop, int fd)
@@ -87,7 +108,7 @@ static int make_room_for_fd(struct loop *loop, int fd)
 	int n = loop->n_by_fd ? loop->n_by_fd : 64;
 	while (n <= fd)
 		n *= 2;
-	struct watch **grown = realloc(loop->by_fd, (size_t)n * sizeof(*grown));
+	struct watch *grown = realloc(loop->by_fd, (size_t)n * sizeof(*grown));
 	if (grown == NULL)
 		return -1;
 	memset(grown + loop->n_by_fd, 0, (size_t)(n - loop->n_by_fd) * sizeof(*grown));
@@ -110,15 +131,6 @@ static void drain_posted(struct loop *loop, int fd, uint32_t events, void *arg)
 	for (size_t i = 0; i < q.len; i++)
 		q.items[i].fn(loop, q.items[i].arg);
 	free(q.items);
-}
-
-static void free_dead_watches(struct watch *w)
-{
-	while (w != NULL) {
-		struct watch *next = w->next;
-		free(w);
-		w = next;
-	}
 }
 
 static void timers_due(struct loop *loop, int fd, uint32_t events, void *arg);
@@ -151,10 +163,7 @@ void loop_free(struct loop *loop)
 	for (size_t i = 0; i < loop->n_timers; i++)
 		free(loop->heap[i]);
 	free(loop->heap);
-	for (int fd = 0; fd < loop->n_by_fd; fd++)
-		free(loop->by_fd[fd]);
 	free(loop->by_fd);
-	free_dead_watches(loop->dead);
 	if (loop->epfd >= 0)
 		close(loop->epfd);
 	if (loop->wakefd >= 0)
@@ -167,55 +176,96 @@ void loop_free(struct loop *loop)
 	free(loop);
 }
 
+static int register_fd(struct loop *loop, int fd, int op, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = watch_data(fd, w)};
+	if (epoll_ctl(loop->epfd, op, fd, &ev) != 0)
+		return -1;
+	w->events = events;
+	return 0;
+}
+
+/* A parked descriptor is still registered: asking again costs a system call
+ * only where the events differ, and the registration is made anew where the
+ * number now names another file (ENOENT: the parked one was closed). */
+static int unpark(struct loop *loop, int fd, struct watch *w, uint32_t events)
+{
+	if (events != w->events && register_fd(loop, fd, EPOLL_CTL_MOD, w, events) != 0) {
+		if (errno != ENOENT)
+			return -1;
+		w->gen++;
+		if (register_fd(loop, fd, EPOLL_CTL_ADD, w, events) != 0)
+			return -1;
+	}
+	w->state = WATCH_ACTIVE;
+	return 0;
+}
+
 int loop_watch(struct loop *loop, int fd, uint32_t events, loop_fd_fn fn, void *arg)
 {
 	if (fd < 0) {
 		errno = EBADF;
 		return -1;
 	}
-	if (find_watch(loop, fd) != NULL) {
+	if (make_room_for_fd(loop, fd) != 0)
+		return -1;
+	struct watch *w = &loop->by_fd[fd];
+	if (w->state == WATCH_ACTIVE) {
 		errno = EEXIST;
 		return -1;
 	}
-	struct watch *w = calloc(1, sizeof(*w));
-	if (w == NULL || make_room_for_fd(loop, fd) != 0) {
-		free(w);
+	int rc = w->state == WATCH_PARKED ? unpark(loop, fd, w, events)
+	                                  : register_fd(loop, fd, EPOLL_CTL_ADD, w, events);
+	if (rc != 0) {
+		if (w->state == WATCH_PARKED)
+			end_watch(w);
 		return -1;
 	}
-	struct epoll_event ev = {.events = events, .data.ptr = w};
-	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-		free(w);
-		return -1;
-	}
-	*w = (struct watch){.fd = fd, .fn = fn, .arg = arg};
-	loop->by_fd[fd] = w;
+	w->state = WATCH_ACTIVE;
+	w->fn = fn;
+	w->arg = arg;
 	return 0;
 }
 
 int loop_rewatch(struct loop *loop, int fd, uint32_t events)
 {
-	struct watch *w = find_watch(loop, fd);
-	if (w == NULL) {
+	struct watch *w = find_slot(loop, fd);
+	if (w == NULL || w->state != WATCH_ACTIVE) {
 		errno = ENOENT;
 		return -1;
 	}
-	struct epoll_event ev = {.events = events, .data.ptr = w};
-	return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev);
+	if (events == w->events)
+		return 0;
+	return register_fd(loop, fd, EPOLL_CTL_MOD, w, events);
 }
 
 int loop_unwatch(struct loop *loop, int fd)
 {
-	struct watch *w = find_watch(loop, fd);
-	if (w != NULL) {
-		loop->by_fd[fd] = NULL;
-		w->fd = -1; /* an event for it later in this batch is dropped */
-		w->next = loop->dead;
-		loop->dead = w;
-	}
+	struct watch *w = find_slot(loop, fd);
+	if (w != NULL && w->state != WATCH_FREE)
+		end_watch(w);
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL) != 0 && errno != EBADF &&
 	    errno != ENOENT)
 		return -1;
 	return 0;
+}
+
+int loop_park(struct loop *loop, int fd)
+{
+	struct watch *w = find_slot(loop, fd);
+	if (w != NULL && w->state == WATCH_ACTIVE) {
+		w->state = WATCH_PARKED;
+		w->fn = NULL;
+		w->arg = NULL;
+	}
+	return 0;
+}
+
+void loop_forget(struct loop *loop, int fd)
+{
+	struct watch *w = find_slot(loop, fd);
+	if (w != NULL && w->state != WATCH_FREE)
+		end_watch(w);
 }
 
 int loop_call_soon(struct loop *loop, loop_call_fn fn, void *arg)
@@ -404,6 +454,25 @@ void loop_set_trace(struct loop *loop, struct trace_buffer *b)
 	loop->trace = b;
 }
 
+/* An event for a registration that has since ended is dropped; one for a
+ * parked descriptor (an idle connection the server closed, say) ends the
+ * registration that parking kept, so that it does not fire again. */
+static void dispatch(struct loop *loop, const struct epoll_event *e)
+{
+	int fd = (int)(uint32_t)e->data.u64;
+	struct watch *w = find_slot(loop, fd);
+	if (w == NULL || w->gen != (uint32_t)(e->data.u64 >> 32) || w->state == WATCH_FREE)
+		return;
+	if (w->state == WATCH_PARKED) {
+		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+		end_watch(w);
+		return;
+	}
+	uint64_t began = loop->trace ? trace_now() : 0;
+	w->fn(loop, fd, e->events, w->arg);
+	trace_callback_end(loop, began, TRACE_LOOP_FD);
+}
+
 int loop_run(struct loop *loop)
 {
 	struct epoll_event ev[LOOP_MAX_EVENTS];
@@ -419,16 +488,8 @@ int loop_run(struct loop *loop)
 				continue;
 			return -1;
 		}
-		for (int i = 0; i < n && !loop->stopping; i++) {
-			struct watch *w = ev[i].data.ptr;
-			if (w->fd < 0)
-				continue;
-			uint64_t began = loop->trace ? trace_now() : 0;
-			w->fn(loop, w->fd, ev[i].events, w->arg);
-			trace_callback_end(loop, began, TRACE_LOOP_FD);
-		}
-		free_dead_watches(loop->dead);
-		loop->dead = NULL;
+		for (int i = 0; i < n && !loop->stopping; i++)
+			dispatch(loop, &ev[i]);
 	}
 	return 0;
 }

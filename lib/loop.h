@@ -21,6 +21,18 @@ int loop_watch(struct loop *loop, int fd, uint32_t events, loop_fd_fn fn, void *
 int loop_rewatch(struct loop *loop, int fd, uint32_t events);
 /* Tolerates an fd that is already gone (EBADF/ENOENT), as libcurl's callbacks need. */
 int loop_unwatch(struct loop *loop, int fd);
+/* Stop calling back for fd but keep its kernel registration, for a descriptor
+ * likely to be watched again soon (an HTTP client's idle keep-alive
+ * connection): the next loop_watch of fd costs no system call where it asks
+ * for the same events, and one (not two) where it asks for others. An event
+ * that arrives while fd is parked ends the registration instead. The caller
+ * must loop_forget(fd) when fd closes, or at the latest when a new descriptor
+ * is given that number (a closed file's registration goes with it, and the
+ * loop must not take the new file for the parked one). */
+int loop_park(struct loop *loop, int fd);
+/* fd is closing, or is a new file: drop whatever the loop remembers of that
+ * number, without a system call. Not for a descriptor that stays open. */
+void loop_forget(struct loop *loop, int fd);
 
 /* Run fn on the loop's next turn; loop thread only. */
 int loop_call_soon(struct loop *loop, loop_call_fn fn, void *arg);

@@ -463,6 +463,25 @@ static void print_notes(FILE *out, const struct result_file *rf, const struct gr
 
 /* Each strategy's own parameters, where it has some (they are the same in
  * every cell of a run, so the group's first cell of the strategy says them). */
+/* The parameters as a heading shows them: "key=value,...", less those with
+ * no value (an unset text such as sha256=), which say nothing. */
+static void params_shown(const char *params, char *out, size_t len)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (const char *item = params; *item;) {
+		size_t n = strcspn(item, ",");
+		bool empty = n > 0 && item[n - 1] == '=';
+		if (!empty && n > 0 && used + n + 2 < len) {
+			used += (size_t)snprintf(out + used, len - used, "%s%.*s", used ? "," : "",
+			                         (int)n, item);
+		}
+		item += n;
+		if (*item == ',')
+			item++;
+	}
+}
+
 static void print_strategy_params(FILE *out, const struct result_file *rf, const struct group *g,
                                   bool markdown)
 {
@@ -545,6 +564,7 @@ static int report_tables(FILE *out, const struct result_file *rf, bool markdown)
 		return -1;
 	}
 	print_header(out, rf, markdown);
+	char shown[2048];
 	if (rf->n_cells == 0)
 		fprintf(out, markdown ? "\nNo cells were measured.\n" : "\n  no cells measured\n");
 	for (size_t k = 0; k < l.n_groups; k++) {
@@ -552,11 +572,13 @@ static int report_tables(FILE *out, const struct result_file *rf, bool markdown)
 		const char *kind = g->first->kind[0] ? g->first->kind : "?";
 		if (markdown) {
 			fprintf(out, "\n### %s (%s)\n\n", g->first->workload, kind);
-			if (g->first->params[0])
-				fprintf(out, "Parameters: `%s`\n\n", g->first->params);
+			params_shown(g->first->params, shown, sizeof(shown));
+			if (shown[0])
+				fprintf(out, "Parameters: `%s`\n\n", shown);
 		} else {
+			params_shown(g->first->params, shown, sizeof(shown));
 			fprintf(out, "\n%s (%s)%s%s\n", g->first->workload, kind,
-			        g->first->params[0] ? ": " : "", g->first->params);
+			        shown[0] ? ": " : "", shown);
 			fprintf(out, "  median wall time \u00b1 half its 95%% interval (%% of the "
 			             "median), speedup over serial\n");
 		}

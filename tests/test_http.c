@@ -157,11 +157,20 @@ static int free_port(void)
 	return ntohs(a.sin_port);
 }
 
-Test(http, a_refused_connection_is_an_error, .timeout = 120)
+/* A --url nobody answers is found before anything is measured: one line,
+ * exit 2, no result written. */
+Test(http, a_refused_url_is_refused_before_anything_runs, .timeout = 120)
 {
-	char extra[128];
-	snprintf(extra, sizeof(extra), "--url http://127.0.0.1:%d/", free_port());
-	expect_failures(extra, "onnect", 2, 2);
+	char args[256], err[4096];
+	json_t *doc;
+	snprintf(args, sizeof(args),
+	         "-w http -s all -n 2 -r 1 --warmup 0 --url http://127.0.0.1:%d/", free_port());
+	int rc = run_http(args, &doc, err, sizeof(err));
+	cr_assert_eq(rc, 2, "exit %d, wanted 2: %s", rc, err);
+	cr_assert_not_null(strstr(err, "--url http://127.0.0.1:"), "%s", err);
+	cr_assert_not_null(strstr(err, "onnect"), "%s", err);
+	cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "more than one line: %s", err);
+	cr_assert_null(doc, "a result file was written");
 }
 
 Test(http, a_url_that_is_not_http_is_refused_before_anything_runs)
@@ -300,18 +309,19 @@ Test(http, nginx_serves_a_static_file_through_url, .timeout = 180)
 	cr_assert(rc != 0 || json_is_false(json_object_get(server, "managed")));
 	json_decref(doc);
 
-	/* The wrong hash is caught, and says which check failed. */
+	/* The wrong hash is caught before anything is measured, and says which
+	 * check failed. */
 	hex[0] = hex[0] == '0' ? '1' : '0';
 	snprintf(args, sizeof(args),
 	         "-w http -s serial,epoll -n 2 -r 1 --warmup 0 --url http://127.0.0.1:%d/body.bin "
 	         "-p http.requests=2 -p http.sha256=%s",
 	         n.port, hex);
 	json_t *bad;
-	int rc_bad = run_http(args, &bad, err, sizeof(err));
-	const char *e = json_string_value(json_object_get(cell_of(bad, "epoll"), "error"));
+	char err_bad[4096];
+	int rc_bad = run_http(args, &bad, err_bad, sizeof(err_bad));
 	nginx_stop(&n);
 	cr_assert_eq(rc, 0, "run against nginx exited %d: %s", rc, err);
-	cr_assert_eq(rc_bad, 1);
-	cr_assert(e != NULL && strstr(e, "SHA-256") != NULL, "error: %s", e ? e : "(none)");
-	json_decref(bad);
+	cr_assert_eq(rc_bad, 2, "exit %d: %s", rc_bad, err_bad);
+	cr_assert_not_null(strstr(err_bad, "SHA-256"), "error: %s", err_bad);
+	cr_assert_null(bad, "a result file was written");
 }

@@ -369,6 +369,70 @@ LOOP_TEST(unwatch_of_a_closed_fd_is_tolerated)
 	loop_free(loop);
 }
 
+/* Parked, a descriptor calls nobody back, and watched again it does: with no
+ * data waiting it keeps its registration (no system call); with data that
+ * came while it was parked, the registration was let go and is made anew. */
+LOOP_TEST(parked_fd_is_quiet_and_watched_again_fires)
+{
+	struct loop *loop = new_loop();
+	struct pipe_watch p = {0};
+	int calls = 0;
+
+	cr_assert_eq(pipe(p.fds), 0);
+	cr_assert_eq(loop_watch(loop, p.fds[0], EPOLLIN, never_called, &calls), 0);
+	cr_assert_eq(loop_park(loop, p.fds[0]), 0);
+	cr_assert_eq(write(p.fds[1], "x", 1), 1);
+	cr_assert_not_null(loop_timer_start(loop, 20 * 1000000ull, stop_cb, NULL));
+	cr_assert_eq(loop_run(loop), 0);
+	cr_assert_eq(calls, 0, "a parked descriptor called back");
+
+	cr_assert_eq(loop_watch(loop, p.fds[0], EPOLLIN, pipe_readable, &p), 0);
+	cr_assert_eq(loop_run(loop), 0);
+	cr_assert_eq(p.calls, 1);
+	cr_assert_eq(p.byte, 'x');
+
+	/* Parked with nothing to read, then watched again before any data. */
+	cr_assert_eq(loop_park(loop, p.fds[0]), 0);
+	cr_assert_eq(loop_watch(loop, p.fds[0], EPOLLIN, pipe_readable, &p), 0);
+	pthread_t writer;
+	cr_assert_eq(pthread_create(&writer, NULL, write_later, &p), 0);
+	cr_assert_eq(loop_run(loop), 0);
+	cr_assert_eq(pthread_join(writer, NULL), 0);
+	cr_assert_eq(p.calls, 2);
+	cr_assert_eq(loop_unwatch(loop, p.fds[0]), 0);
+	close(p.fds[0]);
+	close(p.fds[1]);
+	loop_free(loop);
+}
+
+/* A parked descriptor that closes and whose number goes to a new file: after
+ * loop_forget the new one is registered, and fires. */
+LOOP_TEST(forgotten_number_serves_the_new_file)
+{
+	struct loop *loop = new_loop();
+	struct pipe_watch p = {0};
+	int old[2], calls = 0;
+
+	cr_assert_eq(pipe(old), 0);
+	cr_assert_eq(loop_watch(loop, old[0], EPOLLIN, never_called, &calls), 0);
+	cr_assert_eq(loop_park(loop, old[0]), 0);
+	loop_forget(loop, old[0]);
+	close(old[0]);
+	close(old[1]);
+	cr_assert_eq(pipe(p.fds), 0);
+	cr_assert_eq(p.fds[0], old[0], "the new pipe did not take the old number");
+	cr_assert_eq(loop_watch(loop, p.fds[0], EPOLLIN, pipe_readable, &p), 0);
+	cr_assert_eq(write(p.fds[1], "y", 1), 1);
+	cr_assert_eq(loop_run(loop), 0);
+	cr_assert_eq(p.calls, 1);
+	cr_assert_eq(p.byte, 'y');
+	cr_assert_eq(calls, 0);
+	cr_assert_eq(loop_unwatch(loop, p.fds[0]), 0);
+	close(p.fds[0]);
+	close(p.fds[1]);
+	loop_free(loop);
+}
+
 struct posted {
 	struct loop *loop;
 	pthread_t loop_thread;

@@ -119,3 +119,58 @@ Test(plot, plot_refuses_bad_input, .init = make_tmpdir, .fini = remove_tmpdir)
 	cr_assert_eq(o.status, 2, "%s", o.err);
 	output_free(&o);
 }
+
+/* The ballast sweep is one chart of start-up against the parent's memory, not
+ * a set of charts per ballast size; and plot names the folder, not each file,
+ * unless --list asks. */
+Test(plot, ballast_sweep_is_one_chart_of_start_up, .timeout = 120, .init = make_tmpdir,
+     .fini = remove_tmpdir)
+{
+	go_to_root();
+	json_t *doc = load_json(FIXTURE_A);
+	json_t *results = json_object_get(doc, "results");
+	json_t *base = NULL, *c;
+	size_t i;
+	json_array_foreach(results, i, c)
+	{
+		if (strcmp(json_string_value(json_object_get(c, "strategy")), "processes") == 0 &&
+		    base == NULL)
+			base = c;
+	}
+	cr_assert_not_null(base, "the fixture has no processes cell");
+	const double startup_s[] = {0.004, 0.012, 0.050};
+	const int mib[] = {0, 64, 256};
+	for (int k = 0; k < 3; k++) {
+		json_t *cell = k == 0 ? base : json_deep_copy(base);
+		json_t *placement = json_object_get(cell, "placement");
+		if (!json_is_object(placement)) {
+			placement = json_object();
+			json_object_set_new(cell, "placement", placement);
+		}
+		json_object_set_new(placement, "worker_startup_s",
+		                    json_pack("[f, f]", startup_s[k], startup_s[k] * 1.5));
+		if (k > 0) {
+			json_object_set_new(cell, "ballast_mb", json_integer(mib[k]));
+			json_array_append_new(results, cell);
+		}
+	}
+	char workload[64];
+	snprintf(workload, sizeof(workload), "%s",
+	         json_string_value(json_object_get(base, "workload")));
+	save_json(doc, tmp_path("ballast.json"));
+	json_decref(doc);
+	struct output o = sh("scripts/plot -o %s %s", tmpdir, tmp_path("ballast.json"));
+	cr_assert_eq(o.status, 0, "scripts/plot exited %d:\n%s%s", o.status, o.out, o.err);
+	cr_assert_not_null(strstr(o.out, "plot: "), "%s", o.out);
+	cr_assert_null(strstr(o.out, ".svg"), "each file named without --list: %s", o.out);
+	output_free(&o);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/ballast/ballast-startup.svg", tmpdir);
+	char *svg = slurp(path);
+	cr_assert_not_null(strstr(svg, "<svg"), "no %s", path);
+	cr_assert_not_null(strstr(svg, "processes n="), "%s has no processes line", path);
+	free(svg);
+	snprintf(path, sizeof(path), "%s/ballast/%s-ballast_mb=64-times.svg", tmpdir, workload);
+	struct stat st;
+	cr_assert_neq(stat(path, &st), 0, "a per-ballast chart was drawn: %s", path);
+}

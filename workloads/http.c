@@ -56,6 +56,11 @@ struct http_state {
 	bool check_size; /* external, and the user gave http.size */
 	bool has_sha256;
 	unsigned char sha256[32];
+	/* With http.sha256: one body fetched and checked against the digest in
+	 * set-up, so that each body of the run is checked byte for byte against
+	 * it (a comparison, not a hash per body). NULL: hash each body. */
+	unsigned char *reference;
+	size_t reference_len;
 	uint64_t expected_hash;  /* fixture: the content hash of every body */
 	struct http_loop *bound; /* the event loop's multi handle, while a loop lives */
 };
@@ -69,6 +74,7 @@ struct body {
 	EVP_MD_CTX *sha;
 	uint64_t bytes;
 	bool too_long;
+	bool differs; /* from the reference body */
 };
 
 static void body_begin(struct body *b, const struct http_state *st, struct task_ctx *ctx)
@@ -77,8 +83,9 @@ static void body_begin(struct body *b, const struct http_state *st, struct task_
 	b->ctx = ctx;
 	b->bytes = 0;
 	b->too_long = false;
+	b->differs = false;
 	content_hash_init(&b->hash);
-	if (st->has_sha256) {
+	if (st->has_sha256 && st->reference == NULL) {
 		if (b->sha == NULL)
 			b->sha = EVP_MD_CTX_new();
 		if (b->sha != NULL)
@@ -104,7 +111,10 @@ static size_t body_write(char *data, size_t size, size_t n, void *arg)
 	 * chunk happens without it. */
 	task_io_end(b->ctx);
 	content_hash_update(&b->hash, data, len);
-	if (b->sha != NULL)
+	if (b->st->reference != NULL)
+		b->differs = b->differs || b->bytes + len > b->st->reference_len ||
+		             memcmp(b->st->reference + b->bytes, data, len) != 0;
+	else if (b->sha != NULL)
 		EVP_DigestUpdate(b->sha, data, len);
 	b->bytes += len;
 	task_io_begin(b->ctx);
@@ -163,7 +173,12 @@ static struct task_result finish_request(struct body *b, size_t i, CURL *h, CURL
 	else if (!st->external && hash != st->expected_hash)
 		task_error(&r, "request %zu: the body does not match content seed %" PRIu64, i,
 		           st->seed);
-	else if (st->has_sha256 && !body_sha_matches(b))
+	else if (st->reference != NULL && (b->differs || b->bytes != st->reference_len))
+		task_error(&r,
+		           "request %zu: the body differs from the one whose SHA-256 (http.sha256) "
+		           "set-up checked",
+		           i);
+	else if (st->has_sha256 && st->reference == NULL && !body_sha_matches(b))
 		task_error(
 		    &r, "request %zu: the body's SHA-256 is not the one given in http.sha256", i);
 	if (!r.failed) {
@@ -201,6 +216,9 @@ static void configure_easy(CURL *h, const struct http_state *st, const char *url
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)st->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	                 (long)(st->timeout_ms < 10000 ? st->timeout_ms : 10000));
+	/* The server is on loopback and a benchmark goes to it directly: no proxy,
+	 * and no look through the environment for one on every request. */
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 }
 
 /* The fixture fails the requests the user asked to fail, by their index. */
@@ -322,6 +340,9 @@ struct http_loop {
 	bool soon_wanted, soon_queued; /* curl asked for "now": the loop's next turn */
 	struct xfer *active;           /* in flight, so that a loop freed early can cancel them */
 	struct xfer *idle;             /* finished, their easy handles kept for the next request */
+	size_t in_flight;              /* on the active list */
+	size_t submitted;              /* requests started on this loop */
+	long sockets_open;             /* curl's sockets, counted by its open and close callbacks */
 };
 
 static void reap_transfers(struct http_loop *hl)
@@ -346,6 +367,7 @@ static void reap_transfers(struct http_loop *hl)
 		x->prev = NULL;
 		x->next = hl->idle;
 		hl->idle = x;
+		hl->in_flight--;
 		/* done may submit the next request: the multi handle is free to take it */
 		x->done(x->arg, x->task, r);
 	}
@@ -370,8 +392,12 @@ static int curl_socket_changed(CURL *e, curl_socket_t s, int what, void *userp, 
 {
 	(void)e;
 	struct http_loop *hl = userp;
+	/* curl lets go of a connection's socket after every transfer, and takes
+	 * it back for the next one on the same connection: parking it keeps the
+	 * kernel's registration, which would otherwise be deleted and made anew
+	 * (two epoll_ctl calls per request). */
 	if (what == CURL_POLL_REMOVE)
-		return loop_unwatch(hl->loop, s) == 0 ? 0 : -1;
+		return loop_park(hl->loop, s) == 0 ? 0 : -1;
 	uint32_t events =
 	    ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
 	if (socketp != NULL)
@@ -427,6 +453,60 @@ static int curl_timer_changed(CURLM *multi, long timeout_ms, void *userp)
 	}
 	hl->timer = loop_timer_start(hl->loop, (uint64_t)timeout_ms * 1000000u, curl_timer_due, hl);
 	return hl->timer != NULL ? 0 : -1;
+}
+
+/* Every socket curl opens and closes passes through here, so that the loop
+ * never takes a new socket for a parked one with the same number, and so that
+ * the count of open connections is known (see want_fresh_connection). */
+static curl_socket_t http_open_socket(void *clientp, curlsocktype purpose,
+                                      struct curl_sockaddr *addr)
+{
+	struct http_loop *hl = clientp;
+	(void)purpose;
+	curl_socket_t s = socket(addr->family, addr->socktype, addr->protocol);
+	if (s != CURL_SOCKET_BAD) {
+		loop_forget(hl->loop, s);
+		hl->sockets_open++;
+	}
+	return s;
+}
+
+static int http_close_socket(void *clientp, curl_socket_t s)
+{
+	struct http_loop *hl = clientp;
+	loop_forget(hl->loop, s);
+	hl->sockets_open--;
+	return close(s);
+}
+
+/* libcurl 7.88 looks for a connection to reuse by walking every connection to
+ * the host, busy ones included, on every new request: at 10,000 in flight
+ * that walk is most of the client's time. Where every open connection is
+ * taken (each transfer in flight holds or is about to take one), the walk
+ * cannot find one, and a fresh connection is asked for outright. A socket
+ * closed behind the callbacks' back only makes this count high, which costs
+ * a walk, never a wrong transfer. */
+static bool want_fresh_connection(const struct http_loop *hl)
+{
+	return hl->sockets_open <= (long)hl->in_flight;
+}
+
+/* And when a transfer finishes, curl walks the connections again to find the
+ * one it left behind, unless it closed it: at 10,000 in flight, each of the
+ * 10,000 walks passes thousands. So a connection that no request still to
+ * come can take is closed when its transfer ends (the loop's teardown would
+ * close it, inside the timed run, anyway). The loop keeps its concurrency in
+ * flight: the requests left when this one finishes are those left now less
+ * the free places filled meanwhile. Where none is left, nothing can take the
+ * connection; where some are, it is kept, even if the transfers ahead of it
+ * may take them all, since a connection closed too early costs a connect,
+ * where one kept too long costs only a walk. */
+static bool keep_connection(const struct http_loop *hl)
+{
+	uint64_t c = (uint64_t)loop_concurrency(hl->loop);
+	uint64_t left = hl->st->requests > hl->submitted ? hl->st->requests - hl->submitted : 0;
+	uint64_t free_places = c > hl->in_flight ? c - hl->in_flight : 0;
+	return left > free_places;
 }
 
 static void free_xfer(struct xfer *x)
@@ -520,6 +600,14 @@ static int http_submit(const struct workload *w, size_t i, struct loop *loop, ta
 	body_begin(&x->body, st, NULL);
 	configure_easy(x->easy, st, x->url, &x->body, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, http_open_socket);
+	curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, hl);
+	curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETFUNCTION, http_close_socket);
+	curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETDATA, hl);
+	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, want_fresh_connection(hl) ? 1L : 0L);
+	hl->submitted++;
+	hl->in_flight++;
+	curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, keep_connection(hl) ? 0L : 1L);
 	x->prev = NULL;
 	x->next = hl->active;
 	if (hl->active != NULL)
@@ -531,6 +619,7 @@ static int http_submit(const struct workload *w, size_t i, struct loop *loop, ta
 			x->next->prev = NULL;
 		x->next = hl->idle;
 		hl->idle = x;
+		hl->in_flight--;
 		errno = ENOMEM;
 		return -1;
 	}
@@ -600,8 +689,44 @@ static int read_params(struct http_state *st, const struct workload *w, char *er
 	return 0;
 }
 
-/* The digest's form is knowable before the run; whether --url was given is
- * set-up's to judge, as the managed server's URL is filled in later. */
+/* One request to the user's --url before anything is measured, through the
+ * same client code and checks as the run's, so that a server that is not
+ * there, answers 404 or sends another body is one line before the run, not an
+ * error in every cell after it. */
+static int preflight_url(const struct workload *w, char *err, size_t errlen)
+{
+	struct http_state st = {0};
+	if (read_params(&st, w, err, errlen) != 0)
+		return -1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "curl_global_init failed");
+		return -1;
+	}
+	CURL *h = curl_easy_init();
+	int rc = -1;
+	if (h == NULL) {
+		snprintf(err, errlen, "cannot create a curl handle");
+	} else {
+		char url[PARAM_TEXT_MAX + 160], errbuf[CURL_ERROR_SIZE];
+		struct body b = {0};
+		request_url(&st, url, sizeof(url));
+		body_begin(&b, &st, NULL);
+		configure_easy(h, &st, url, &b, errbuf);
+		struct task_result r = finish_request(&b, 0, h, curl_easy_perform(h), errbuf);
+		body_end(&b);
+		curl_easy_cleanup(h);
+		const char *why = strncmp(r.error, "request 0: ", 11) == 0 ? r.error + 11 : r.error;
+		if (r.failed)
+			snprintf(err, errlen, "--url %s: %s", st.base, why);
+		rc = r.failed ? -1 : 0;
+	}
+	curl_global_cleanup();
+	return rc;
+}
+
+/* The digest's form is knowable before the run, and so is whether the user's
+ * --url answers; the managed server's URL is filled in later, so the rest is
+ * set-up's to judge. */
 static int http_check(const struct workload *w, char *err, size_t errlen)
 {
 	const char *sha = param_get_text(&w->params, "sha256");
@@ -610,7 +735,75 @@ static int http_check(const struct workload *w, char *err, size_t errlen)
 		snprintf(err, errlen, "http.sha256 needs 64 hex digits, not '%s'", sha);
 		return -1;
 	}
+	if (param_set_by_user(&w->params, "url"))
+		return preflight_url(w, err, errlen);
 	return 0;
+}
+
+/* The reference body: kept up to this size; a larger one is hashed per body. */
+#define REFERENCE_MAX (16u << 20)
+
+struct reference_buf {
+	unsigned char *data;
+	size_t len, cap;
+	bool too_big;
+};
+
+static size_t keep_reference(char *data, size_t size, size_t n, void *arg)
+{
+	struct reference_buf *rb = arg;
+	size_t len = size * n;
+	if (rb->too_big || rb->len + len > REFERENCE_MAX) {
+		rb->too_big = true;
+		return len;
+	}
+	if (rb->len + len > rb->cap) {
+		size_t cap = rb->cap ? rb->cap : 65536;
+		while (cap < rb->len + len)
+			cap *= 2;
+		unsigned char *grown = realloc(rb->data, cap);
+		if (grown == NULL) {
+			rb->too_big = true;
+			return len;
+		}
+		rb->data = grown;
+		rb->cap = cap;
+	}
+	memcpy(rb->data + rb->len, data, len);
+	rb->len += len;
+	return len;
+}
+
+static bool digest_is(const unsigned char *data, size_t len, const unsigned char want[32])
+{
+	unsigned char got[EVP_MAX_MD_SIZE];
+	unsigned int got_len = 0;
+	return EVP_Digest(data, len, got, &got_len, EVP_sha256(), NULL) == 1 && got_len == 32 &&
+	       memcmp(got, want, 32) == 0;
+}
+
+/* One GET of the user's URL, outside the timed runs; its body becomes the
+ * reference if its SHA-256 is the one given. One that is not (the server
+ * changed since the check) is no reference, and each body is then hashed
+ * and fails as it would have. */
+static void fetch_reference(struct http_state *st)
+{
+	struct reference_buf rb = {0};
+	char errbuf[CURL_ERROR_SIZE];
+	CURL *h = curl_easy_init();
+	if (h == NULL)
+		return;
+	configure_easy(h, st, st->base, NULL, errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_reference);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &rb);
+	CURLcode rc = curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	if (rc == CURLE_OK && !rb.too_big && digest_is(rb.data, rb.len, st->sha256)) {
+		st->reference = rb.data;
+		st->reference_len = rb.len;
+		return;
+	}
+	free(rb.data);
 }
 
 static int http_setup(struct workload *w, char *err, size_t errlen)
@@ -634,6 +827,8 @@ static int http_setup(struct workload *w, char *err, size_t errlen)
 	signal(SIGPIPE, SIG_IGN);
 	if (!st->external)
 		st->expected_hash = content_expected_hash(st->seed, st->size);
+	if (st->external && st->has_sha256)
+		fetch_reference(st);
 	w->state = st;
 	return 0;
 }
@@ -641,7 +836,9 @@ static int http_setup(struct workload *w, char *err, size_t errlen)
 static void http_teardown(struct workload *w)
 {
 	release_thread_easy();
-	free(w->state);
+	struct http_state *st = w->state;
+	free(st->reference);
+	free(st);
 	w->state = NULL;
 	curl_global_cleanup();
 }
@@ -699,7 +896,8 @@ static int http_facts(const struct workload *w, struct workload_fact *out, int m
 const struct workload_ops http_workload = {
     .name = "http",
     .kind = WORKLOAD_IO,
-    .description = "N GETs of S bytes, each answered after D ms, from a loopback HTTP server",
+    .description = "N GETs of S bytes from an HTTP server: the loopback fixture, answering after D "
+                   "ms, or the one --url names",
     .params = http_params,
     .check = http_check,
     .setup = http_setup,
