@@ -305,7 +305,10 @@ static void send_jobs(struct pool *p, const struct mpi_job *job)
 		for (int k = 0; k < i; k++)
 			on_host += strcmp(p->rank[k].host, p->rank[i].host) == 0;
 		bool here = strcmp(p->rank[i].host, driver_host) == 0;
-		int cpu = here && !job->ranks_place_themselves ? job->cpus[i] : -2 - on_host;
+		/* --pin none: no PU in the plan, and none anywhere */
+		int cpu = job->cpus[i] < 0                       ? -1
+		          : here && !job->ranks_place_themselves ? job->cpus[i]
+		                                                 : -2 - on_host;
 		int len = snprintf(text, sizeof(text), "%s\ndriver=%d@%s\ncpu=%d", job->spec,
 		                   (int)getpid(), driver_host, cpu);
 		send_watched(p, i, text, len + 1, MPI_TAG_JOB);
