@@ -8,9 +8,9 @@
  * (MPI_Comm_spawn of this program with "worker"), keeps them between runs as
  * an mpi4py MPIPoolExecutor keeps its workers, and hands the tasks out by
  * messages: each rank holds at most two tasks (one running, one queued, so a
- * rank never waits on a round trip), and each result that comes back buys its
- * rank the next task. Every hand-out and result goes on to concbench over a
- * pipe, so that concbench knows which task each rank held if the driver dies.
+ * rank never waits on a round trip; near the end only an idle rank gets one),
+ * and each result that comes back buys its rank the next task. Every hand-out and result goes on to
+ * concbench over a pipe, so that concbench knows which task each rank held if the driver dies.
  *
  * Nothing here waits for MPI without a deadline: Open MPI 4.1 reports no
  * error for a peer that died (a receive from it waits forever), so the driver
@@ -305,7 +305,10 @@ static void send_jobs(struct pool *p, const struct mpi_job *job)
 		for (int k = 0; k < i; k++)
 			on_host += strcmp(p->rank[k].host, p->rank[i].host) == 0;
 		bool here = strcmp(p->rank[i].host, driver_host) == 0;
-		int cpu = here && !job->ranks_place_themselves ? job->cpus[i] : -2 - on_host;
+		/* --pin none: no PU in the plan, and none anywhere */
+		int cpu = job->cpus[i] < 0                       ? -1
+		          : here && !job->ranks_place_themselves ? job->cpus[i]
+		                                                 : -2 - on_host;
 		int len = snprintf(text, sizeof(text), "%s\ndriver=%d@%s\ncpu=%d", job->spec,
 		                   (int)getpid(), driver_host, cpu);
 		send_watched(p, i, text, len + 1, MPI_TAG_JOB);
@@ -387,13 +390,23 @@ static void check_busy_ranks(const struct pool *p)
 	}
 }
 
+/* A second task queued behind a rank's running one saves it a round trip, but
+ * near the end it is a task that an idle rank could have run (uneven tasks,
+ * like mandelbrot's bands): with no more tasks left than ranks, only an idle
+ * rank gets one. */
+static bool plenty_left(const struct pool *p, const struct mpi_job *job, size_t next)
+{
+	return job->tasks - next > (size_t)p->n;
+}
+
 static void run_job(const struct mpi_job *job, const char *self)
 {
 	struct pool *p = pool_for(job, self);
 	send_jobs(p, job);
 	size_t next = 0, back = 0;
 	for (int d = 0; d < QUEUE_DEPTH; d++)
-		for (int i = 0; i < p->n && next < job->tasks; i++)
+		for (int i = 0;
+		     i < p->n && next < job->tasks && (d == 0 || plenty_left(p, job, next)); i++)
 			hand_out(p, i, next++);
 	emit_workers(p);
 	double checked = monotonic_now();
@@ -404,7 +417,8 @@ static void run_job(const struct mpi_job *job, const char *self)
 		if (flag && st.MPI_TAG == MPI_TAG_RESULT) {
 			take_result(p, &st);
 			back++;
-			if (next < job->tasks)
+			if (next < job->tasks &&
+			    (p->rank[st.MPI_SOURCE].queued == 0 || plenty_left(p, job, next)))
 				hand_out(p, st.MPI_SOURCE, next++);
 			continue;
 		}

@@ -287,6 +287,7 @@ struct rank_view {
 	char host[MPI_HOST_MAX];
 	long held; /* the task it runs (the oldest it was handed), -1 none */
 	long queued;
+	uint64_t traced_to; /* where its lane's last task ended (run --trace) */
 };
 
 struct run_state {
@@ -328,11 +329,16 @@ static void take_event(struct run_state *s, const struct mpi_event *e)
 			res->task[e->task] = e->result;
 			s->back++;
 			/* On this host's clock: the task ended about when its result
-			 * arrived (the rank's clock may be another host's). */
+			 * arrived (the rank's clock may be another host's), and began
+			 * no earlier than the rank's previous one ended. */
 			uint64_t end = trace_now();
-			trace_record(trace_lane(s->trace, e->rank), TRACE_TASK,
-			             end - (uint64_t)(e->result.latency_s * 1e9), end,
+			uint64_t took = (uint64_t)(e->result.latency_s * 1e9);
+			uint64_t start = took < end ? end - took : 0;
+			if (start < r->traced_to)
+				start = r->traced_to;
+			trace_record(trace_lane(s->trace, e->rank), TRACE_TASK, start, end,
 			             (uint32_t)e->task);
+			r->traced_to = end;
 		}
 		res->worker[e->rank].tasks++;
 		res->worker[e->rank].observed_cpu = e->cpu;

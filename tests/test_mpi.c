@@ -220,15 +220,19 @@ Test(mpi, a_rank_that_stops_answering_fails_its_cell_by_its_heartbeat, .timeout 
 Test(mpi, a_spawn_that_cannot_start_is_one_line)
 {
 	skip_without_mpi();
-	/* More ranks than this host has slots, and oversubscription refused. */
+	/* More ranks than this host has slots (one per core, by Open MPI's
+	 * default), and oversubscription refused. */
+	int n = (int)sysconf(_SC_NPROCESSORS_ONLN) + 1;
 	struct output o =
-	    sh("OMPI_MCA_rmaps_base_oversubscribe=0 %s run -w sleep -s mpi -n 64 -r 1 "
+	    sh("OMPI_MCA_rmaps_base_oversubscribe=0 %s run -w sleep -s mpi -n %d -r 1 "
 	       "--warmup 0 --quick --quiet -o /tmp/concbench-mpi-spawn.json",
-	       CONCBENCH_BIN);
+	       CONCBENCH_BIN, n);
 	cr_assert_eq(o.status, 1, "a failed cell exits 1: %s", o.err);
 	json_t *doc = load_json("/tmp/concbench-mpi-spawn.json");
-	const char *e = cell_error(find_cell(doc, "sleep", "mpi", 64));
-	cr_assert(strstr(e, "cannot spawn 64 ranks") != NULL, "%s", e);
+	const char *e = cell_error(find_cell(doc, "sleep", "mpi", n));
+	char want[64];
+	snprintf(want, sizeof(want), "cannot spawn %d ranks", n);
+	cr_assert(strstr(e, want) != NULL, "%s", e);
 	cr_assert_null(strchr(e, '\n'), "one line: %s", e);
 	json_decref(doc);
 	unlink("/tmp/concbench-mpi-spawn.json");
