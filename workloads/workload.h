@@ -130,6 +130,12 @@ struct workload_ops {
 	 * *n_alone + *n_busy. */
 	size_t (*stream_samples)(const struct workload *w, const double **alone, size_t *n_alone,
 	                         const double **busy, size_t *n_busy);
+
+	/* The automatic sizing (bench/sizing.c), before setup: at least min_tasks
+	 * tasks, and about `grow` times the total work of the current parameters,
+	 * touching only those -p did not set (params_resize_int). NULL for a
+	 * workload whose size does not follow the machine. */
+	void (*resize)(struct workload *w, uint64_t min_tasks, double grow);
 };
 
 struct workload {
