@@ -361,7 +361,8 @@ static double work_aimed_at(struct bench_run *run, struct bench_workload *bw)
 	double aim = 0;
 	for (int si = 0; si < run->cfg.n_strategies; si++) {
 		const struct runner_ops *r = run->cfg.strategies[si];
-		struct cell *c = r->single_worker || r->single_thread ? NULL : cell_at(run, bw, r, n);
+		struct cell *c =
+		    r->single_worker || r->single_thread ? NULL : cell_at(run, bw, r, n);
 		if (c == NULL)
 			continue;
 		double start = startup_of(run, c);
@@ -450,7 +451,8 @@ double sizing_remaining_s(const struct bench_run *run)
 	for (int i = 0; i < run->n_cells; i++) {
 		const struct cell *c = &run->cells[i];
 		int runs = run->cfg.warmup + run->cfg.reps;
-		int done = c->error[0] ? runs : c->n_samples + (c->measured_any ? run->cfg.warmup : 0);
+		int done =
+		    c->error[0] ? runs : c->n_samples + (c->measured_any ? run->cfg.warmup : 0);
 		if (done < runs)
 			left += c->est_run_s * (runs - done);
 	}
@@ -493,10 +495,13 @@ static int rebuild_cells(struct bench_run *run, const int *sweep, int n, char *e
 	int rc = build_cells(run, err, errlen);
 	for (int i = 0; rc == 0 && i < run->n_cells; i++)
 		for (int j = 0; j < n_old; j++)
-			if (old[j].bw == run->cells[i].bw && old[j].runner == run->cells[i].runner &&
+			if (old[j].bw == run->cells[i].bw &&
+			    old[j].runner == run->cells[i].runner &&
 			    old[j].workers == run->cells[i].workers &&
-			    old[j].ballast_mb == run->cells[i].ballast_mb)
+			    old[j].ballast_mb == run->cells[i].ballast_mb) {
 				run->cells[i].est_run_s = old[j].est_run_s;
+				run->cells[i].tasks = old[j].tasks;
+			}
 	struct bench_run gone = {.cells = old, .n_cells = n_old};
 	free_cells(&gone);
 	return rc;
@@ -505,8 +510,8 @@ static int rebuild_cells(struct bench_run *run, const int *sweep, int n, char *e
 static void note_choice(struct bench_run *run, const char *text)
 {
 	size_t used = strlen(run->budget_note);
-	snprintf(run->budget_note + used, sizeof(run->budget_note) - used, "%s%s",
-	         used ? "; " : "", text);
+	snprintf(run->budget_note + used, sizeof(run->budget_note) - used, "%s%s", used ? "; " : "",
+	         text);
 }
 
 static int fit_budget(struct bench_run *run, char *err, size_t errlen)
@@ -528,7 +533,8 @@ static int fit_budget(struct bench_run *run, char *err, size_t errlen)
 	                    plan_total(run, run->cfg.reps) > budget && run->n_sweep > 3;
 	     level++) {
 		int sweep[CLI_MAX_LIST], full[CLI_MAX_LIST];
-		int n_full = default_worker_sweep(topology_cores(run->topology), full, CLI_MAX_LIST);
+		int n_full =
+		    default_worker_sweep(topology_cores(run->topology), full, CLI_MAX_LIST);
 		int n = thin_sweep(full, n_full, level, sweep);
 		if (n >= run->n_sweep)
 			continue;
@@ -537,6 +543,8 @@ static int fit_budget(struct bench_run *run, char *err, size_t errlen)
 		char *prior = strstr(run->budget_note, "; workers ");
 		if (prior != NULL)
 			*prior = '\0';
+		else if (strncmp(run->budget_note, "workers ", 8) == 0)
+			run->budget_note[0] = '\0';
 		int k = snprintf(text, sizeof(text), "workers");
 		for (int i = 0; i < n && k > 0 && (size_t)k < sizeof(text); i++)
 			k += snprintf(text + k, sizeof(text) - (size_t)k, "%s%d", i ? "," : " ",
@@ -569,8 +577,8 @@ int sizing_plan(struct bench_run *run, char *err, size_t errlen)
 	if (run->budget_note[0] != '\0' &&
 	    run->n_warnings < (int)(sizeof(run->warnings) / sizeof(run->warnings[0])))
 		snprintf(run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
-		         "to fit the budget of %.0f s: %.120s (estimated %.0f s)", run->cfg.budget_s,
-		         run->budget_note, run->estimate_s);
+		         "to fit the budget of %.0f s: %.120s (estimated %.0f s)",
+		         run->cfg.budget_s, run->budget_note, run->estimate_s);
 	return 0;
 }
 
@@ -618,13 +626,14 @@ json_t *sizing_workload_json(const struct bench_workload *bw)
 {
 	if (!bw->autosized)
 		return json_null();
-	json_t *o = json_pack("{s:I, s:f}", "min_tasks", (json_int_t)bw->min_tasks, "grow", bw->grow);
+	json_t *o =
+	    json_pack("{s:I, s:f}", "min_tasks", (json_int_t)bw->min_tasks, "grow", bw->grow);
 	if (bw->aim_strategy != NULL) {
-		json_object_set_new(o, "aim", json_pack("{s:s, s:i, s:f, s:f, s:f}", "strategy",
-		                                        bw->aim_strategy->name, "workers",
-		                                        bw->aim_workers, "startup_s",
-		                                        bw->aim_startup_s, "serial_work_s", bw->aim_s,
-		                                        "multiple", STARTUP_MULTIPLE));
+		json_object_set_new(o, "aim",
+		                    json_pack("{s:s, s:i, s:f, s:f, s:f}", "strategy",
+		                              bw->aim_strategy->name, "workers", bw->aim_workers,
+		                              "startup_s", bw->aim_startup_s, "serial_work_s",
+		                              bw->aim_s, "multiple", STARTUP_MULTIPLE));
 		json_object_set_new(o, "serial_estimate_s", json_real(bw->serial_s));
 		json_object_set_new(o, "serial_cap_s", json_real(SERIAL_CAP_S));
 	}

@@ -365,8 +365,8 @@ struct session {
 	char why[512];             /* how the machines differ */
 	char (*config_diff)[512];  /* per other file: how its run was configured otherwise */
 	bool configs_differ;
-	struct comparison *cmp;    /* n_rows x n_other */
-	struct outcome *out;       /* per other file */
+	struct comparison *cmp; /* n_rows x n_other */
+	struct outcome *out;    /* per other file */
 };
 
 /* Returns -1 to go on (with *first the index of BASE in argv), else the exit status. */
@@ -504,14 +504,15 @@ static void print_differences(const struct session *s, FILE *f)
 			           : "  different configuration of %s: %s\n",
 			        s->n_files == 2 ? "NEW" : s->files[j + 1].path, s->config_diff[j]);
 	if ((!s->same || s->configs_differ) && !s->o.regressions)
-		fprintf(f,
-		        md ? "Times from different machines or configurations answer *which strategy, "
-		             "by how much, there*, not *slower than before*: the files side by side, "
-		             "nothing judged a regression (`--regressions` judges anyway).\n"
-		           : "  times from different machines or configurations answer \"which "
-		             "strategy, by how much, there\",\n  not \"slower than before\": the "
-		             "files side by side, nothing judged a regression\n  (--regressions judges "
-		             "anyway)\n");
+		fprintf(
+		    f,
+		    md ? "Times from different machines or configurations answer *which strategy, "
+		         "by how much, there*, not *slower than before*: the files side by side, "
+		         "nothing judged a regression (`--regressions` judges anyway).\n"
+		       : "  times from different machines or configurations answer \"which "
+		         "strategy, by how much, there\",\n  not \"slower than before\": the "
+		         "files side by side, nothing judged a regression\n  (--regressions judges "
+		         "anyway)\n");
 }
 
 /* The files, their machines, and what is compared. */

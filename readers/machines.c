@@ -58,8 +58,8 @@ void rf_config_differences(const struct result_file *a, const struct result_file
 	/* another machine's PUs are another set anyway; on one, taskset and cpusets count */
 	if (strcmp(a->hostname, b->hostname) == 0)
 		add_difference(buf, len, "allowed PUs",
-	               json_object_get(json_object_get(a->doc, "machine"), "allowed_pus"),
-	               json_object_get(json_object_get(b->doc, "machine"), "allowed_pus"));
+		               json_object_get(json_object_get(a->doc, "machine"), "allowed_pus"),
+		               json_object_get(json_object_get(b->doc, "machine"), "allowed_pus"));
 }
 
 /* ---- the groups: workload, variant, ballast, across the files ------------- */
@@ -68,7 +68,8 @@ static void group_key(const struct rf_cell *c, char *buf, size_t len)
 {
 	const char *variant = rf_str(c->json, "variant");
 	double ballast = rf_num(c->json, "ballast_mb");
-	int k = snprintf(buf, len, "%s%s%s", c->workload, variant ? ":" : "", variant ? variant : "");
+	int k =
+	    snprintf(buf, len, "%s%s%s", c->workload, variant ? ":" : "", variant ? variant : "");
 	if (isfinite(ballast) && ballast > 0 && k > 0 && (size_t)k < len)
 		snprintf(buf + k, len - (size_t)k, " ballast=%.0fM", ballast);
 }
@@ -105,7 +106,8 @@ static const struct rf_cell *cell_of(const struct result_file *rf, const char *g
 	char key[256];
 	for (size_t i = 0; i < rf->n_cells; i++) {
 		const struct rf_cell *c = &rf->cells[i];
-		if (strcmp(c->strategy, strategy) != 0 || (workers != INT_MIN && c->workers != workers))
+		if (strcmp(c->strategy, strategy) != 0 ||
+		    (workers != INT_MIN && c->workers != workers))
 			continue;
 		group_key(c, key, sizeof(key));
 		if (strcmp(key, group) == 0)
@@ -221,14 +223,16 @@ static void serial_table(const struct side *s)
 				rf_params_difference(c->params, base->params, diff, sizeof(diff));
 			if (c != NULL && base != NULL && c->ok && base->ok)
 				snprintf(r, 128, "%.3f%s%s%s", c->median / base->median,
-				         diff[0] ? " (sizes differ: " : "", diff, diff[0] ? ")" : "");
+				         diff[0] ? " (sizes differ: " : "", diff,
+				         diff[0] ? ")" : "");
 			else
 				snprintf(r, 128, "-");
 			row[s->n + i] = r;
 		}
 		rf_table_row(&t, row);
 	}
-	heading(s, "serial time of each workload (the ratio: per-core speed, below 1 faster than #1)");
+	heading(s,
+	        "serial time of each workload (the ratio: per-core speed, below 1 faster than #1)");
 	print_table(s, &t);
 out:
 	free(text);

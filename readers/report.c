@@ -725,8 +725,9 @@ static int report_gab(FILE *out, const struct result_file *rf)
  * files side by side. */
 static void report_side_by_side(FILE *out, const struct result_file *files, int n, bool markdown)
 {
-	fprintf(out, markdown ? "\n---\n\n## The %d files side by side\n\n"
-	                      : "\nthe %d files side by side\n",
+	fprintf(out,
+	        markdown ? "\n---\n\n## The %d files side by side\n\n"
+	                 : "\nthe %d files side by side\n",
 	        n);
 	for (int i = 0; i < n; i++) {
 		char machine[600], diff[1024] = "", why[512];

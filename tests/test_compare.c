@@ -134,7 +134,8 @@ Test(compare, compare_one_cell_30_percent_slower_exits_1, .init = make_tmpdir,
 	struct output o = compare(FIXTURE_A, tmp_path("slower5.json"), "--threshold 10");
 	cr_assert_eq(o.status, 0, "one cell of 38 at p 0.008 is no discovery: %s", o.out);
 	const char *row = find_row(o.out, "primes", "threads", 2);
-	cr_assert(strstr(row, "0.008  ~") && strstr(row, "q 0.30 after the correction for 38 cells"),
+	cr_assert(strstr(row, "0.008  ~") &&
+	              strstr(row, "q 0.30 after the correction for 38 cells"),
 	          "%s", row);
 	cr_assert_not_null(strstr(o.out, "Benjamini-Hochberg"), "%s", o.out);
 	output_free(&o);
@@ -319,7 +320,8 @@ Test(compare, compare_across_machines_shows_them_side_by_side, .init = make_tmpd
 	cr_assert_null(strstr(o.out, "improved"), "%s", o.out);
 	cr_assert_null(strstr(o.out, "geometric mean"), "no mean across machines: %s", o.out);
 	/* per machine: serial times and their ratio, best speedups and where, winners */
-	cr_assert_not_null(strstr(side_row(o.out, "primes", "500"), "400 ms    0.800"), "%s", o.out);
+	cr_assert_not_null(strstr(side_row(o.out, "primes", "500"), "400 ms    0.800"), "%s",
+	                   o.out);
 	const char *best = side_row(o.out, "primes", "threads");
 	cr_assert_not_null(strstr(best, "3.96x @4"), "%s", best);
 	cr_assert_not_null(strstr(best, "1.98x @2"), "%s", best);
@@ -360,8 +362,8 @@ Test(compare, compare_of_a_4_core_and_a_64_core_machine_keeps_each_sweep)
 	/* big-64: 64 cores, 1 to 64 workers, primes sized to 512 tasks */
 	struct output o = compare(FIXTURE_A, FIXTURE_BIG, "--format markdown");
 	cr_assert_eq(o.status, 0, "%s", o.out);
-	cr_assert_not_null(strstr(o.out, "**Different machines**: hostnames differ (lab-a, big-64)"),
-	                   "%s", o.out);
+	cr_assert_not_null(
+	    strstr(o.out, "**Different machines**: hostnames differ (lab-a, big-64)"), "%s", o.out);
 	cr_assert_null(strstr(o.out, "REGRESSION"));
 	/* the server's best cells, at n=64, which lab-a never ran */
 	cr_assert_not_null(strstr(o.out, "| primes | threads | 3.96x @4 | 57.60x @64 |"), "%s",
@@ -428,9 +430,10 @@ Test(compare, two_identical_runs_of_many_noisy_cells_exit_0, .init = make_tmpdir
 			double v[64];
 			for (size_t k = 0; k < n; k++) {
 				x = x * 1103515245u + 12345u;
-				double noise = 1.0 + 0.08 * ((double)(x >> 8 & 0xffff) / 65535.0 - 0.5);
-				v[k] = json_number_value(json_object_get(json_array_get(samples, k),
-				                                         "wall_s")) *
+				double noise =
+				    1.0 + 0.08 * ((double)(x >> 8 & 0xffff) / 65535.0 - 0.5);
+				v[k] = json_number_value(
+				           json_object_get(json_array_get(samples, k), "wall_s")) *
 				       noise;
 			}
 			if (n > 0)

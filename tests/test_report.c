@@ -224,8 +224,7 @@ static int csv_split(char *line, char **field, int max)
 Test(report, csv_of_two_machines_names_the_machine_on_every_row)
 {
 	go_to_root();
-	struct output o =
-	    sh("%s report " FIXTURE_A " " FIXTURE_BIG " --format csv", CONCBENCH_BIN);
+	struct output o = sh("%s report " FIXTURE_A " " FIXTURE_BIG " --format csv", CONCBENCH_BIN);
 	cr_assert_eq(o.status, 0, "%s", o.err);
 	/* one header, then every row of both files */
 	cr_assert_eq(strstr(o.out + 1, "workload,kind,"), NULL, "a second header");
@@ -272,7 +271,8 @@ Test(report, markdown_of_two_machines_merges_them)
 	const char *side = strstr(o.out, "## The 2 files side by side");
 	cr_assert_not_null(side, "%s", o.out);
 	cr_assert_not_null(strstr(side, "differs from #1: "), "%s", side);
-	cr_assert_not_null(strstr(side, "| primes | threads | 3.96x @4 | 57.60x @64 |"), "%s", side);
+	cr_assert_not_null(strstr(side, "| primes | threads | 3.96x @4 | 57.60x @64 |"), "%s",
+	                   side);
 	cr_assert_not_null(strstr(side, "| primes | threads @4 (3.96x) | threads @64 (57.60x) |"),
 	                   "%s", side);
 	output_free(&o);

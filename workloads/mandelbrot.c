@@ -208,8 +208,8 @@ static void mandelbrot_resize(struct workload *w, uint64_t min_tasks, double gro
 	double side = grow > 1.0 ? sqrt(grow) : 1.0;
 	if ((double)height * side < (double)min_tasks)
 		side = (double)min_tasks / (double)height;
-	if (side > 1.0 && params_resize_int(&w->params, "height",
-	                                    (int64_t)ceil((double)height * side)))
+	if (side > 1.0 &&
+	    params_resize_int(&w->params, "height", (int64_t)ceil((double)height * side)))
 		params_resize_int(&w->params, "width", (int64_t)ceil((double)width * side));
 	height = param_get(&w->params, "height");
 	if ((int64_t)min_tasks > param_get(&w->params, "bands"))

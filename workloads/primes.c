@@ -154,7 +154,8 @@ static void primes_resize(struct workload *w, uint64_t min_tasks, double grow)
 {
 	int64_t limit = param_get(&w->params, "limit");
 	if (grow > 1.0)
-		params_resize_int(&w->params, "limit", (int64_t)((double)limit * pow(grow, 2.0 / 3.0)));
+		params_resize_int(&w->params, "limit",
+		                  (int64_t)((double)limit * pow(grow, 2.0 / 3.0)));
 	limit = param_get(&w->params, "limit");
 	int64_t tasks = param_get(&w->params, "tasks");
 	if ((int64_t)min_tasks > tasks)

@@ -243,16 +243,17 @@ static void triad_resize(struct workload *w, uint64_t min_tasks, double grow)
 	double elements = (double)param_get(&w->params, "elements");
 	double passes = (double)param_get(&w->params, "passes");
 	double total = tasks * elements * passes * (grow > 1.0 ? grow : 1.0);
-	if ((double)min_tasks > tasks && params_resize_int(&w->params, "tasks", (int64_t)min_tasks)) {
+	if ((double)min_tasks > tasks &&
+	    params_resize_int(&w->params, "tasks", (int64_t)min_tasks)) {
 		tasks = (double)min_tasks;
 		double shorter = total / (tasks * passes);
 		if (shorter < elements)
-			params_resize_int(&w->params, "elements",
-			                  (int64_t)(shorter > TRIAD_MIN_ELEMENTS
-			                                ? shorter
-			                                : (elements < TRIAD_MIN_ELEMENTS
-			                                       ? elements
-			                                       : TRIAD_MIN_ELEMENTS)));
+			params_resize_int(
+			    &w->params, "elements",
+			    (int64_t)(shorter > TRIAD_MIN_ELEMENTS
+			                  ? shorter
+			                  : (elements < TRIAD_MIN_ELEMENTS ? elements
+			                                                   : TRIAD_MIN_ELEMENTS)));
 	}
 	elements = (double)param_get(&w->params, "elements");
 	double want = total / (tasks * elements);
