@@ -50,7 +50,10 @@ static void usage(FILE *out)
 	        "\n"
 	        "On one machine and configuration, the p-values of all cells of a file are\n"
 	        "corrected for multiple comparisons (Benjamini-Hochberg, false discovery rate\n"
-	        "%.2f), and a change must also exceed the threshold (the minimum effect size).\n",
+	        "%.2f), and a change must also exceed the threshold (the minimum effect size).\n"
+	        "A file whose run began on a busy machine (load average at or above its PUs)\n"
+	        "has its changes shown as slower or faster, none judged a regression, unless\n"
+	        "--regressions.\n",
 	        ALPHA);
 	fprintf(out,
 	        "\n"
@@ -365,9 +368,46 @@ struct session {
 	char why[512];             /* how the machines differ */
 	char (*config_diff)[512];  /* per other file: how its run was configured otherwise */
 	bool configs_differ;
+	char busy[256];         /* which file's machine was busy before its run; "" when none */
 	struct comparison *cmp; /* n_rows x n_other */
 	struct outcome *out;    /* per other file */
 };
+
+/* Whether a file's run began on a busy machine: a load average at or above
+ * its PUs, which `run` warns of; then which, in s->busy. */
+static void note_busy(struct session *s)
+{
+	for (int i = 0; i < s->n_files; i++) {
+		const struct result_file *rf = &s->files[i];
+		json_t *m = json_object_get(rf->doc, "machine");
+		json_t *first = json_array_get(json_object_get(m, "load_avg"), 0);
+		size_t pus = json_array_size(json_object_get(m, "allowed_pus"));
+		double load = json_is_number(first) ? json_number_value(first) : NAN;
+		if (!isfinite(load) || pus == 0 || load < (double)pus)
+			continue;
+		size_t used = strlen(s->busy);
+		snprintf(s->busy + used, sizeof(s->busy) - used,
+		         "%s%s load average %.2f on %zu PUs", used ? "; " : "",
+		         i == 0            ? "BASE"
+		         : s->n_files == 2 ? "NEW"
+		                           : rf->path,
+		         load, pus);
+	}
+}
+
+/* On a busy machine a change is reported as slower or faster, never as a
+ * regression or an improvement, and the counts follow. */
+static void unjudge(struct session *s)
+{
+	for (size_t k = 0; k < s->n_rows * s->n_other; k++) {
+		if (s->cmp[k].verdict == V_REGRESSION)
+			s->cmp[k].verdict = V_SLOWER;
+		if (s->cmp[k].verdict == V_IMPROVED)
+			s->cmp[k].verdict = V_FASTER;
+	}
+	for (size_t j = 0; j < s->n_other; j++)
+		s->out[j].regressions = s->out[j].improvements = 0;
+}
 
 /* Returns -1 to go on (with *first the index of BASE in argv), else the exit status. */
 static int parse_options(int argc, char **argv, struct options *o, int *first)
@@ -795,6 +835,7 @@ int cmd_compare(int argc, char **argv)
 	s.by_speedup = s.o.by == BY_SPEEDUP || (s.o.by == BY_AUTO && !s.same);
 	s.n_other = (size_t)s.n_files - 1;
 	s.n_rows = s.files[0].n_cells;
+	note_busy(&s);
 	s.cmp = calloc(s.n_rows * s.n_other + 1, sizeof(*s.cmp));
 	s.out = calloc(s.n_other, sizeof(*s.out));
 	if (s.cmp == NULL || s.out == NULL)
@@ -806,7 +847,18 @@ int cmd_compare(int argc, char **argv)
 		        s.n_files == 2 ? s.files[1].path : "the other files", s.files[0].path);
 		goto done;
 	}
+	if (s.busy[0] != '\0' && !s.o.regressions)
+		unjudge(&s);
 	print_header(&s, stdout);
+	if (s.busy[0] != '\0')
+		fprintf(stdout,
+		        s.md ? "**The machine was busy**: %s. Its times carry other work's, so "
+		               "nothing is judged a regression%s.\n\n"
+		             : "  the machine was busy: %s;\n  its times carry other work's, so "
+		               "nothing is judged a regression%s\n\n",
+		        s.busy,
+		        s.o.regressions ? " unless asked (--regressions: judged anyway)"
+		                        : " (--regressions judges anyway)");
 	if (s.n_files == 2)
 		table_two(&s, stdout);
 	else if (table_many(&s, stdout) != 0)

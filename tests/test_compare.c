@@ -495,3 +495,26 @@ Test(compare, compare_unusable_input_exits_2, .init = make_tmpdir, .fini = remov
 	cr_assert_not_null(strstr(o.err, "nothing to compare"), "%s", o.err);
 	output_free(&o);
 }
+
+Test(compare, compare_on_a_busy_machine_says_so_and_judges_nothing, .init = make_tmpdir,
+     .fini = remove_tmpdir)
+{
+	/* NEW began with a load average of 9 on lab-a's 4 PUs: other work's time is in it */
+	json_t *doc = base_with_many("primes", "threads", 2, "base.json");
+	json_object_set_new(json_object_get(doc, "machine"), "load_avg",
+	                    json_pack("[f,f,f]", 9.0, 8.0, 7.0));
+	scale_cell(find_cell(doc, "primes", "threads", 2), 2.0);
+	save_json(doc, tmp_path("busy.json"));
+	json_decref(doc);
+	struct output o = compare(tmp_path("base.json"), tmp_path("busy.json"), "");
+	cr_assert_eq(o.status, 0, "%s", o.out);
+	cr_assert_not_null(strstr(o.out, "the machine was busy: NEW load average 9.00 on 4 PUs"),
+	                   "%s", o.out);
+	cr_assert_null(strstr(o.out, "REGRESSION"), "%s", o.out);
+	cr_assert_not_null(strstr(find_row(o.out, "primes", "threads", 2), "slower"), "%s", o.out);
+	output_free(&o);
+	o = compare(tmp_path("base.json"), tmp_path("busy.json"), "--regressions");
+	cr_assert_eq(o.status, 1, "%s", o.out);
+	cr_assert_not_null(strstr(o.out, "regression in NEW: primes threads n=2"), "%s", o.out);
+	output_free(&o);
+}
