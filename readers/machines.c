@@ -162,8 +162,8 @@ struct side {
 static void file_heading(const struct result_file *rf, int i, char *buf, size_t len)
 {
 	const char *pin = rf_str(json_object_get(rf->doc, "config"), "pin");
-	snprintf(buf, len, "#%d %s, %ld cores%s%s", i + 1, rf->hostname, rf->cores,
-	         pin ? ", pin " : "", pin ? pin : "");
+	snprintf(buf, len, "#%d %s, %ld core%s%s%s", i + 1, rf->hostname, rf->cores,
+	         rf->cores == 1 ? "" : "s", pin ? ", pin " : "", pin ? pin : "");
 }
 
 static void heading(const struct side *s, const char *title)
