@@ -342,16 +342,33 @@ static void winner_table(const struct side *s)
 					win = c;
 			}
 			char *cell = text[s->n + i];
-			if (win == NULL)
+			if (win == NULL) {
 				snprintf(cell, 128, "-");
-			else
-				snprintf(cell, 128, "%s @%d (%.2fx)", win->strategy, win->workers,
-				         speedup_of_cell(rf, win, s->groups.v[g]));
+				row[1 + i] = cell;
+				continue;
+			}
+			int k = snprintf(cell, 128, "%s @%d (%.2fx)", win->strategy, win->workers,
+			                 speedup_of_cell(rf, win, s->groups.v[g]));
+			/* a strategy whose best interval reaches the winner's is no loser */
+			struct names tied = {0};
+			for (size_t j = 0; j < rf->n_cells; j++) {
+				const struct rf_cell *c = &rf->cells[j];
+				group_key(c, key, sizeof(key));
+				if (strcmp(key, s->groups.v[g]) == 0 && c->ok &&
+				    strcmp(c->strategy, win->strategy) != 0 && isfinite(c->ci_lo) &&
+				    isfinite(win->ci_hi) && c->ci_lo <= win->ci_hi)
+					names_add(&tied, c->strategy);
+			}
+			for (size_t j = 0; j < tied.n && k > 0 && k < 128; j++)
+				k += snprintf(cell + k, 128 - (size_t)k, "%s%s", j ? ", " : " ~ ",
+				              tied.v[j]);
+			names_free(&tied);
 			row[1 + i] = cell;
 		}
 		rf_table_row(&t, row);
 	}
-	heading(s, "the winner: the fastest cell of each workload, @ its worker count (speedup)");
+	heading(s, "the winner: the fastest cell of each workload, @ its worker count (speedup); "
+	           "~ the strategies whose 95% interval reaches it");
 	print_table(s, &t);
 out:
 	free(text);
