@@ -434,6 +434,7 @@ static enum cli_status parse_number(int opt, const char *arg, struct run_config 
 			return bad(err, errlen,
 			           "--warmup needs a whole number from 0 to 1000, not '%s'", arg);
 		cfg->warmup = (int)v;
+		cfg->warmup_given = true;
 		break;
 	case OPT_SEED:
 		if (parse_int(arg, 0, LONG_MAX, &v) != 0)

@@ -50,9 +50,10 @@ struct run_config {
 	unsigned switch_interval_us;
 	bool quick;
 	bool quiet;
-	bool list_cells;  /* print the cells that would run, and stop */
-	bool no_estimate; /* --list-cells without the calibration and estimates */
-	bool reps_given;  /* -r was given: the budget may not lower it */
+	bool list_cells;   /* print the cells that would run, and stop */
+	bool no_estimate;  /* --list-cells without the calibration and estimates */
+	bool reps_given;   /* -r was given: the budget may not lower it */
+	bool warmup_given; /* --warmup was given: the same */
 	/* --budget: plan the run to take at most this long (bench/sizing.c); 0:
 	 * no budget. budget_given: the user asked, which also calibrates. */
 	double budget_s;

@@ -26,7 +26,8 @@
  *
  * With a budget, a plan over it gets fewer repetitions first (down to 3, not
  * below what -r gave), then a sparser worker sweep (not when -n gave one),
- * and the result and stderr say which. */
+ * then no warm-up run (unless --warmup gave one), then the sparsest sweep
+ * (1, 2 and the cores), and the result and stderr say which. */
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
@@ -523,28 +524,19 @@ static void note_choice(struct bench_run *run, const char *text)
 	         text);
 }
 
-static int fit_budget(struct bench_run *run, char *err, size_t errlen)
+/* Sparser sweeps, levels from..to (3: the first two counts and the last),
+ * while the plan is over the budget and -n gave no sweep. */
+static int thin_until_within(struct bench_run *run, double budget, int from, int to, char *err,
+                             size_t errlen)
 {
-	double budget = run->cfg.budget_s;
 	char text[200];
-	if (budget <= 0 || plan_total(run, run->cfg.reps) <= budget)
-		return 0;
-	if (!run->cfg.reps_given && run->cfg.reps > MIN_REPS) {
-		int reps = run->cfg.reps;
-		while (reps > MIN_REPS && plan_total(run, reps) > budget)
-			reps--;
-		snprintf(text, sizeof(text), "%d counted repetitions instead of %d", reps,
-		         run->cfg.reps);
-		note_choice(run, text);
-		run->cfg.reps = reps;
-	}
-	for (int level = 1; level <= 3 && run->cfg.n_workers == 0 &&
-	                    plan_total(run, run->cfg.reps) > budget && run->n_sweep > 3;
+	for (int level = from; level <= to && run->cfg.n_workers == 0 &&
+	                       plan_total(run, run->cfg.reps) > budget && run->n_sweep > 3;
 	     level++) {
 		int sweep[CLI_MAX_LIST], full[CLI_MAX_LIST];
 		int n_full =
 		    default_worker_sweep(topology_cores(run->topology), full, CLI_MAX_LIST);
-		int n = thin_sweep(full, n_full, level, sweep);
+		int n = thin_sweep(full, n_full, level >= 3 ? n_full : level, sweep);
 		if (n >= run->n_sweep)
 			continue;
 		if (rebuild_cells(run, sweep, n, err, errlen) != 0)
@@ -560,6 +552,33 @@ static int fit_budget(struct bench_run *run, char *err, size_t errlen)
 			              sweep[i]);
 		note_choice(run, text);
 	}
+	return 0;
+}
+
+static int fit_budget(struct bench_run *run, char *err, size_t errlen)
+{
+	double budget = run->cfg.budget_s;
+	char text[200];
+	if (budget <= 0 || plan_total(run, run->cfg.reps) <= budget)
+		return 0;
+	if (!run->cfg.reps_given && run->cfg.reps > MIN_REPS) {
+		int reps = run->cfg.reps;
+		while (reps > MIN_REPS && plan_total(run, reps) > budget)
+			reps--;
+		snprintf(text, sizeof(text), "%d counted repetitions instead of %d", reps,
+		         run->cfg.reps);
+		note_choice(run, text);
+		run->cfg.reps = reps;
+	}
+	if (thin_until_within(run, budget, 1, 2, err, errlen) != 0)
+		return -1;
+	if (!run->cfg.warmup_given && run->cfg.warmup > 0 &&
+	    plan_total(run, run->cfg.reps) > budget) {
+		run->cfg.warmup = 0;
+		note_choice(run, "no warm-up run");
+	}
+	if (thin_until_within(run, budget, 3, 3, err, errlen) != 0)
+		return -1;
 	if (plan_total(run, run->cfg.reps) > budget) {
 		snprintf(text, sizeof(text), "still over the budget");
 		note_choice(run, text);
