@@ -20,6 +20,8 @@
 #define OPT_TRACE_CELLS  1012
 #define OPT_TRACE_BUFFER 1013
 #define OPT_TASK_SWEEP   1050
+#define OPT_BUDGET       1051
+#define OPT_NO_ESTIMATE  1052
 #define OPT_ALIAS        1100 /* + the alias's index in alias_list() */
 #define MAX_ALIASES      32
 
@@ -68,7 +70,12 @@ void run_usage(FILE *out)
 	    "      --seed N                seed of the shuffled cell order (default 1)\n"
 	    "      --ballast-mb LIST       the parent touches this much memory before its workers\n"
 	    "                              start (fork copies its page tables): e.g. 0,256,1024\n"
-	    "      --list-cells            print the cells this run would measure, and stop\n"
+	    "      --list-cells            print the cells this run would measure, each with its\n"
+	    "                              estimated time from a short calibration, and stop\n"
+	    "      --no-estimate           with --list-cells: the cells alone, no calibration\n"
+	    "      --budget S              plan the run to take at most S seconds: fewer reps,\n"
+	    "                              then a sparser worker sweep, where -r and -n allow\n"
+	    "                              (default 570 for the default suite, 0: no budget)\n"
 	    "      --task-sweep            also cut the first CPU workload into tasks of 100 ms\n"
 	    "                              down to 1 us (the default suite does): where do\n"
 	    "                              processes fall behind threads?\n"
@@ -473,12 +480,14 @@ static enum cli_status parse_number(int opt, const char *arg, struct run_config 
 			return bad(err, errlen,
 			           "--reps needs a whole number from 1 to 100000, not '%s'", arg);
 		cfg->reps = (int)v;
+		cfg->reps_given = true;
 		break;
 	case OPT_WARMUP:
 		if (parse_int(arg, 0, 1000, &v) != 0)
 			return bad(err, errlen,
 			           "--warmup needs a whole number from 0 to 1000, not '%s'", arg);
 		cfg->warmup = (int)v;
+		cfg->warmup_given = true;
 		break;
 	case OPT_SEED:
 		if (parse_int(arg, 0, LONG_MAX, &v) != 0)
@@ -522,7 +531,7 @@ static enum cli_status parse_trace_option(int opt, const char *arg, struct run_c
 	return CLI_OK;
 }
 
-#define N_FIXED_OPTIONS 20
+#define N_FIXED_OPTIONS 22
 
 /* The fixed options, then the strategies' aliases (OPT_ALIAS + i), then the
  * terminator; returns how many aliases there are. */
@@ -549,6 +558,8 @@ static int build_options(struct option *options, struct alias_ref *aliases)
 	    {"trace-buffer", required_argument, NULL, OPT_TRACE_BUFFER},
 	    {"help", no_argument, NULL, 'h'},
 	    {"task-sweep", no_argument, NULL, OPT_TASK_SWEEP},
+	    {"budget", required_argument, NULL, OPT_BUDGET},
+	    {"no-estimate", no_argument, NULL, OPT_NO_ESTIMATE},
 	};
 	size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
 	_Static_assert(sizeof(fixed) / sizeof(fixed[0]) == N_FIXED_OPTIONS, "N_FIXED_OPTIONS");
@@ -598,6 +609,18 @@ static enum cli_status parse_option(int opt, char **argv, struct run_config *cfg
 	case OPT_TASK_SWEEP:
 		cfg->task_sweep = true;
 		return CLI_OK;
+	case OPT_NO_ESTIMATE:
+		cfg->no_estimate = true;
+		return CLI_OK;
+	case OPT_BUDGET: {
+		long v;
+		if (parse_int(optarg, 0, 864000, &v) != 0)
+			return bad(err, errlen, "--budget needs seconds from 0 to 864000, not '%s'",
+			           optarg);
+		cfg->budget_s = (double)v;
+		cfg->budget_given = true;
+		return CLI_OK;
+	}
 	case OPT_BALLAST:
 		return parse_ballast(cfg, optarg, err, errlen) != 0 ? CLI_ERROR : CLI_OK;
 	case OPT_URL:
@@ -649,6 +672,9 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 		cfg->default_suite = true;
 		add_workload("all", &lc);
 	}
+	/* make bench fits in ten minutes with its set-up (bench/sizing.c) */
+	if (!cfg->budget_given && cfg->default_suite && !cfg->quick)
+		cfg->budget_s = CLI_DEFAULT_BUDGET_S;
 	if (cfg->n_strategies == 0)
 		add_strategy("all", &lc);
 	cfg->switch_interval_us = switch_interval_of(cfg);

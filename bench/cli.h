@@ -27,6 +27,9 @@ struct param_override {
 	char value[PARAM_TEXT_MAX];
 };
 
+/* The default suite's time budget in seconds (make bench: under ten minutes). */
+#define CLI_DEFAULT_BUDGET_S 570
+
 struct run_config {
 	const struct workload_ops *workloads[CLI_MAX_LIST];
 	int n_workloads;
@@ -47,8 +50,15 @@ struct run_config {
 	unsigned switch_interval_us;
 	bool quick;
 	bool quiet;
-	bool list_cells;    /* print the cells that would run, and stop */
-	bool task_sweep;    /* --task-sweep: the task-size sweep beyond the default suite */
+	bool list_cells;   /* print the cells that would run, and stop */
+	bool task_sweep;   /* --task-sweep: the task-size sweep beyond the default suite */
+	bool no_estimate;  /* --list-cells without the calibration and estimates */
+	bool reps_given;   /* -r was given: the budget may not lower it */
+	bool warmup_given; /* --warmup was given: the same */
+	/* --budget: plan the run to take at most this long (bench/sizing.c); 0:
+	 * no budget. budget_given: the user asked, which also calibrates. */
+	double budget_s;
+	bool budget_given;
 	int cell_timeout_s; /* a single run longer than this stops the whole run */
 	uint64_t seed;
 	char output[PATH_MAX]; /* empty: results/<host>-<UTC time>.json */

@@ -261,6 +261,7 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 		params_init(&w->params, w->ops->params, run->cfg.quick);
 		if (apply_overrides(&run->cfg, w->ops, &w->params, err, errlen) != 0)
 			return -1;
+		sizing_apply(run, &run->workloads[i]);
 		if (w->ops->check != NULL && w->ops->check(w, err, errlen) != 0)
 			return -1;
 	}
@@ -270,7 +271,11 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 		suite_add_task_size_sweep(run);
 	if (build_cells(run, err, errlen) != 0)
 		return -1;
-	return check_trace_request(run, err, errlen);
+	if (check_trace_request(run, err, errlen) != 0)
+		return -1;
+	/* the estimates, and the budget's choices, before anything is measured */
+	bool estimate = run->cfg.list_cells ? !run->cfg.no_estimate : run->cfg.budget_s > 0;
+	return estimate ? sizing_plan(run, err, errlen) : 0;
 }
 
 /* The strategies that start something at the very beginning of the run
@@ -446,7 +451,10 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	if (run.cfg.list_cells) {
-		print_cell_list(&run, stdout);
+		if (run.calibrated)
+			sizing_print_cells(&run, stdout);
+		else
+			print_cell_list(&run, stdout);
 		release(&run);
 		return 0;
 	}

@@ -33,39 +33,65 @@ void cell_label(const struct cell *c, char *buf, size_t len)
 		snprintf(buf + k, len - (size_t)k, " ballast=%dM", c->ballast_mb);
 }
 
+/* What is left: the calibration's estimate of the runs not done, corrected
+ * by how the runs done so far compared with theirs; without a calibration,
+ * the mean run so far times the runs left. */
+static double eta_s(const struct bench_run *run, double spent)
+{
+	double left = sizing_remaining_s(run);
+	if (!isfinite(left)) {
+		double per_run = run->runs_done > 0 ? spent / run->runs_done : NAN;
+		return per_run * (run->total_runs - run->runs_done);
+	}
+	double all = 0;
+	for (int i = 0; i < run->n_cells; i++)
+		all += run->cells[i].est_run_s * (run->cfg.warmup + run->cfg.reps);
+	double done = all - left;
+	double pace = done > 0 && spent > 0 ? spent / done : 1.0;
+	pace = pace < 0.5 ? 0.5 : pace > 2.0 ? 2.0 : pace;
+	return left * pace;
+}
+
 /* On a terminal, one line rewritten after every run: the cell, the
  * repetition, the time so far and an estimate of what is left. */
 static void show_live_line(struct bench_run *run, const struct cell *c, const char *phase)
 {
 	char label[128], elapsed[32], eta[32];
 	double spent = monotonic_now() - run->started_mono;
-	double per_run = run->runs_done > 0 ? spent / run->runs_done : NAN;
 	cell_label(c, label, sizeof(label));
 	format_duration(spent, elapsed, sizeof(elapsed));
-	format_duration(per_run * (run->total_runs - run->runs_done), eta, sizeof(eta));
+	format_duration(eta_s(run, spent), eta, sizeof(eta));
 	fprintf(stderr, "\r\033[K[%d/%d] %s, %s  elapsed %s  ETA %s", run->runs_done,
 	        run->total_runs, label, phase, elapsed, eta);
 	fflush(stderr);
 }
 
-/* A line that stays: a failed cell, or (off a terminal) a finished one. */
+/* A line that stays: a failed cell, or (off a terminal, as in CI logs) a
+ * finished one, in the order they finish: k/N cells, the time so far and
+ * what is left. */
 static void show_cell_line(struct bench_run *run, const struct cell *c)
 {
-	char label[128];
+	char label[128], elapsed[32], eta[32], where[96];
+	double spent = monotonic_now() - run->started_mono;
 	cell_label(c, label, sizeof(label));
+	format_duration(spent, elapsed, sizeof(elapsed));
+	format_duration(eta_s(run, spent), eta, sizeof(eta));
+	snprintf(where, sizeof(where), "[%d/%d] ", run->cells_done, run->n_cells);
 	if (run->live_progress)
 		fprintf(stderr, "\r\033[K");
 	if (c->error[0] != '\0')
-		fprintf(stderr, "%s: error: %s\n", label, c->error);
+		fprintf(stderr, "%s%s: error: %s\n", where, label, c->error);
 	else
-		fprintf(stderr, "%s: median %.4f s over %d runs\n", label, c->wall.median,
-		        c->n_samples);
+		fprintf(stderr, "%s%s: median %.4f s over %d runs; elapsed %s, ETA %s\n", where,
+		        label, c->wall.median, c->n_samples, elapsed, eta);
 }
 
 void progress(struct bench_run *run, const struct cell *c, const char *phase, bool failed_now,
               bool cell_done)
 {
 	run->runs_done++;
+	if (failed_now || cell_done)
+		run->cells_done++;
 	if (run->cfg.quiet)
 		return;
 	if (failed_now || (cell_done && !run->live_progress))

@@ -324,6 +324,9 @@ static json_t *cell_json(const struct cell *c, const struct run_config *cfg)
 		json_object_set_new(o, "convoy", convoy_json(c, cfg));
 	json_object_set_new(o, "answer", answer_json(c));
 	json_object_set_new(o, "tasks", json_integer((json_int_t)c->tasks));
+	json_object_set_new(o, "sizing", sizing_workload_json(c->bw));
+	if (c->est_run_s > 0)
+		json_object_set_new(o, "estimated_run_s", num(c->est_run_s));
 	json_object_set_new(o, "tasks_failed", json_integer((json_int_t)c->tasks_failed));
 	json_object_set_new(o, "variant",
 	                    c->bw->variant[0] ? json_string(c->bw->variant) : json_null());
@@ -390,6 +393,14 @@ static json_t *config_json(const struct bench_run *run)
 	json_object_set_new(o, "default_suite", json_boolean(cfg->default_suite));
 	json_object_set_new(o, "cell_timeout_s", json_integer(cfg->cell_timeout_s));
 	json_object_set_new(o, "ballast_mb", int_array(cfg->ballast_mb, cfg->n_ballast));
+	json_object_set_new(o, "plan", sizing_to_json(run));
+	/* Each worker maps and first touches its memory after it is pinned (triad's
+	 * arrays in the task), so the kernel's default policy puts it on the
+	 * worker's NUMA node; concbench sets no other binding. */
+	json_object_set_new(o, "memory_binding",
+	                    json_string(cfg->pin == PIN_NONE ? "first-touch, workers unpinned"
+	                                                     : "first-touch after pinning "
+	                                                       "(the worker's NUMA node)"));
 	return o;
 }
 

@@ -71,6 +71,10 @@ struct cell {
 	uint64_t trace_dropped;
 	char error[320]; /* empty while the cell is healthy */
 
+	/* bench/sizing.c: one run's estimated time (s, the run and what surrounds
+	 * it), from the calibration; 0 when not calibrated. */
+	double est_run_s;
+
 	/* Filled in by cell_summarize. */
 	struct summary wall;
 	struct ratio speedup;
@@ -102,6 +106,18 @@ struct bench_workload {
 	struct managed_server server; /* started for it when it downloads from the fixture */
 	bool has_server;
 	struct managed_server server_record; /* where it ran, kept after it stopped */
+	/* bench/sizing.c: sized for the machine (its resize ran on the defaults):
+	 * at least min_tasks tasks, the work grown `grow` times to reach `aim_s`
+	 * of serial work (20 start-ups of aim_strategy's pool at aim_workers),
+	 * serial_s the calibration's serial estimate, setup_s its set-up. A
+	 * suite variant that sets its own sizes (params_set_internal) from a copy
+	 * of a sized workload clears autosized, or the calibration may grow it. */
+	bool autosized;
+	uint64_t min_tasks;
+	double grow, aim_s, serial_s, setup_s;
+	const struct runner_ops *aim_strategy;
+	int aim_workers;
+	double aim_startup_s;
 };
 
 struct bench_run {
@@ -128,6 +144,12 @@ struct bench_run {
 	int n_warnings;
 	bool finished;
 	struct trace_doc trace_doc; /* --trace: the traced cells so far */
+	/* bench/sizing.c: the calibration, the estimate and the budget's choices. */
+	bool calibrated;
+	double calibration_s, estimate_s;
+	int planned_reps, default_sweep_points;
+	char budget_note[320];
+	int cells_done; /* for the progress line: cells finished or failed */
 };
 
 void cell_summarize(struct bench_run *run, struct cell *c);
@@ -198,6 +220,21 @@ void suite_add_release_gil_variant(struct bench_run *run);
  * work cut into more, smaller tasks (readers/tasksweep.c reads them back). */
 #define SUITE_TASK_SIZES 6
 void suite_add_task_size_sweep(struct bench_run *run);
+
+/* sizing.c: the sizes that follow the machine, the calibration, the budget. */
+int sizing_max_workers(const struct bench_run *run);
+/* The run's sizing of a workload before its set-up: at least 8 tasks per
+ * worker at the run's largest worker count, on the parameters -p left. */
+void sizing_apply(const struct bench_run *run, struct bench_workload *bw);
+/* Calibrate every cell (and grow the CPU workloads' work where pool start-up
+ * demands it), then fit the run into cfg.budget_s. 0, or -1 with err. */
+int sizing_plan(struct bench_run *run, char *err, size_t errlen);
+/* --list-cells with the estimates. */
+void sizing_print_cells(const struct bench_run *run, FILE *out);
+/* Seconds of the plan left: the estimated runs not yet done. */
+double sizing_remaining_s(const struct bench_run *run);
+json_t *sizing_to_json(const struct bench_run *run);
+json_t *sizing_workload_json(const struct bench_workload *bw);
 
 /* server.c */
 int start_fixture_server(struct bench_run *run, struct bench_workload *bw);

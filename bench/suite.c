@@ -83,8 +83,10 @@ void suite_add_release_gil_variant(struct bench_run *run)
 		struct bench_workload *v = &run->workloads[run->n_workloads];
 		v->w.ops = ops;
 		params_init(&v->w.params, ops->params, run->cfg.quick);
-		if (apply_overrides(&run->cfg, ops, &v->w.params, why, sizeof(why)) != 0 ||
-		    params_set_internal(&v->w.params, "release_gil", "1", why, sizeof(why)) != 0)
+		if (apply_overrides(&run->cfg, ops, &v->w.params, why, sizeof(why)) != 0)
+			return;
+		sizing_apply(run, v);
+		if (params_set_internal(&v->w.params, "release_gil", "1", why, sizeof(why)) != 0)
 			return;
 		snprintf(v->variant, sizeof(v->variant), "release_gil=1");
 		for (int si = 0; si < run->cfg.n_strategies; si++)

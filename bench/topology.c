@@ -204,6 +204,18 @@ static void print_plan(const struct placement_plan *plan)
 		       plan->targets == 1 ? "" : "s");
 }
 
+/* Each NUMA node's PUs, where there are several: the plan spreads workers over them. */
+static void print_numa_nodes(hwloc_topology_t topology)
+{
+	int n = hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_NUMANODE);
+	for (int i = 0; n > 1 && i < n; i++) {
+		hwloc_obj_t node = hwloc_get_obj_by_type(topology, HWLOC_OBJ_NUMANODE, i);
+		char pus[256];
+		hwloc_bitmap_list_snprintf(pus, sizeof(pus), node->cpuset);
+		printf("  node %u:    PUs %s\n", node->os_index, pus);
+	}
+}
+
 static int print_topology_text(hwloc_topology_t topology, const struct placement_plan *plan)
 {
 	json_t *desc = topology_to_json(topology);
@@ -215,6 +227,7 @@ static int print_topology_text(hwloc_topology_t topology, const struct placement
 	       (long long)json_integer_value(json_object_get(desc, "packages")));
 	printf("NUMA nodes:  %lld\n",
 	       (long long)json_integer_value(json_object_get(desc, "numa_nodes")));
+	print_numa_nodes(topology);
 	printf("cores:       %d\n", topology_cores(topology));
 	printf("PUs:         %d\n", topology_pus(topology));
 	printf("SMT:         %s\n", topology_has_smt(topology) ? "yes" : "no");

@@ -168,3 +168,17 @@ int params_set_internal(struct param_values *pv, const char *key, const char *va
 	int i;
 	return set_value(pv, key, value, err, errlen, &i);
 }
+
+bool params_resize_int(struct param_values *pv, const char *key, int64_t value)
+{
+	int i;
+	const struct param_def *d = params_find(pv->defs, key, &i);
+	if (d == NULL || d->type != PARAM_INT || (pv->set_by_user & (1u << i)))
+		return false;
+	if (value < d->min)
+		value = d->min;
+	if (value > d->max)
+		value = d->max;
+	pv->value[i] = value;
+	return true;
+}

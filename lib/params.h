@@ -68,5 +68,8 @@ int params_set_internal(struct param_values *pv, const char *key, const char *va
 int params_set(struct param_values *pv, const char *key, const char *value, char *err,
                size_t errlen);
 size_t params_count(const struct param_def *defs);
+/* The automatic sizing's setter (workload_ops.resize): sets integer KEY to
+ * value, clamped to its range, unless -p set it; whether it did. */
+bool params_resize_int(struct param_values *pv, const char *key, int64_t value);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "readers/machines.h"
 #include "readers/resultfile.h"
 #include "lib/stats.h"
 
@@ -27,6 +28,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: concbench compare BASE.json NEW.json [MORE.json...] [--threshold PCT]\n"
 	        "                         [--format text|markdown] [--by auto|time|speedup]\n"
+	        "                         [--regressions]\n"
 	        "\n"
 	        "Matches the cells of each file with BASE's by workload, parameters, strategy and\n"
 	        "workers, and shows for each: NEW/BASE, the ratio of the median wall times with\n"
@@ -34,15 +36,33 @@ static void usage(FILE *out)
 	        "Mann-Whitney U test on the samples (exact for small samples without ties), and a\n"
 	        "verdict; then the geometric mean of the ratios over all matched cells.\n"
 	        "\n"
-	        "When the machines differ (hostname, CPU model or core count), times are not\n"
-	        "comparable: each cell's speedup over its own file's serial cell is compared\n"
-	        "instead (the ratio is then BASE speedup / NEW speedup; above 1, NEW gains less\n"
-	        "from the strategy). --by time or --by speedup forces one or the other.\n"
+	        "When the machines differ (hostname, CPU model or core count) or the runs were\n"
+	        "configured otherwise (pin policy, quick sizes, reps, warm-up, switch interval,\n"
+	        "tool version, allowed PUs), the header says what differs and the files are\n"
+	        "shown side by side instead, nothing judged a regression: per file the serial\n"
+	        "time of each workload, each strategy's best speedup and at which worker count,\n"
+	        "the winner of each workload and the scaling curves over each file's own\n"
+	        "worker counts; cells measured in one file only are shown too. Exit status 0.\n"
+	        "  --regressions     judge them anyway: the cells both have, by their speedups\n"
+	        "                    over each file's serial cell across machines (BASE speedup\n"
+	        "                    / NEW speedup; above 1, NEW gains less), by time on one\n"
+	        "                    machine; --by time or --by speedup forces one or the other\n"
+	        "\n"
+	        "On one machine and configuration, the p-values of all cells of a file are\n"
+	        "corrected for multiple comparisons (Benjamini-Hochberg, false discovery rate\n"
+	        "%.2f), and a change must also exceed the threshold (the minimum effect size).\n"
+	        "A file whose run began on a busy machine (load average at or above its PUs)\n"
+	        "has its changes shown as slower or faster, none judged a regression, unless\n"
+	        "--regressions.\n",
+	        ALPHA);
+	fprintf(out,
 	        "\n"
 	        "  --threshold PCT   a regression is NEW slower than BASE by more than PCT%%\n"
-	        "                    (default %.0f) AND significant: p < %.2f; with too few\n"
-	        "                    samples for the test to ever reach that (3 against 3), the\n"
-	        "                    two intervals of the median must not overlap instead; a cell\n"
+	        "                    (default %.0f) AND significant: q < %.2f (the p-value after\n"
+	        "                    the correction); with too few samples for the test to ever\n"
+	        "                    reach that (3 against 3), the two intervals of the median\n"
+	        "                    must not overlap and the ratio's whole interval must lie\n"
+	        "                    beyond the threshold instead; a cell\n"
 	        "                    whose samples do not match its median (a hand-edited file)\n"
 	        "                    is judged on the medians alone\n"
 	        "  --format markdown for pull-request comments and job summaries\n"
@@ -57,6 +77,7 @@ struct options {
 	double threshold; /* a fraction: 0.10 for 10% */
 	bool markdown;
 	enum basis by;
+	bool regressions; /* --regressions: judge across machines and configurations too */
 };
 
 /* One cell of BASE against its match in another file. */
@@ -66,6 +87,8 @@ struct comparison {
 	double base_value, other_value; /* medians (s) or speedups */
 	double r, r_lo, r_hi;           /* relative time, above 1 = slower */
 	double p;                       /* NAN when not computed */
+	double q;                       /* p after the Benjamini-Hochberg correction */
+	bool usable;                    /* the samples are those of the medians */
 	const char *test;               /* "U", "intervals", "medians" */
 	char note[160];
 };
@@ -98,19 +121,43 @@ static double cell_speedup(const struct rf_cell *c, const struct rf_cell *serial
 	return r.value;
 }
 
+/* The verdict from whether the difference is significant and how large it is:
+ * beyond the threshold (the minimum effect size) a regression or an
+ * improvement; judged on the intervals, the ratio's whole interval must lie
+ * beyond it. */
+static void set_verdict(struct comparison *cmp, const struct options *o, bool significant)
+{
+	double up = 1 + o->threshold;
+	bool intervals = strcmp(cmp->test, "intervals") == 0;
+	if (!significant)
+		cmp->verdict = V_SAME;
+	else if (cmp->r > up && (!intervals || cmp->r_lo > up))
+		cmp->verdict = V_REGRESSION;
+	else if (cmp->r < 1 / up && (!intervals || cmp->r_hi < 1 / up))
+		cmp->verdict = V_IMPROVED;
+	else if (cmp->r > 1)
+		cmp->verdict = cmp->usable ? V_SLOWER : V_SAME;
+	else if (cmp->r < 1)
+		cmp->verdict = cmp->usable ? V_FASTER : V_SAME;
+	else
+		cmp->verdict = V_SAME;
+}
+
 static void judge(struct comparison *cmp, const struct options *o, double *a, size_t na, double *b,
                   size_t nb, bool samples_usable, double base_lo, double base_hi, double other_lo,
                   double other_hi)
 {
 	bool significant;
+	cmp->usable = samples_usable;
 	cmp->p = samples_usable ? mann_whitney_p(a, na, b, nb) : NAN;
+	cmp->q = cmp->p;
 	if (!samples_usable) {
 		cmp->test = "medians";
 		significant = true;
 		snprintf(cmp->note, sizeof(cmp->note), "samples missing: judged on the medians");
 	} else if (mann_whitney_min_p(na, nb) < ALPHA) {
 		cmp->test = "U";
-		significant = cmp->p < ALPHA;
+		significant = cmp->p < ALPHA; /* until corrected (correct_p_values) */
 	} else {
 		cmp->test = "intervals";
 		/* disjoint intervals of the median */
@@ -118,19 +165,37 @@ static void judge(struct comparison *cmp, const struct options *o, double *a, si
 		snprintf(cmp->note, sizeof(cmp->note), "intervals %s",
 		         significant ? "disjoint" : "overlap");
 	}
-	double up = 1 + o->threshold;
-	if (!significant)
-		cmp->verdict = V_SAME;
-	else if (cmp->r > up)
-		cmp->verdict = V_REGRESSION;
-	else if (cmp->r < 1 / up)
-		cmp->verdict = V_IMPROVED;
-	else if (cmp->r > 1)
-		cmp->verdict = samples_usable ? V_SLOWER : V_SAME;
-	else if (cmp->r < 1)
-		cmp->verdict = samples_usable ? V_FASTER : V_SAME;
-	else
-		cmp->verdict = V_SAME;
+	set_verdict(cmp, o, significant);
+}
+
+static int cmp_by_p(const void *a, const void *b)
+{
+	const struct comparison *x = *(const struct comparison *const *)a,
+	                        *y = *(const struct comparison *const *)b;
+	return (x->p > y->p) - (x->p < y->p);
+}
+
+/* Benjamini-Hochberg over the U tests of one file against BASE: q of the
+ * k-th smallest of m p-values is the least m p_(j) / j over j >= k; each of
+ * them is judged again on q. */
+static void correct_p_values(struct comparison *const *tests, size_t m, const struct options *o)
+{
+	struct comparison **sorted = malloc((m + 1) * sizeof(*sorted));
+	if (sorted == NULL)
+		return;
+	memcpy(sorted, tests, m * sizeof(*sorted));
+	qsort(sorted, m, sizeof(*sorted), cmp_by_p);
+	double least = 1.0;
+	for (size_t k = m; k-- > 0;) {
+		double q = sorted[k]->p * (double)m / (double)(k + 1);
+		least = q < least ? q : least;
+		sorted[k]->q = least;
+		set_verdict(sorted[k], o, least < ALPHA);
+		if (sorted[k]->p < ALPHA && least >= ALPHA && sorted[k]->note[0] == '\0')
+			snprintf(sorted[k]->note, sizeof(sorted[k]->note),
+			         "q %.2f after the correction for %zu cells", least, m);
+	}
+	free(sorted);
 }
 
 static void compare_times(struct comparison *cmp, const struct options *o)
@@ -301,9 +366,48 @@ struct session {
 	size_t n_other, n_rows;    /* n_files - 1; BASE's cells */
 	bool same, by_speedup, md; /* one machine; what is compared; markdown */
 	char why[512];             /* how the machines differ */
-	struct comparison *cmp;    /* n_rows x n_other */
-	struct outcome *out;       /* per other file */
+	char (*config_diff)[512];  /* per other file: how its run was configured otherwise */
+	bool configs_differ;
+	char busy[256];         /* which file's machine was busy before its run; "" when none */
+	struct comparison *cmp; /* n_rows x n_other */
+	struct outcome *out;    /* per other file */
 };
+
+/* Whether a file's run began on a busy machine: a load average at or above
+ * its PUs, which `run` warns of; then which, in s->busy. */
+static void note_busy(struct session *s)
+{
+	for (int i = 0; i < s->n_files; i++) {
+		const struct result_file *rf = &s->files[i];
+		json_t *m = json_object_get(rf->doc, "machine");
+		json_t *first = json_array_get(json_object_get(m, "load_avg"), 0);
+		size_t pus = json_array_size(json_object_get(m, "allowed_pus"));
+		double load = json_is_number(first) ? json_number_value(first) : NAN;
+		if (!isfinite(load) || pus == 0 || load < (double)pus)
+			continue;
+		size_t used = strlen(s->busy);
+		snprintf(s->busy + used, sizeof(s->busy) - used,
+		         "%s%s load average %.2f on %zu PUs", used ? "; " : "",
+		         i == 0            ? "BASE"
+		         : s->n_files == 2 ? "NEW"
+		                           : rf->path,
+		         load, pus);
+	}
+}
+
+/* On a busy machine a change is reported as slower or faster, never as a
+ * regression or an improvement, and the counts follow. */
+static void unjudge(struct session *s)
+{
+	for (size_t k = 0; k < s->n_rows * s->n_other; k++) {
+		if (s->cmp[k].verdict == V_REGRESSION)
+			s->cmp[k].verdict = V_SLOWER;
+		if (s->cmp[k].verdict == V_IMPROVED)
+			s->cmp[k].verdict = V_FASTER;
+	}
+	for (size_t j = 0; j < s->n_other; j++)
+		s->out[j].regressions = s->out[j].improvements = 0;
+}
 
 /* Returns -1 to go on (with *first the index of BASE in argv), else the exit status. */
 static int parse_options(int argc, char **argv, struct options *o, int *first)
@@ -312,6 +416,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *first)
 	    {"threshold", required_argument, NULL, 't'},
 	    {"format", required_argument, NULL, 'f'},
 	    {"by", required_argument, NULL, 'b'},
+	    {"regressions", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -359,6 +464,9 @@ static int parse_options(int argc, char **argv, struct options *o, int *first)
 				return 2;
 			}
 			break;
+		case 'R':
+			o->regressions = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -401,10 +509,50 @@ static bool compare_all(struct session *s)
 				out->log_sum += log(c->r);
 				out->n_log++;
 			}
-			out->regressions += c->verdict == V_REGRESSION;
-			out->improvements += c->verdict == V_IMPROVED;
 		}
+	struct comparison **tests = calloc(s->n_rows + 1, sizeof(*tests));
+	for (size_t j = 0; tests != NULL && j < s->n_other; j++) {
+		size_t m = 0;
+		for (size_t r = 0; r < s->n_rows; r++) {
+			struct comparison *c = &s->cmp[r * s->n_other + j];
+			if (c->verdict != V_NONE && strcmp(c->test, "U") == 0 && isfinite(c->p))
+				tests[m++] = c;
+		}
+		correct_p_values(tests, m, &s->o);
+		for (size_t r = 0; r < s->n_rows; r++) {
+			const struct comparison *c = &s->cmp[r * s->n_other + j];
+			s->out[j].regressions += c->verdict == V_REGRESSION;
+			s->out[j].improvements += c->verdict == V_IMPROVED;
+		}
+	}
+	free(tests);
 	return any;
+}
+
+/* What differs between the machines and the runs' configurations, and what
+ * that means for the comparison. */
+static void print_differences(const struct session *s, FILE *f)
+{
+	bool md = s->md;
+	if (!s->same)
+		fprintf(f, md ? "**Different machines**: %s.\n\n" : "  different machines: %s\n",
+		        s->why);
+	for (size_t j = 0; j < s->n_other; j++)
+		if (s->config_diff[j][0] != '\0')
+			fprintf(f,
+			        md ? "**Different configuration** of %s: %s.\n\n"
+			           : "  different configuration of %s: %s\n",
+			        s->n_files == 2 ? "NEW" : s->files[j + 1].path, s->config_diff[j]);
+	if ((!s->same || s->configs_differ) && !s->o.regressions)
+		fprintf(
+		    f,
+		    md ? "Times from different machines or configurations answer *which strategy, "
+		         "by how much, there*, not *slower than before*: the files side by side, "
+		         "nothing judged a regression (`--regressions` judges anyway).\n"
+		       : "  times from different machines or configurations answer \"which "
+		         "strategy, by how much, there\",\n  not \"slower than before\": the "
+		         "files side by side, nothing judged a regression\n  (--regressions judges "
+		         "anyway)\n");
 }
 
 /* The files, their machines, and what is compared. */
@@ -442,6 +590,9 @@ static void print_header(const struct session *s, FILE *f)
 	}
 	const char *other = s->n_files == 2 ? "NEW" : "the file's";
 	fputs(md ? "\n" : "", f);
+	print_differences(s, f);
+	if (!s->o.regressions && (!s->same || s->configs_differ))
+		return;
 	if (!s->same)
 		fprintf(f,
 		        md ? "**The machines differ** (%s): times are not comparable, so each "
@@ -463,10 +614,12 @@ static void print_header(const struct session *s, FILE *f)
 		                : "--by time, across machines",
 		        s->n_files == 2 ? "NEW" : "file");
 	fprintf(f,
-	        md ? "A **regression** is slower by more than %g%% with p < %.2f (Mann-Whitney U "
-	             "on the samples).\n\n"
-	           : "  a regression: slower by more than %g%% with p < %.2f (Mann-Whitney U on "
-	             "the samples)\n\n",
+	        md ? "A **regression** is slower by more than %g%% (the minimum effect size) with "
+	             "q < %.2f: Mann-Whitney U on the samples, the p-values of each file's cells "
+	             "corrected for multiple comparisons (Benjamini-Hochberg).\n\n"
+	           : "  a regression: slower by more than %g%% (the minimum effect size) with q < "
+	             "%.2f: Mann-Whitney U\n  on the samples, the p-values of each file's cells "
+	             "corrected for multiple\n  comparisons (Benjamini-Hochberg)\n\n",
 	        s->o.threshold * 100, ALPHA);
 }
 
@@ -664,9 +817,25 @@ int cmd_compare(int argc, char **argv)
 	s.same = true;
 	for (int i = 1; i < s.n_files && s.same; i++)
 		s.same = result_files_same_machine(&s.files[0], &s.files[i], s.why, sizeof(s.why));
+	s.n_other = (size_t)s.n_files - 1;
+	s.config_diff = calloc((size_t)s.n_files, sizeof(*s.config_diff));
+	if (s.config_diff == NULL)
+		goto done;
+	for (int i = 1; i < s.n_files; i++) {
+		rf_config_differences(&s.files[0], &s.files[i], s.config_diff[i - 1],
+		                      sizeof(s.config_diff[0]));
+		s.configs_differ |= s.config_diff[i - 1][0] != '\0';
+	}
+	if ((!s.same || s.configs_differ) && !s.o.regressions) {
+		print_header(&s, stdout);
+		rf_side_by_side(stdout, s.files, s.n_files, s.md);
+		rc = fflush(stdout) != 0 ? 2 : 0;
+		goto done;
+	}
 	s.by_speedup = s.o.by == BY_SPEEDUP || (s.o.by == BY_AUTO && !s.same);
 	s.n_other = (size_t)s.n_files - 1;
 	s.n_rows = s.files[0].n_cells;
+	note_busy(&s);
 	s.cmp = calloc(s.n_rows * s.n_other + 1, sizeof(*s.cmp));
 	s.out = calloc(s.n_other, sizeof(*s.out));
 	if (s.cmp == NULL || s.out == NULL)
@@ -678,7 +847,18 @@ int cmd_compare(int argc, char **argv)
 		        s.n_files == 2 ? s.files[1].path : "the other files", s.files[0].path);
 		goto done;
 	}
+	if (s.busy[0] != '\0' && !s.o.regressions)
+		unjudge(&s);
 	print_header(&s, stdout);
+	if (s.busy[0] != '\0')
+		fprintf(stdout,
+		        s.md ? "**The machine was busy**: %s. Its times carry other work's, so "
+		               "nothing is judged a regression%s.\n\n"
+		             : "  the machine was busy: %s;\n  its times carry other work's, so "
+		               "nothing is judged a regression%s\n\n",
+		        s.busy,
+		        s.o.regressions ? " unless asked (--regressions: judged anyway)"
+		                        : " (--regressions judges anyway)");
 	if (s.n_files == 2)
 		table_two(&s, stdout);
 	else if (table_many(&s, stdout) != 0)
@@ -689,6 +869,7 @@ int cmd_compare(int argc, char **argv)
 		rc = 2;
 	}
 done:
+	free(s.config_diff);
 	free(s.cmp);
 	free(s.out);
 	for (int i = 0; i < s.n_files; i++)

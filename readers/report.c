@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "readers/claims.h"
+#include "readers/machines.h"
 #include "readers/resultfile.h"
 
 enum format { FMT_TEXT, FMT_MARKDOWN, FMT_CSV, FMT_GAB };
@@ -18,14 +19,22 @@ static void usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: concbench report FILE [--format text|markdown|csv|github-action-benchmark]\n"
+	    "usage: concbench report FILE [FILE...]\n"
+	    "                        [--format text|markdown|csv|github-action-benchmark]\n"
+	    "\n"
+	    "Several files (from several machines, say): text and markdown report each in\n"
+	    "turn, then side by side (what differs between the runs, each file's serial\n"
+	    "times, best speedups and where, winners and scaling curves; compare --help);\n"
+	    "csv puts every file's rows under one header, each row naming its machine.\n"
 	    "\n"
 	    "  text      per workload, a table with the strategies as columns and the worker\n"
 	    "            counts as rows: median wall time, +- half its 95%% interval (as %% of\n"
 	    "            the median) and the speedup over serial; latency percentiles for I/O\n"
 	    "            workloads; errors, warnings and the claims' verdicts (the default)\n"
 	    "  markdown  the same tables in GitHub markdown (job summaries, pull requests)\n"
-	    "  csv       one row per cell and sample, with the cell's statistics\n"
+	    "  csv       one row per cell and sample, with the cell's statistics, its\n"
+	    "            machine (host, CPU model, cores, allowed PUs), the pin policy and\n"
+	    "            the latency percentiles (p50, p90, p99)\n"
 	    "  github-action-benchmark\n"
 	    "            the customSmallerIsBetter JSON: one entry per healthy cell, named\n"
 	    "            WORKLOAD/STRATEGY/n=WORKERS, value = median wall time in s\n"
@@ -644,7 +653,32 @@ static const char *const csv_sample_fields[] = {"wall_s",      "user_s",        
                                                 "max_rss_kib", "ctx_voluntary", "ctx_involuntary"};
 #define N_SAMPLE_FIELDS (sizeof(csv_sample_fields) / sizeof(csv_sample_fields[0]))
 
-static void csv_row(FILE *out, const struct rf_cell *c, json_t *sample, size_t index)
+/* The row's machine: host, CPU model, cores, allowed PUs ("0-3,8"), pin policy. */
+static void csv_machine(FILE *out, const struct result_file *rf)
+{
+	char buf[1024] = "", num[32];
+	csv_field(out, rf->hostname, false);
+	csv_field(out, rf->cpu_model, false);
+	snprintf(num, sizeof(num), "%ld", rf->cores);
+	csv_field(out, rf->cores > 0 ? num : "", false);
+	json_t *pus = json_object_get(json_object_get(rf->doc, "machine"), "allowed_pus");
+	size_t i, used = 0, n = json_array_size(pus);
+	for (i = 0; i < n && used + 24 < sizeof(buf); i++) {
+		json_int_t first = json_integer_value(json_array_get(pus, i)), last = first;
+		while (i + 1 < n && json_integer_value(json_array_get(pus, i + 1)) == last + 1)
+			last = json_integer_value(json_array_get(pus, ++i));
+		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%lld", used ? "," : "",
+		                         (long long)first);
+		if (last != first)
+			used += (size_t)snprintf(buf + used, sizeof(buf) - used, "-%lld",
+			                         (long long)last);
+	}
+	csv_field(out, buf, false);
+	csv_field(out, rf_str(json_object_get(rf->doc, "config"), "pin"), false);
+}
+
+static void csv_row(FILE *out, const struct result_file *rf, const struct rf_cell *c,
+                    json_t *sample, size_t index)
 {
 	char buf[32];
 	csv_field(out, c->workload, false);
@@ -666,23 +700,32 @@ static void csv_row(FILE *out, const struct rf_cell *c, json_t *sample, size_t i
 	csv_num(out, c->speedup, false);
 	json_t *ok = json_object_get(c->json, "checksum_ok");
 	csv_field(out, json_is_true(ok) ? "true" : json_is_false(ok) ? "false" : "", false);
-	csv_field(out, c->error, true);
+	csv_field(out, c->error, false);
+	csv_machine(out, rf);
+	json_t *lat = json_object_get(c->json, "latency_s");
+	csv_num(out, rf_num(lat, "p50"), false);
+	csv_num(out, rf_num(lat, "p90"), false);
+	csv_num(out, rf_num(lat, "p99"), true);
 }
 
-static void report_csv(FILE *out, const struct result_file *rf)
+static void report_csv(FILE *out, const struct result_file *rf, bool header)
 {
-	fputs("workload,kind,params,strategy,workers,sample,", out);
-	for (size_t f = 0; f < N_SAMPLE_FIELDS; f++)
-		fprintf(out, "%s,", csv_sample_fields[f]);
-	fputs("median_s,ci95_lo_s,ci95_hi_s,speedup_vs_serial,checksum_ok,error\n", out);
+	if (header) {
+		fputs("workload,kind,params,strategy,workers,sample,", out);
+		for (size_t f = 0; f < N_SAMPLE_FIELDS; f++)
+			fprintf(out, "%s,", csv_sample_fields[f]);
+		fputs("median_s,ci95_lo_s,ci95_hi_s,speedup_vs_serial,checksum_ok,error,host,"
+		      "cpu_model,cores,allowed_pus,pin,latency_p50_s,latency_p90_s,latency_p99_s\n",
+		      out);
+	}
 	for (size_t i = 0; i < rf->n_cells; i++) {
 		const struct rf_cell *c = &rf->cells[i];
 		json_t *samples = json_object_get(c->json, "samples");
 		if (json_array_size(samples) == 0)
-			csv_row(out, c, NULL, 0);
+			csv_row(out, rf, c, NULL, 0);
 		size_t k;
 		json_t *s;
-		json_array_foreach(samples, k, s) csv_row(out, c, s, k);
+		json_array_foreach(samples, k, s) csv_row(out, rf, c, s, k);
 	}
 }
 
@@ -734,6 +777,40 @@ static int report_gab(FILE *out, const struct result_file *rf)
 	return rc;
 }
 
+/* ---- several files ---------------------------------------------------------- */
+
+/* After each file's own report: how the runs differ from the first, and the
+ * files side by side. */
+static void report_side_by_side(FILE *out, const struct result_file *files, int n, bool markdown)
+{
+	fprintf(out,
+	        markdown ? "\n---\n\n## The %d files side by side\n\n"
+	                 : "\nthe %d files side by side\n",
+	        n);
+	for (int i = 0; i < n; i++) {
+		char machine[600], diff[1024] = "", why[512];
+		result_file_machine_label(&files[i], machine, sizeof(machine));
+		if (i > 0) {
+			rf_config_differences(&files[0], &files[i], diff, sizeof(diff));
+			if (!result_files_same_machine(&files[0], &files[i], why, sizeof(why)))
+				snprintf(diff + strlen(diff), sizeof(diff) - strlen(diff), "%s%s",
+				         diff[0] ? "; " : "", why);
+		}
+		if (markdown) {
+			fprintf(out, "- #%d `%s`: ", i + 1, files[i].path);
+			rf_print_markdown(out, machine);
+			if (diff[0]) {
+				fputs("; differs from #1: ", out);
+				rf_print_markdown(out, diff);
+			}
+			fputs("\n", out);
+		} else
+			fprintf(out, "  #%d %s: %s%s%s\n", i + 1, files[i].path, machine,
+			        diff[0] ? "\n     differs from #1: " : "", diff);
+	}
+	rf_side_by_side(out, files, n, markdown);
+}
+
 /* ---- the command -------------------------------------------------------- */
 
 int cmd_report(int argc, char **argv)
@@ -776,33 +853,48 @@ int cmd_report(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (argc - optind != 1) {
+	int n = argc - optind;
+	if (n < 1 || (n > 1 && format == FMT_GAB)) {
 		fprintf(stderr, "concbench report: %s\n",
-		        argc == optind ? "which result file? (concbench report FILE)"
-		                       : "one result file at a time");
+		        n < 1 ? "which result file? (concbench report FILE)"
+		              : "github-action-benchmark takes one result file at a time");
 		usage(stderr);
 		return 2;
 	}
-	struct result_file rf;
+	struct result_file *files = calloc((size_t)n, sizeof(*files));
 	char err[1024];
-	if (result_file_load(argv[optind], &rf, err, sizeof(err)) != 0) {
-		fprintf(stderr, "concbench report: %s\n", err);
+	if (files == NULL)
 		return 2;
-	}
+	for (int i = 0; i < n; i++)
+		if (result_file_load(argv[optind + i], &files[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "concbench report: %s\n", err);
+			for (int k = 0; k < i; k++)
+				result_file_free(&files[k]);
+			free(files);
+			return 2;
+		}
 	int rc = 0;
-	switch (format) {
-	case FMT_TEXT:
-	case FMT_MARKDOWN:
-		rc = report_tables(stdout, &rf, format == FMT_MARKDOWN);
-		break;
-	case FMT_CSV:
-		report_csv(stdout, &rf);
-		break;
-	case FMT_GAB:
-		rc = report_gab(stdout, &rf);
-		break;
+	for (int i = 0; i < n && rc == 0; i++) {
+		switch (format) {
+		case FMT_TEXT:
+		case FMT_MARKDOWN:
+			if (i > 0)
+				fputs(format == FMT_MARKDOWN ? "\n---\n\n" : "\n", stdout);
+			rc = report_tables(stdout, &files[i], format == FMT_MARKDOWN);
+			break;
+		case FMT_CSV:
+			report_csv(stdout, &files[i], i == 0);
+			break;
+		case FMT_GAB:
+			rc = report_gab(stdout, &files[i]);
+			break;
+		}
 	}
-	result_file_free(&rf);
+	if (rc == 0 && n > 1 && format != FMT_CSV)
+		report_side_by_side(stdout, files, n, format == FMT_MARKDOWN);
+	for (int i = 0; i < n; i++)
+		result_file_free(&files[i]);
+	free(files);
 	if (fflush(stdout) != 0 || rc != 0) {
 		fprintf(stderr, "concbench report: could not write the report\n");
 		return 1;

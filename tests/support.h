@@ -35,9 +35,11 @@ size_t strategy_count(void);
 
 #define FIXTURE_A "tests/fixtures/result-lab-a.json"
 #define FIXTURE_B "tests/fixtures/result-lab-b.json"
-#define BAD_JSON  "tests/fixtures/bad-syntax.json"
-#define WRONG_VER "tests/fixtures/wrong-version.json"
-#define SCHEMA    "schema/result.schema.json"
+/* a 64-core machine with 2 NUMA nodes, 1 to 64 workers, primes and sleep only */
+#define FIXTURE_BIG "tests/fixtures/result-big-64.json"
+#define BAD_JSON    "tests/fixtures/bad-syntax.json"
+#define WRONG_VER   "tests/fixtures/wrong-version.json"
+#define SCHEMA      "schema/result.schema.json"
 
 /* To the repository root (make test runs there; else from BUILD/concbench's). */
 void go_to_root(void);

@@ -39,6 +39,32 @@ static void check_svg(const char *path, const char *const *series)
 	free(svg);
 }
 
+Test(plot, machines_chart_draws_each_machines_own_sweep, .timeout = 120, .init = make_tmpdir,
+     .fini = remove_tmpdir)
+{
+	/* a 4-core machine (1 to 4 workers), a 64-core one (1 to 64, primes with
+	 * more tasks), and lab-a again: the same name twice is told apart */
+	struct output o =
+	    sh("cp " FIXTURE_A " %s/again.json && scripts/plot -o %s --name all " FIXTURE_A
+	       " " FIXTURE_BIG " %s/again.json",
+	       tmpdir, tmpdir, tmpdir);
+	cr_assert_eq(o.status, 0, "scripts/plot exited %d:\n%s%s", o.status, o.out, o.err);
+	output_free(&o);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/all/primes-machines.svg", tmpdir);
+	char *svg = slurp(path);
+	cr_assert_not_null(strstr(svg, ">threads: big-64, 64 cores, pin core</text>"), "%s", path);
+	cr_assert_not_null(
+	    strstr(svg, ">threads: lab-a, 4 cores, pin core (#1, 2026-01-10T09:00:00Z)</text>"),
+	    "%s", path);
+	cr_assert_not_null(
+	    strstr(svg, ">threads: lab-a, 4 cores, pin core (#3, 2026-01-10T09:00:00Z)</text>"),
+	    "%s", path);
+	/* the 64-core curve reaches its own 64 workers */
+	cr_assert_not_null(strstr(svg, "> 64</text>"), "%s", path);
+	free(svg);
+}
+
 Test(plot, plots_render_from_the_fixtures, .timeout = 120, .init = make_tmpdir,
      .fini = remove_tmpdir)
 {
@@ -72,9 +98,10 @@ Test(plot, plots_render_from_the_fixtures, .timeout = 120, .init = make_tmpdir,
 	    {"result-lab-a--vs--result-lab-b/mixed-machines", NULL},
 	    {"result-lab-a--vs--result-lab-b/convoy", convoy},
 	};
-	static const char *const machines[] = {
-	    "lab-a (Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz, 4 cores), 2026-01-10T09:00:00Z",
-	    "lab-b (AMD EPYC 7763 64-Core Processor, 2 cores), 2026-01-11T09:00:00Z", NULL};
+	/* each machine's own curve per strategy, named by host, cores and pin policy */
+	static const char *const machines[] = {"threads: lab-a, 4 cores, pin core",
+	                                       "threads: lab-b, 2 cores, pin core",
+	                                       "gil: lab-b, 2 cores, pin core", NULL};
 	char svgs[8192] = "";
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		char path[512];

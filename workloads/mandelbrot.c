@@ -14,6 +14,7 @@
  * every product in its own statement so that no compiler fuses a multiply and
  * an add: the counts are bit-identical across strategies, optimisation levels
  * and sanitizer builds. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,26 @@ static bool mandelbrot_expected_items(const struct workload *w, uint64_t *out)
 	return true;
 }
 
+/* More, thinner bands for more workers (a band is at least one row, so the
+ * image grows taller, and wider with it, when there are more bands than
+ * rows); more work by more pixels, the view unchanged. Sizes other than the
+ * two known ones have no expected checksum: the strategies must then agree
+ * with the first cell measured. */
+static void mandelbrot_resize(struct workload *w, uint64_t min_tasks, double grow)
+{
+	int64_t width = param_get(&w->params, "width"), height = param_get(&w->params, "height");
+	double side = grow > 1.0 ? sqrt(grow) : 1.0;
+	if ((double)height * side < (double)min_tasks)
+		side = (double)min_tasks / (double)height;
+	if (side > 1.0 &&
+	    params_resize_int(&w->params, "height", (int64_t)ceil((double)height * side)))
+		params_resize_int(&w->params, "width", (int64_t)ceil((double)width * side));
+	height = param_get(&w->params, "height");
+	if ((int64_t)min_tasks > param_get(&w->params, "bands"))
+		params_resize_int(&w->params, "bands",
+		                  (int64_t)min_tasks < height ? (int64_t)min_tasks : height);
+}
+
 const struct workload_ops mandelbrot_workload = {
     .name = "mandelbrot",
     .kind = WORKLOAD_CPU,
@@ -211,4 +232,5 @@ const struct workload_ops mandelbrot_workload = {
     .expected_checksum = mandelbrot_expected_checksum,
     .expected_items = mandelbrot_expected_items,
     .items_name = "iterations",
+    .resize = mandelbrot_resize,
 };

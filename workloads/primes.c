@@ -3,6 +3,7 @@
  * The expected answer comes from an independent algorithm (a sieve run in
  * setup, outside the timed region), so a strategy that loses, repeats or
  * miscounts a range is caught. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,21 @@ static bool primes_expected_items(const struct workload *w, uint64_t *out)
 	return true;
 }
 
+/* More, narrower ranges for more workers; more work by a higher bound, whose
+ * trial divisions cost about limit^1.5 in all (sqrt(n) divisors per prime). */
+static void primes_resize(struct workload *w, uint64_t min_tasks, double grow)
+{
+	int64_t limit = param_get(&w->params, "limit");
+	if (grow > 1.0)
+		params_resize_int(&w->params, "limit",
+		                  (int64_t)((double)limit * pow(grow, 2.0 / 3.0)));
+	limit = param_get(&w->params, "limit");
+	int64_t tasks = param_get(&w->params, "tasks");
+	if ((int64_t)min_tasks > tasks)
+		params_resize_int(&w->params, "tasks",
+		                  (int64_t)min_tasks < limit ? (int64_t)min_tasks : limit);
+}
+
 const struct workload_ops primes_workload = {
     .name = "primes",
     .kind = WORKLOAD_CPU,
@@ -179,4 +195,5 @@ const struct workload_ops primes_workload = {
     .expected_items = primes_expected_items,
     .items_name = "primes",
     .setup_worker = primes_setup_worker,
+    .resize = primes_resize,
 };

@@ -16,6 +16,7 @@
  * expected hash is computed from the formula (outside the timed region)
  * without the arrays. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,36 @@ static bool triad_expected_items(const struct workload *w, uint64_t *out)
 	return true;
 }
 
+/* Arrays of a task stay at least this long (24 MiB for the three), past a
+ * core's share of any last-level cache, when more tasks split the work. */
+#define TRIAD_MIN_ELEMENTS (1u << 20)
+
+/* More tasks for more workers, with the same total traffic: shorter arrays
+ * down to TRIAD_MIN_ELEMENTS, then fewer passes (at least one, so the total
+ * may grow); more work by more passes. */
+static void triad_resize(struct workload *w, uint64_t min_tasks, double grow)
+{
+	double tasks = (double)param_get(&w->params, "tasks");
+	double elements = (double)param_get(&w->params, "elements");
+	double passes = (double)param_get(&w->params, "passes");
+	double total = tasks * elements * passes * (grow > 1.0 ? grow : 1.0);
+	if ((double)min_tasks > tasks &&
+	    params_resize_int(&w->params, "tasks", (int64_t)min_tasks)) {
+		tasks = (double)min_tasks;
+		double shorter = total / (tasks * passes);
+		if (shorter < elements)
+			params_resize_int(
+			    &w->params, "elements",
+			    (int64_t)(shorter > TRIAD_MIN_ELEMENTS
+			                  ? shorter
+			                  : (elements < TRIAD_MIN_ELEMENTS ? elements
+			                                                   : TRIAD_MIN_ELEMENTS)));
+	}
+	elements = (double)param_get(&w->params, "elements");
+	double want = total / (tasks * elements);
+	params_resize_int(&w->params, "passes", (int64_t)(want < 1.0 ? 1.0 : want + 0.5));
+}
+
 const struct workload_ops triad_workload = {
     .name = "triad",
     .kind = WORKLOAD_CPU,
@@ -244,4 +275,5 @@ const struct workload_ops triad_workload = {
     .expected_checksum = triad_expected_checksum,
     .expected_items = triad_expected_items,
     .items_name = "elements updated",
+    .resize = triad_resize,
 };

@@ -146,6 +146,11 @@ struct workload_ops {
 	/* The descriptors of the parent's set-up that a fresh worker needs
 	 * (shared memory, a socket), at most max; how many. NULL: none. */
 	int (*shared_fds)(const struct workload *w, int *fds, int max);
+	/* The automatic sizing (bench/sizing.c), before setup: at least min_tasks
+	 * tasks, and about `grow` times the total work of the current parameters,
+	 * touching only those -p did not set (params_resize_int). NULL for a
+	 * workload whose size does not follow the machine. */
+	void (*resize)(struct workload *w, uint64_t min_tasks, double grow);
 };
 
 /* The most descriptors a workload shares with fresh workers (shared_fds). */

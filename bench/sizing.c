@@ -1,0 +1,684 @@
+/* Sizes that follow the machine, and a time budget.
+ *
+ * Before a workload is set up, sizing_apply gives it at least 8 tasks per
+ * worker at the run's largest worker count (its resize op decides how: more,
+ * smaller tasks, the same total work), so that on a 64-core machine a curve is
+ * not cut off by the workload. All cells of a workload share its parameters:
+ * every worker count runs the same work per repetition (strong scaling).
+ *
+ * sizing_plan then calibrates (for --list-cells, and for a run with a budget,
+ * which the default suite has): each workload is set up once, and each cell is
+ * run once through its own strategy on a sample of its tasks (every k-th one,
+ * so that the sample spans uneven tasks) and once on as many empty tasks as it
+ * has workers (the pool's start-up and join). A cell's run is then estimated
+ * as that start-up plus the sample's work scaled to all tasks. Where a CPU
+ * cell plans more threads than this process has CPUs (a synthetic topology,
+ * or n above the cores), the sample measured here on fewer cores is projected:
+ * the speedup the sample showed on the CPUs there are, as a share of the ideal
+ * (0 under a lock, 1 for free threads), carried to the cores the plan spreads
+ * over. Nothing here knows a strategy by name.
+ *
+ * The calibration also grows a CPU workload's work where a pool's start-up
+ * would be more than a twentieth of a run at the largest worker count (20
+ * times the start-up at ideal speedup), up to SERIAL_CAP_S of serial work so
+ * that the lock-bound cells stay affordable; what was aimed at and reached is
+ * recorded in each cell ("sizing").
+ *
+ * With a budget, a plan over it gets fewer repetitions first (down to 3, not
+ * below what -r gave), then a sparser worker sweep (not when -n gave one),
+ * then no warm-up run (unless --warmup gave one), then the sparsest sweep
+ * (1, 2 and the cores), and the result and stderr say which. */
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/run.h"
+
+#define TASKS_PER_WORKER 8
+#define STARTUP_MULTIPLE 20.0
+#define SERIAL_CAP_S     1.0
+#define MIN_REPS         3
+#define SAMPLE_SHARE     16 /* a CPU cell's sample: 1/16 of its tasks, or more */
+
+int sizing_max_workers(const struct bench_run *run)
+{
+	int m = 1;
+	for (int i = 0; i < run->n_sweep; i++)
+		if (run->sweep[i] > m)
+			m = run->sweep[i];
+	return m;
+}
+
+void sizing_apply(const struct bench_run *run, struct bench_workload *bw)
+{
+	struct workload *w = &bw->w;
+	bw->grow = 1.0;
+	if (w->ops->resize == NULL || w->ops->kind != WORKLOAD_CPU)
+		return;
+	bw->autosized = true;
+	bw->min_tasks = (uint64_t)TASKS_PER_WORKER * (uint64_t)sizing_max_workers(run);
+	w->ops->resize(w, bw->min_tasks, 1.0);
+}
+
+/* ---- a view of a workload: a sample of its tasks, or empty ones ---------- */
+
+struct view {
+	struct workload_ops ops;
+	const struct workload *inner;
+	size_t count, stride;
+	bool empty;
+};
+
+struct view_call {
+	task_done_fn done;
+	void *arg;
+	size_t index;
+};
+
+static size_t view_task_count(const struct workload *w)
+{
+	return ((const struct view *)w->state)->count;
+}
+
+static void view_before_run(struct workload *w)
+{
+	struct view *v = w->state;
+	if (!v->empty && v->inner->ops->before_run != NULL)
+		v->inner->ops->before_run((struct workload *)v->inner);
+}
+
+static struct task_result view_run_task(const struct workload *w, size_t i, struct task_ctx *ctx)
+{
+	const struct view *v = w->state;
+	struct task_result r;
+	if (!v->empty)
+		return v->inner->ops->run_task(v->inner, i * v->stride, ctx);
+	memset(&r, 0, sizeof(r));
+	return r;
+}
+
+/* The inner workload reports its own task index: the runner expects the view's. */
+static void view_done(void *arg, size_t task, struct task_result result)
+{
+	struct view_call call = *(struct view_call *)arg;
+	(void)task;
+	free(arg);
+	call.done(call.arg, call.index, result);
+}
+
+static int view_submit(const struct workload *w, size_t i, struct loop *loop, task_done_fn done,
+                       void *arg)
+{
+	const struct view *v = w->state;
+	struct view_call *call = malloc(sizeof(*call));
+	if (call == NULL)
+		return -1;
+	*call = (struct view_call){.done = done, .arg = arg, .index = i};
+	int rc = v->inner->ops->submit(v->inner, i * v->stride, loop, view_done, call);
+	if (rc != 0)
+		free(call);
+	return rc;
+}
+
+static void view_open(struct view *v, struct bench_workload *into, const struct workload *inner,
+                      size_t count, bool empty)
+{
+	size_t tasks = inner->ops->task_count(inner);
+	memset(v, 0, sizeof(*v));
+	memset(into, 0, sizeof(*into));
+	v->ops = *inner->ops;
+	v->ops.task_count = view_task_count;
+	v->ops.before_run = view_before_run;
+	v->ops.run_task = view_run_task;
+	v->ops.submit = empty || inner->ops->submit == NULL ? NULL : view_submit;
+	v->ops.facts = NULL;
+	v->ops.stream_samples = NULL;
+	v->inner = inner;
+	v->empty = empty;
+	v->count = count;
+	v->stride = !empty && count > 0 ? tasks / count : 1;
+	if (v->stride < 1)
+		v->stride = 1;
+	into->w.ops = &v->ops;
+	into->w.params = inner->params;
+	into->w.state = v;
+}
+
+/* ---- measuring ------------------------------------------------------------ */
+
+/* One run of cell c's strategy, workers and plan on bw's workload: the timed
+ * run's wall time, and *whole the time around it (ballast, resets); NAN when
+ * it failed. */
+static double run_on(struct bench_run *run, const struct cell *c, struct bench_workload *bw,
+                     double *whole)
+{
+	struct cell tmp = *c;
+	struct sample s;
+	struct run_result rr;
+	int unpinned[CLI_MAX_WORKERS > 4096 ? 4096 : CLI_MAX_WORKERS];
+	/* A synthetic topology's PUs are not this machine's: measured here, the
+	 * workers go where the kernel puts them. */
+	if (!hwloc_topology_is_thissystem(run->topology) &&
+	    c->plan.workers <= (int)(sizeof(unpinned) / sizeof(unpinned[0]))) {
+		for (int i = 0; i < c->plan.workers; i++)
+			unpinned[i] = -1;
+		tmp.plan.cpus = unpinned;
+	}
+	tmp.bw = bw;
+	tmp.trace = NULL;
+	tmp.error[0] = '\0';
+	memset(&rr, 0, sizeof(rr));
+	double t0 = monotonic_now();
+	int rc = measure_once(run, &tmp, &s, &rr);
+	*whole = monotonic_now() - t0;
+	if (rc != 0)
+		return NAN;
+	run_result_free(&rr);
+	return s.wall_s;
+}
+
+/* The pool's start-up and join: the cell's strategy on empty tasks, one per
+ * worker. */
+static double startup_of(struct bench_run *run, const struct cell *c)
+{
+	struct view v;
+	struct bench_workload vbw;
+	double best = INFINITY, whole;
+	view_open(&v, &vbw, &c->bw->w, (size_t)c->workers, true);
+	for (int k = 0; k < 1; k++) {
+		double t = run_on(run, c, &vbw, &whole);
+		if (isfinite(t) && t < best)
+			best = t;
+	}
+	return isfinite(best) ? best : 0.0;
+}
+
+/* Tasks in a CPU cell's sample: a 16th of them, at least 4 per CPU here. */
+static size_t cpu_sample_tasks(size_t tasks, int cpus)
+{
+	size_t k = (tasks + SAMPLE_SHARE - 1) / SAMPLE_SHARE;
+	if (k < (size_t)(4 * cpus))
+		k = (size_t)(4 * cpus);
+	return k < tasks ? k : tasks;
+}
+
+/* The sample's tasks run inline, one after another: its serial time. */
+static double serial_sample_s(struct bench_workload *bw, size_t k)
+{
+	struct view v;
+	struct bench_workload vbw;
+	view_open(&v, &vbw, &bw->w, k, false);
+	double best = INFINITY;
+	for (int rep = 0; rep < 2; rep++) {
+		if (bw->w.ops->before_run != NULL)
+			bw->w.ops->before_run(&bw->w);
+		double t0 = monotonic_now();
+		for (size_t i = 0; i < k; i++)
+			(void)view_run_task(&vbw.w, i, NULL);
+		double t = monotonic_now() - t0;
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+static int cpus_here(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 1;
+	int n = CPU_COUNT(&set);
+	return n > 0 ? n : 1;
+}
+
+/* Distinct cores a cell's threads would run on under its plan. */
+static int lanes_planned(const struct cell *c)
+{
+	int threads = cell_threads(c);
+	if (c->plan.policy == PIN_NONE || c->plan.targets <= 0)
+		return threads;
+	return threads < c->plan.targets ? threads : c->plan.targets;
+}
+
+/* The sample's time under cell c (the lower of `tries` runs), NAN when it failed. */
+static double sample_run(struct bench_run *run, const struct cell *c, size_t k, double *whole)
+{
+	struct view v;
+	struct bench_workload vbw;
+	double best = NAN, w;
+	*whole = NAN;
+	view_open(&v, &vbw, &c->bw->w, k, false);
+	for (int i = 0; i < 2; i++) {
+		double t = run_on(run, c, &vbw, &w);
+		if (isfinite(t) && !(t >= best)) {
+			best = t;
+			*whole = w;
+		}
+		/* a second try only where one is short enough to be thrown off */
+		if (!isfinite(t) || t > 0.05 || c->bw->w.ops->kind == WORKLOAD_IO)
+			break;
+	}
+	return best;
+}
+
+/* How much of the ideal speedup the strategy reached on this workload with as
+ * many threads as there are CPUs here (0 under a lock, 1 for free threads):
+ * from its cell with the most threads that fit, on the sample. */
+static double efficiency_here(struct bench_run *run, const struct cell *of, size_t k,
+                              double serial_k, int here)
+{
+	const struct cell *ref = NULL;
+	for (int i = 0; i < run->n_cells; i++) {
+		const struct cell *c = &run->cells[i];
+		if (c->bw == of->bw && c->runner == of->runner && c->ballast_mb == 0 &&
+		    cell_threads(c) <= here && (ref == NULL || cell_threads(c) > cell_threads(ref)))
+			ref = c;
+	}
+	if (ref == NULL || cell_threads(ref) < 2 || serial_k <= 0)
+		return 0;
+	double whole, start = startup_of(run, ref), t = sample_run(run, ref, k, &whole);
+	if (!isfinite(t))
+		return 0;
+	double speedup = serial_k / (t - start > t * 0.05 ? t - start : t * 0.05);
+	double e = (speedup - 1.0) / (double)(cell_threads(ref) - 1);
+	return e < 0 ? 0 : e > 1 ? 1 : e;
+}
+
+/* One cell's estimated run. A CPU cell with more threads than there are CPUs
+ * here, planned on more cores than there are here, is projected (the top of
+ * the file); every other is its sample's time, scaled to all its tasks. */
+static void estimate_cell(struct bench_run *run, struct cell *c, size_t k_cpu, double serial_k)
+{
+	struct bench_workload *bw = c->bw;
+	const struct workload *w = &bw->w;
+	size_t tasks = w->ops->task_count(w);
+	double whole, start = startup_of(run, c), t = NAN, work;
+	int here = cpus_here();
+	bool cpu = w->ops->kind != WORKLOAD_IO;
+	c->tasks = tasks;
+	size_t k = cpu ? k_cpu : tasks / 8;
+	if (!cpu && k < (size_t)c->workers)
+		k = (size_t)c->workers;
+	k = k > tasks ? tasks : k == 0 ? 1 : k;
+	if (w->ops->stream_samples != NULL && cell_threads(c) > here && lanes_planned(c) > here) {
+		/* measured here it would be the cell with the most threads that fit */
+		c->est_run_s = 0;
+		for (int i = 0; i < run->n_cells; i++) {
+			const struct cell *o = &run->cells[i];
+			if (o->bw == bw && o->runner == c->runner && o->ballast_mb == 0 &&
+			    cell_threads(o) <= here && o->est_run_s > c->est_run_s)
+				c->est_run_s = o->est_run_s;
+		}
+		return;
+	}
+	if (w->ops->stream_samples != NULL) {
+		/* the stream's phases need every task: the cell as it is */
+		t = run_on(run, c, bw, &whole);
+		c->est_run_s = isfinite(t) ? whole : 0;
+		return;
+	}
+	if (cpu && cell_threads(c) > here && lanes_planned(c) > here) {
+		double e = efficiency_here(run, c, k, serial_k, here);
+		work = serial_k / (1.0 + e * (double)(lanes_planned(c) - 1));
+		whole = t = 0;
+	} else {
+		t = sample_run(run, c, k, &whole);
+		if (!isfinite(t)) {
+			c->est_run_s = 0;
+			return;
+		}
+		work = t - start > t * 0.05 ? t - start : t * 0.05;
+	}
+	c->est_run_s = start + work * (double)tasks / (double)k + (whole - t);
+	if (getenv("CONCBENCH_SIZING_DEBUG") != NULL)
+		fprintf(stderr,
+		        "sizing: %s %s n=%d: start %.4f, sample %zu/%zu %.4f s, serial %.4f s, "
+		        "run %.4f s\n",
+		        w->ops->name, c->runner->name, c->workers, start, k, tasks, t, serial_k,
+		        c->est_run_s);
+}
+
+/* ---- growing the work where start-up demands it -------------------------- */
+
+static struct cell *cell_at(struct bench_run *run, const struct bench_workload *bw,
+                            const struct runner_ops *r, int workers)
+{
+	for (int i = 0; i < run->n_cells; i++) {
+		struct cell *c = &run->cells[i];
+		if (c->bw == bw && c->runner == r && c->workers == workers && c->ballast_mb == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* The serial work a run at the largest worker count needs to last 20 pool
+ * start-ups, at ideal speedup, over every strategy with a pool. */
+static double work_aimed_at(struct bench_run *run, struct bench_workload *bw)
+{
+	int n = sizing_max_workers(run);
+	double aim = 0;
+	for (int si = 0; si < run->cfg.n_strategies; si++) {
+		const struct runner_ops *r = run->cfg.strategies[si];
+		struct cell *c =
+		    r->single_worker || r->single_thread ? NULL : cell_at(run, bw, r, n);
+		if (c == NULL)
+			continue;
+		double start = startup_of(run, c);
+		int lanes = n < c->plan.targets ? n : c->plan.targets;
+		double need = STARTUP_MULTIPLE * start * (double)lanes;
+		if (need > aim) {
+			aim = need;
+			bw->aim_strategy = r;
+			bw->aim_workers = n;
+			bw->aim_startup_s = start;
+		}
+	}
+	return aim;
+}
+
+static int setup_for_calibration(struct bench_run *run, struct bench_workload *bw, char *err,
+                                 size_t errlen)
+{
+	double t0 = monotonic_now();
+	if (start_fixture_server(run, bw) != 0 ||
+	    bw->w.ops->setup(&bw->w, bw->error, sizeof(bw->error)) != 0) {
+		snprintf(err, errlen, "calibration: %s: set-up failed: %s", bw->w.ops->name,
+		         bw->error);
+		stop_fixture_server(bw);
+		return -1;
+	}
+	bw->setup_s = monotonic_now() - t0;
+	return 0;
+}
+
+static void teardown_after_calibration(struct bench_workload *bw)
+{
+	bw->w.ops->teardown(&bw->w);
+	stop_fixture_server(bw);
+	bw->has_server = false;
+	bw->first_cell = NULL;
+}
+
+static int calibrate_workload(struct bench_run *run, struct bench_workload *bw, char *err,
+                              size_t errlen)
+{
+	/* A set-up that fails fails its cells when the run gets there (the run
+	 * goes on); here its cells are left unestimated. */
+	if (setup_for_calibration(run, bw, err, errlen) != 0) {
+		fprintf(stderr, "concbench run: %s: not estimated: %s\n", bw->w.ops->name, err);
+		err[0] = '\0';
+		return 0;
+	}
+	const struct workload *w = &bw->w;
+	size_t k = cpu_sample_tasks(w->ops->task_count(w), cpus_here());
+	double serial_k = w->ops->kind != WORKLOAD_IO ? serial_sample_s(bw, k) : 0;
+	if (bw->autosized) {
+		bw->serial_s = serial_k * (double)w->ops->task_count(w) / (double)k;
+		bw->aim_s = work_aimed_at(run, bw);
+		double reach = bw->aim_s < SERIAL_CAP_S ? bw->aim_s : SERIAL_CAP_S;
+		if (bw->serial_s > 0 && reach > 1.1 * bw->serial_s) {
+			bw->grow = reach / bw->serial_s;
+			teardown_after_calibration(bw);
+			bw->w.ops->resize(&bw->w, bw->min_tasks, bw->grow);
+			if (setup_for_calibration(run, bw, err, errlen) != 0) {
+				fprintf(stderr, "concbench run: %s: not estimated: %s\n",
+				        bw->w.ops->name, err);
+				err[0] = '\0';
+				return 0;
+			}
+			k = cpu_sample_tasks(w->ops->task_count(w), cpus_here());
+			serial_k = serial_sample_s(bw, k);
+			bw->serial_s = serial_k * (double)w->ops->task_count(w) / (double)k;
+		}
+	}
+	for (int i = 0; i < run->n_cells && !stop_signal_received(); i++)
+		if (run->cells[i].bw == bw)
+			estimate_cell(run, &run->cells[i], k, serial_k);
+	teardown_after_calibration(bw);
+	return 0;
+}
+
+/* ---- the budget ------------------------------------------------------------- */
+
+static double plan_total(const struct bench_run *run, int reps)
+{
+	double total = run->calibration_s;
+	for (int i = 0; i < run->n_workloads; i++)
+		total += run->workloads[i].setup_s;
+	for (int i = 0; i < run->n_cells; i++)
+		total += run->cells[i].est_run_s * (run->cfg.warmup + reps);
+	return total;
+}
+
+double sizing_remaining_s(const struct bench_run *run)
+{
+	if (!run->calibrated)
+		return NAN;
+	double left = 0;
+	for (int i = 0; i < run->n_cells; i++) {
+		const struct cell *c = &run->cells[i];
+		int runs = run->cfg.warmup + run->cfg.reps;
+		int done =
+		    c->error[0] ? runs : c->n_samples + (c->measured_any ? run->cfg.warmup : 0);
+		if (done < runs)
+			left += c->est_run_s * (runs - done);
+	}
+	return left;
+}
+
+/* A sparser sweep: the first two counts and the last, and from the last down
+ * every (level + 1)-th. */
+static int thin_sweep(const int *in, int n, int level, int *out)
+{
+	int m = 0;
+	for (int i = 0; i < n; i++) {
+		bool keep = i < 2 || i == n - 1 || (n - 1 - i) % (level + 1) == 0;
+		if (keep)
+			out[m++] = in[i];
+	}
+	return m;
+}
+
+static void free_cells(struct bench_run *run)
+{
+	for (int i = 0; i < run->n_cells; i++) {
+		placement_plan_free(&run->cells[i].plan);
+		free(run->cells[i].samples);
+	}
+	free(run->cells);
+	run->cells = NULL;
+	run->n_cells = 0;
+}
+
+/* The cells again over a sparser sweep, each keeping its estimate. */
+static int rebuild_cells(struct bench_run *run, const int *sweep, int n, char *err, size_t errlen)
+{
+	struct cell *old = run->cells;
+	int n_old = run->n_cells;
+	run->cells = NULL;
+	run->n_cells = 0;
+	memcpy(run->sweep, sweep, sizeof(int) * (size_t)n);
+	run->n_sweep = n;
+	int rc = build_cells(run, err, errlen);
+	for (int i = 0; rc == 0 && i < run->n_cells; i++)
+		for (int j = 0; j < n_old; j++)
+			if (old[j].bw == run->cells[i].bw &&
+			    old[j].runner == run->cells[i].runner &&
+			    old[j].workers == run->cells[i].workers &&
+			    old[j].ballast_mb == run->cells[i].ballast_mb) {
+				run->cells[i].est_run_s = old[j].est_run_s;
+				run->cells[i].tasks = old[j].tasks;
+			}
+	struct bench_run gone = {.cells = old, .n_cells = n_old};
+	free_cells(&gone);
+	return rc;
+}
+
+static void note_choice(struct bench_run *run, const char *text)
+{
+	size_t used = strlen(run->budget_note);
+	snprintf(run->budget_note + used, sizeof(run->budget_note) - used, "%s%s", used ? "; " : "",
+	         text);
+}
+
+/* Sparser sweeps, levels from..to (3: the first two counts and the last),
+ * while the plan is over the budget and -n gave no sweep. */
+static int thin_until_within(struct bench_run *run, double budget, int from, int to, char *err,
+                             size_t errlen)
+{
+	char text[200];
+	for (int level = from; level <= to && run->cfg.n_workers == 0 &&
+	                       plan_total(run, run->cfg.reps) > budget && run->n_sweep > 3;
+	     level++) {
+		int sweep[CLI_MAX_LIST], full[CLI_MAX_LIST];
+		int n_full =
+		    default_worker_sweep(topology_cores(run->topology), full, CLI_MAX_LIST);
+		int n = thin_sweep(full, n_full, level >= 3 ? n_full : level, sweep);
+		if (n >= run->n_sweep)
+			continue;
+		if (rebuild_cells(run, sweep, n, err, errlen) != 0)
+			return -1;
+		char *prior = strstr(run->budget_note, "; workers ");
+		if (prior != NULL)
+			*prior = '\0';
+		else if (strncmp(run->budget_note, "workers ", 8) == 0)
+			run->budget_note[0] = '\0';
+		int k = snprintf(text, sizeof(text), "workers");
+		for (int i = 0; i < n && k > 0 && (size_t)k < sizeof(text); i++)
+			k += snprintf(text + k, sizeof(text) - (size_t)k, "%s%d", i ? "," : " ",
+			              sweep[i]);
+		note_choice(run, text);
+	}
+	return 0;
+}
+
+static int fit_budget(struct bench_run *run, char *err, size_t errlen)
+{
+	double budget = run->cfg.budget_s;
+	char text[200];
+	if (budget <= 0 || plan_total(run, run->cfg.reps) <= budget)
+		return 0;
+	if (!run->cfg.reps_given && run->cfg.reps > MIN_REPS) {
+		int reps = run->cfg.reps;
+		while (reps > MIN_REPS && plan_total(run, reps) > budget)
+			reps--;
+		snprintf(text, sizeof(text), "%d counted repetitions instead of %d", reps,
+		         run->cfg.reps);
+		note_choice(run, text);
+		run->cfg.reps = reps;
+	}
+	if (thin_until_within(run, budget, 1, 2, err, errlen) != 0)
+		return -1;
+	if (!run->cfg.warmup_given && run->cfg.warmup > 0 &&
+	    plan_total(run, run->cfg.reps) > budget) {
+		run->cfg.warmup = 0;
+		note_choice(run, "no warm-up run");
+	}
+	if (thin_until_within(run, budget, 3, 3, err, errlen) != 0)
+		return -1;
+	if (plan_total(run, run->cfg.reps) > budget) {
+		snprintf(text, sizeof(text), "still over the budget");
+		note_choice(run, text);
+	}
+	return 0;
+}
+
+int sizing_plan(struct bench_run *run, char *err, size_t errlen)
+{
+	double t0 = monotonic_now();
+	run->default_sweep_points = run->n_sweep;
+	run->planned_reps = run->cfg.reps;
+	for (int i = 0; i < run->n_workloads && !stop_signal_received(); i++)
+		if (calibrate_workload(run, &run->workloads[i], err, errlen) != 0)
+			return -1;
+	run->calibration_s = monotonic_now() - t0;
+	/* the set-ups are timed into setup_s, which the run repeats */
+	for (int i = 0; i < run->n_workloads; i++)
+		run->calibration_s -= run->workloads[i].setup_s;
+	run->calibrated = true;
+	if (fit_budget(run, err, errlen) != 0)
+		return -1;
+	run->estimate_s = plan_total(run, run->cfg.reps);
+	if (run->budget_note[0] != '\0' &&
+	    run->n_warnings < (int)(sizeof(run->warnings) / sizeof(run->warnings[0])))
+		snprintf(run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
+		         "to fit the budget of %.0f s: %.120s (estimated %.0f s)",
+		         run->cfg.budget_s, run->budget_note, run->estimate_s);
+	return 0;
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+static void fmt_time(double s, char *buf, size_t len)
+{
+	long t = (long)(s + 0.5);
+	if (s < 10)
+		snprintf(buf, len, "%.2f s", s);
+	else
+		snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
+}
+
+void sizing_print_cells(const struct bench_run *run, FILE *out)
+{
+	int runs = run->cfg.warmup + run->cfg.reps;
+	double cells = 0, setup = 0;
+	for (int i = 0; i < run->n_cells; i++) {
+		const struct cell *c = &run->cells[i];
+		char each[32], all[32];
+		fmt_time(c->est_run_s, each, sizeof(each));
+		fmt_time(c->est_run_s * runs, all, sizeof(all));
+		fprintf(out, "%s%s%s %s %d %d  %s (%d runs of %s; %zu tasks)\n", c->bw->w.ops->name,
+		        c->bw->variant[0] ? ":" : "", c->bw->variant, c->runner->name, c->workers,
+		        c->ballast_mb, all, runs, each, c->tasks);
+		cells += c->est_run_s * runs;
+	}
+	for (int i = 0; i < run->n_workloads; i++)
+		setup += run->workloads[i].setup_s;
+	char total[32];
+	fmt_time(run->estimate_s, total, sizeof(total));
+	fprintf(out,
+	        "estimated: %s for %d cells (%.0f s measuring, %.0f s of set-ups, %.0f s of "
+	        "calibration), %d repetitions and %d warm-up per cell\n",
+	        total, run->n_cells, cells, setup, run->calibration_s, run->cfg.reps,
+	        run->cfg.warmup);
+	if (run->cfg.budget_s > 0)
+		fprintf(out, "budget: %.0f s%s%s\n", run->cfg.budget_s,
+		        run->budget_note[0] ? ": " : ", met as planned",
+		        run->budget_note[0] ? run->budget_note : "");
+}
+
+json_t *sizing_workload_json(const struct bench_workload *bw)
+{
+	if (!bw->autosized)
+		return json_null();
+	json_t *o =
+	    json_pack("{s:I, s:f}", "min_tasks", (json_int_t)bw->min_tasks, "grow", bw->grow);
+	if (bw->aim_strategy != NULL) {
+		json_object_set_new(o, "aim",
+		                    json_pack("{s:s, s:i, s:f, s:f, s:f}", "strategy",
+		                              bw->aim_strategy->name, "workers", bw->aim_workers,
+		                              "startup_s", bw->aim_startup_s, "serial_work_s",
+		                              bw->aim_s, "multiple", STARTUP_MULTIPLE));
+		json_object_set_new(o, "serial_estimate_s", json_real(bw->serial_s));
+		json_object_set_new(o, "serial_cap_s", json_real(SERIAL_CAP_S));
+	}
+	json_object_set_new(o, "rule",
+	                    json_string("at least 8 tasks per worker at the run's largest worker "
+	                                "count; work grown until a run there lasts 20 pool "
+	                                "start-ups at ideal speedup, up to the serial cap"));
+	return o;
+}
+
+json_t *sizing_to_json(const struct bench_run *run)
+{
+	if (!run->calibrated)
+		return json_pack("{s:b, s:f}", "calibrated", 0, "budget_s", run->cfg.budget_s);
+	return json_pack("{s:b, s:f, s:f, s:f, s:i, s:i, s:s}", "calibrated", 1, "budget_s",
+	                 run->cfg.budget_s, "estimate_s", run->estimate_s, "calibration_s",
+	                 run->calibration_s, "reps", run->cfg.reps, "planned_reps",
+	                 run->planned_reps, "choices",
+	                 run->budget_note[0] ? run->budget_note : "none");
+}

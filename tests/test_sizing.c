@@ -1,0 +1,178 @@
+/* Sizes that follow the machine, the calibration's estimates and the time
+ * budget (bench/sizing.c), and the progress lines off a terminal. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/clock.h"
+
+#include "tests/support.h"
+
+#define SYNTHETIC_64 "HWLOC_SYNTHETIC='pack:2 core:32 pu:2' "
+
+static json_t *cell_of(json_t *doc, const char *workload, const char *strategy, int workers)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(doc, "results"), i, c)
+	{
+		if (strcmp(json_string_value(json_object_get(c, "workload")), workload) == 0 &&
+		    strcmp(json_string_value(json_object_get(c, "strategy")), strategy) == 0 &&
+		    json_integer_value(json_object_get(c, "workers")) == workers)
+			return c;
+	}
+	cr_assert_fail("no cell %s %s n=%d", workload, strategy, workers);
+	return NULL;
+}
+
+static json_int_t param_of(json_t *cell, const char *key)
+{
+	return json_integer_value(json_object_get(json_object_get(cell, "params"), key));
+}
+
+Test(sizing, cpu_workloads_get_8_tasks_per_worker_and_keep_the_users_sizes, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 120)
+{
+	/* 64 workers on a synthetic 64-core machine; triad's arrays and primes'
+	 * tasks set by hand, which the sizing leaves alone */
+	struct output o = sh(SYNTHETIC_64 "%s run -w primes,mandelbrot,triad -s serial,threads "
+	                                  "-n 1,64 -r 1 --warmup 0 --quick --quiet "
+	                                  "-p triad.elements=65536 -o %s",
+	                     CONCBENCH_BIN, tmp_path("sized.json"));
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	output_free(&o);
+	json_t *doc = load_json(tmp_path("sized.json"));
+	static const char *const cpu[] = {"primes", "mandelbrot", "triad"};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *one = cell_of(doc, cpu[i], "serial", 1),
+		       *many = cell_of(doc, cpu[i], "threads", 64);
+		json_int_t tasks = json_integer_value(json_object_get(many, "tasks"));
+		cr_assert_geq(tasks, 512, "%s: %lld tasks at n=64", cpu[i], (long long)tasks);
+		/* one size for every worker count of the workload: strong scaling */
+		cr_assert(
+		    json_equal(json_object_get(one, "params"), json_object_get(many, "params")),
+		    "%s", cpu[i]);
+		cr_assert_eq(json_integer_value(
+		                 json_object_get(json_object_get(many, "sizing"), "min_tasks")),
+		             512);
+		cr_assert(json_is_true(json_object_get(many, "checksum_ok")), "%s", cpu[i]);
+	}
+	cr_assert_eq(param_of(cell_of(doc, "triad", "threads", 64), "elements"), 65536);
+	/* mandelbrot: a band is a row at least, so the image grew to 512 rows */
+	cr_assert_geq(param_of(cell_of(doc, "mandelbrot", "threads", 64), "height"), 512);
+	json_decref(doc);
+
+	o = sh("%s run -w primes -s threads -n 64 -r 1 --warmup 0 --quick --quiet "
+	       "-p primes.tasks=100 -o %s",
+	       CONCBENCH_BIN, tmp_path("explicit.json"));
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	output_free(&o);
+	doc = load_json(tmp_path("explicit.json"));
+	cr_assert_eq(param_of(cell_of(doc, "primes", "threads", 64), "tasks"), 100, "-p wins");
+	json_decref(doc);
+}
+
+/* The "estimated: M:SS" or "N.NN s" total of --list-cells, in seconds. */
+static double estimated_total(const char *out)
+{
+	const char *e = strstr(out, "estimated: ");
+	cr_assert_not_null(e, "%s", out);
+	double a, b;
+	if (sscanf(e, "estimated: %lf:%lf", &a, &b) == 2)
+		return a * 60 + b;
+	cr_assert_eq(sscanf(e, "estimated: %lf s", &a), 1, "%s", e);
+	return a;
+}
+
+Test(sizing, list_cells_estimates_each_cell_and_the_run_lands_near_it, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 180)
+{
+	const char *args = "-w primes,sleep -s serial,threads -n 1,2 -r 3 --quick";
+	double ratio = NAN;
+	/* timing on a shared machine: one retry, and a generous band */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct output o = sh("%s run %s --list-cells", CONCBENCH_BIN, args);
+		cr_assert_eq(o.status, 0, "%s", o.err);
+		cr_assert_not_null(strstr(o.out, "primes threads 2 0  "), "%s", o.out);
+		cr_assert_not_null(strstr(o.out, "(4 runs of "), "%s", o.out);
+		double estimate = estimated_total(o.out);
+		output_free(&o);
+		double t0 = monotonic_now();
+		o = sh("%s run %s --quiet -o %s", CONCBENCH_BIN, args, tmp_path("timed.json"));
+		double real = monotonic_now() - t0;
+		cr_assert_eq(o.status, 0, "%s", o.err);
+		output_free(&o);
+		ratio = real / estimate;
+		if (ratio > 0.4 && ratio < 2.5)
+			break;
+	}
+	cr_assert(ratio > 0.4 && ratio < 2.5, "the run took %.2f times the estimate", ratio);
+}
+
+Test(sizing, the_budget_lowers_the_reps_but_not_those_given_and_says_so)
+{
+	struct output o = sh("%s run -w primes -s serial,gil,threads -n 1,2 --quick --budget 1 "
+	                     "--list-cells",
+	                     CONCBENCH_BIN);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_not_null(strstr(o.out, "budget: 1 s: 3 counted repetitions instead of 5"), "%s",
+	                   o.out);
+	/* -n given: the sweep stays; the plan says it is still over */
+	cr_assert_not_null(strstr(o.out, "still over the budget"), "%s", o.out);
+	cr_assert_not_null(strstr(o.out, "primes threads 2 0"), "%s", o.out);
+	output_free(&o);
+	o = sh("%s run -w primes -s serial,threads -n 1,2 --quick -r 5 --budget 1 --list-cells",
+	       CONCBENCH_BIN);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_null(strstr(o.out, "repetitions instead"), "-r 5 was given: %s", o.out);
+	cr_assert_not_null(strstr(o.out, "5 repetitions"), "%s", o.out);
+	output_free(&o);
+	o = sh("%s run -w primes --budget soon --list-cells", CONCBENCH_BIN);
+	cr_assert_eq(o.status, 2);
+	cr_assert_not_null(strstr(o.err, "--budget needs seconds"), "%s", o.err);
+	output_free(&o);
+}
+
+Test(sizing, a_synthetic_64_core_machine_is_planned_within_the_budget, .timeout = 300)
+{
+	/* the CPU workloads of the suite under its budget (the whole suite's
+	 * calibration takes a minute here; `run --list-cells` shows it) */
+	struct output o = sh(SYNTHETIC_64 "%s run -w primes,mandelbrot,triad --budget 570 "
+	                                  "--list-cells",
+	                     CONCBENCH_BIN);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_lt(estimated_total(o.out), 600, "%s", o.out);
+	/* every CPU cell at n=64 has 512 tasks or more */
+	size_t at64 = 0;
+	for (const char *p = o.out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		char w[64], s[64];
+		int n, ballast;
+		size_t tasks;
+		const char *t = strstr(p, "; ");
+		if (sscanf(p, "%63s %63s %d %d", w, s, &n, &ballast) != 4 || n != 64 || t == NULL ||
+		    (strncmp(w, "primes", 6) != 0 && strcmp(w, "mandelbrot") != 0 &&
+		     strcmp(w, "triad") != 0))
+			continue;
+		cr_assert_eq(sscanf(t, "; %zu tasks", &tasks), 1, "%.100s", p);
+		cr_assert_geq(tasks, 512, "%.100s", p);
+		at64++;
+	}
+	cr_assert_geq(at64, 12, "%s", o.out);
+	output_free(&o);
+}
+
+Test(sizing, progress_off_a_terminal_counts_cells_with_elapsed_and_eta, .init = make_tmpdir,
+     .fini = remove_tmpdir)
+{
+	struct output o = sh("%s run -w sleep -s serial,threads -n 1,2 -r 2 --quick -o %s",
+	                     CONCBENCH_BIN, tmp_path("progress.json"));
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_not_null(strstr(o.err, "[1/3] "), "%s", o.err);
+	cr_assert_not_null(strstr(o.err, "[3/3] "), "%s", o.err);
+	cr_assert_not_null(strstr(o.err, ", ETA 0:"), "%s", o.err);
+	cr_assert_not_null(strstr(o.err, "; elapsed 0:"), "%s", o.err);
+	output_free(&o);
+}
