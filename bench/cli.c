@@ -158,10 +158,11 @@ static int add_strategy(const char *name, void *p)
 {
 	struct list_ctx *c = p;
 	char known[256];
-	if (strcmp(name, "all") == 0) {
+	if (strcmp(name, "all") == 0) { /* the compiled ones: py-* are named, or the suite's */
 		c->cfg->n_strategies = 0;
 		for (const struct runner_ops *const *r = runner_table(); *r; r++)
-			c->cfg->strategies[c->cfg->n_strategies++] = *r;
+			if (!(*r)->interpreted)
+				c->cfg->strategies[c->cfg->n_strategies++] = *r;
 		return 0;
 	}
 	const struct runner_ops *r = runner_find(name);
@@ -179,6 +180,15 @@ static int add_strategy(const char *name, void *p)
 	}
 	c->cfg->strategies[c->cfg->n_strategies++] = r;
 	return 0;
+}
+
+/* Without -s: the interpreted strategies too, where their interpreter is here. */
+static void add_available_interpreted(struct run_config *cfg)
+{
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		if ((*r)->interpreted && ((*r)->available == NULL || (*r)->available()) &&
+		    cfg->n_strategies < CLI_MAX_LIST)
+			cfg->strategies[cfg->n_strategies++] = *r;
 }
 
 static int add_workers(const char *text, void *p)
@@ -559,10 +569,15 @@ static enum cli_status parse_option(int opt, char **argv, struct run_config *cfg
 	case ':':
 		return bad(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 	}
-	if (opt >= OPT_ALIAS && opt < OPT_ALIAS + n_aliases)
-		return add_alias_override(cfg, &aliases[opt - OPT_ALIAS], optarg, err, errlen) != 0
-		           ? CLI_ERROR
-		           : CLI_OK;
+	if (opt >= OPT_ALIAS && opt < OPT_ALIAS + n_aliases) {
+		/* An option several strategies share (--python) sets it for each. */
+		const char *name = aliases[opt - OPT_ALIAS].alias->option;
+		for (int i = opt - OPT_ALIAS; i < n_aliases; i++)
+			if (strcmp(aliases[i].alias->option, name) == 0 &&
+			    add_alias_override(cfg, &aliases[i], optarg, err, errlen) != 0)
+				return CLI_ERROR;
+		return CLI_OK;
+	}
 	return bad(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
 }
 
@@ -592,8 +607,10 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 		cfg->default_suite = true;
 		add_workload("all", &lc);
 	}
-	if (cfg->n_strategies == 0)
+	if (cfg->n_strategies == 0) {
 		add_strategy("all", &lc);
+		add_available_interpreted(cfg);
+	}
 	cfg->switch_interval_us = switch_interval_of(cfg);
 	return CLI_OK;
 }

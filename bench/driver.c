@@ -247,7 +247,8 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 		    default_worker_sweep(topology_cores(run->topology), run->sweep, CLI_MAX_LIST);
 	}
 	run->n_workloads = run->cfg.n_workloads;
-	run->workloads = calloc((size_t)run->n_workloads + 1, sizeof(*run->workloads));
+	/* room for the release_gil variant and a python-sizes variant of each */
+	run->workloads = calloc(2 * (size_t)run->n_workloads + 1, sizeof(*run->workloads));
 	if (run->workloads == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -263,6 +264,8 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 	}
 	if (run->cfg.default_suite)
 		suite_add_release_gil_variant(run);
+	if (suite_add_python_variants(run, err, errlen) != 0)
+		return -1;
 	if (build_cells(run, err, errlen) != 0)
 		return -1;
 	return check_trace_request(run, err, errlen);
@@ -339,6 +342,15 @@ static void write_trace_file(struct bench_run *run)
 		        run->cfg.trace_path, cells, events, dropped);
 }
 
+/* The workload's cells are over: the strategies let go of what they kept
+ * between runs (the py-* interpreters). */
+static void release_runners(const struct workload *w)
+{
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		if ((*r)->release != NULL)
+			(*r)->release(w);
+}
+
 static void run_workloads(struct bench_run *run)
 {
 	uint64_t rng = run->cfg.seed;
@@ -353,6 +365,7 @@ static void run_workloads(struct bench_run *run)
 			continue;
 		}
 		run_workload_cells(run, bw, &rng);
+		release_runners(&bw->w);
 		bw->w.ops->teardown(&bw->w);
 		stop_fixture_server(bw);
 	}

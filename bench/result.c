@@ -237,7 +237,9 @@ static json_t *strategy_stats_json(const struct cell *c)
 {
 	json_t *o = json_object();
 	for (int i = 0; i < c->n_stats; i++)
-		json_object_set_new(o, c->stat[i].name, num(c->stat[i].value));
+		json_object_set_new(o, c->stat[i].name,
+		                    c->stat[i].text[0] ? json_string(c->stat[i].text)
+		                                       : num(c->stat[i].value));
 	json_object_set_new(o, "from", json_string("the latest counted repetition"));
 	return o;
 }

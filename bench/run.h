@@ -84,6 +84,7 @@ struct bench_workload {
 	char variant[64];
 	const struct runner_ops *only[CLI_MAX_LIST];
 	int n_only;
+	bool has_python_variant; /* its py-* cells run on that variant (python_suite.c) */
 	bool ready; /* set up successfully */
 	char error[256];
 	uint64_t expected_checksum;
@@ -186,6 +187,8 @@ void shuffle_cells(struct cell **order, int n, uint64_t *rng);
 int suite_workload_sweep(const struct bench_run *run, const struct bench_workload *bw, int *out);
 int suite_add_ballast_sweep(struct bench_run *run, char *err, size_t errlen);
 void suite_add_release_gil_variant(struct bench_run *run);
+/* python_suite.c: the workloads' python-sizes variants for the py-* cells. */
+int suite_add_python_variants(struct bench_run *run, char *err, size_t errlen);
 
 /* server.c */
 int start_fixture_server(struct bench_run *run, struct bench_workload *bw);

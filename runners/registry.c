@@ -12,7 +12,11 @@
 	X(gil)                                                                                     \
 	X(threads)                                                                                 \
 	X(processes)                                                                               \
-	X(epoll)
+	X(epoll)                                                                                   \
+	X(py_serial)                                                                               \
+	X(py_threads)                                                                              \
+	X(py_processes)                                                                            \
+	X(py_asyncio)
 
 #define DECLARE(name) extern const struct runner_ops name##_runner;
 #define ENTRY(name)   &name##_runner,

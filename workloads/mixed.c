@@ -651,4 +651,6 @@ const struct workload_ops mixed_workload = {
     .expected_items = mixed_expected_items,
     .stream_samples = mixed_stream_samples,
     .items_name = "primes",
+    .python_sizes = "limit=300000,cpu_tasks=24",
+    .python_quick_sizes = "limit=60000,cpu_tasks=12",
 };

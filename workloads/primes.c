@@ -160,4 +160,6 @@ const struct workload_ops primes_workload = {
     .expected_checksum = primes_expected_checksum,
     .expected_items = primes_expected_items,
     .items_name = "primes",
+    .python_sizes = "limit=400000,tasks=32",
+    .python_quick_sizes = "limit=30000,tasks=16",
 };
