@@ -52,11 +52,14 @@ void run_usage(FILE *out)
 	for (int i = 0; i < n; i++) {
 		const struct runner_alias *a = aliases[i].alias;
 		char spelling[64];
+		if (i > 0 && a == aliases[i - 1].alias)
+			continue; /* shared by several strategies (--python): said once */
 		snprintf(spelling, sizeof(spelling), "--%s%s%s", a->option, a->arg ? " " : "",
 		         a->arg ? a->arg : "");
-		fprintf(out, "      %-23s %s (-p %s.%s%s%s)\n", spelling, a->help,
-		        aliases[i].runner->name, a->key, a->value ? "=" : "",
-		        a->value ? a->value : "");
+		fprintf(out, "      %-23s %s (-p %s%s.%s%s%s)\n", spelling, a->help,
+		        aliases[i].runner->name,
+		        i + 1 < n && aliases[i + 1].alias == a ? ", ..." : "", a->key,
+		        a->value ? "=" : "", a->value ? a->value : "");
 	}
 	fprintf(
 	    out,

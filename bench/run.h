@@ -85,7 +85,7 @@ struct bench_workload {
 	const struct runner_ops *only[CLI_MAX_LIST];
 	int n_only;
 	bool has_python_variant; /* its py-* cells run on that variant (python_suite.c) */
-	bool ready; /* set up successfully */
+	bool ready;              /* set up successfully */
 	char error[256];
 	uint64_t expected_checksum;
 	bool has_expected_checksum;

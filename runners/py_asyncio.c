@@ -16,6 +16,7 @@ const struct runner_ops py_asyncio_runner = {
     .single_thread = true,
     .stats_key = "python",
     .params = python_params,
+    .aliases = python_aliases,
     .interpreted = true,
     .available = python_available,
     .release = python_release,

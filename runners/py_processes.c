@@ -14,6 +14,7 @@ const struct runner_ops py_processes_runner = {
     .python_analogue = "ProcessPoolExecutor(N, mp_context=get_context('fork')).map(...)",
     .stats_key = "python",
     .params = python_params,
+    .aliases = python_aliases,
     .interpreted = true,
     .available = python_available,
     .release = python_release,

@@ -15,6 +15,7 @@ const struct runner_ops py_threads_runner = {
     .python_analogue = "ThreadPoolExecutor(max_workers=N).map(run_task, range(n))",
     .stats_key = "python",
     .params = python_params,
+    .aliases = python_aliases,
     .interpreted = true,
     .available = python_available,
     .release = python_release,

@@ -34,6 +34,15 @@ const struct param_def python_params[] = {
     PARAM_END,
 };
 
+/* One option for every py-* strategy: --python pypy3. */
+const struct runner_alias python_aliases[] = {
+    {.option = "python",
+     .key = "python",
+     .arg = "PATH",
+     .help = "the interpreter of the py-* strategies (e.g. pypy3)"},
+    {.option = NULL},
+};
+
 struct interpreter {
 	const struct workload *w;
 	char executor[16];

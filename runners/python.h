@@ -14,6 +14,8 @@
 /* The strategies' parameters: python (the interpreter; empty: /usr/bin/python3
  * where it exists, else python3 on PATH) and switch_interval_us. */
 extern const struct param_def python_params[];
+/* --python PATH: the interpreter of all of them. */
+extern const struct runner_alias python_aliases[];
 
 /* Run every task of spec->workload once under py/executors.py's `executor`
  * ("serial", "threads", "processes", "asyncio") with spec->workers workers. */
