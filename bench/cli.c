@@ -56,10 +56,10 @@ void run_usage(FILE *out)
 			continue; /* shared by several strategies (--python): said once */
 		snprintf(spelling, sizeof(spelling), "--%s%s%s", a->option, a->arg ? " " : "",
 		         a->arg ? a->arg : "");
-		fprintf(out, "      %-23s %s (-p %s%s.%s%s%s)\n", spelling, a->help,
-		        aliases[i].runner->name,
-		        i + 1 < n && aliases[i + 1].alias == a ? ", ..." : "", a->key,
-		        a->value ? "=" : "", a->value ? a->value : "");
+		bool shared = i + 1 < n && aliases[i + 1].alias == a;
+		fprintf(out, "      %-23s %s (-p %s.%s%s%s%s)\n", spelling, a->help,
+		        shared ? "STRATEGY" : aliases[i].runner->name, a->key, a->value ? "=" : "",
+		        a->value ? a->value : "", shared ? " for each" : "");
 	}
 	fprintf(
 	    out,
