@@ -53,6 +53,7 @@ $(BUILD)/obj/bench/result.o: CPPFLAGS += $(BUILD_INFO)
 
 TEST_ARGS ?= --jobs 1
 
+.PHONY: test-python
 .PHONY: all test bench bench-quick clean deps bench-tools asan tsan format format-check help plot \
         valgrind fuzz
 
@@ -66,6 +67,13 @@ all: $(BIN) $(BARE)
 
 test: $(BIN) $(BARE) $(TEST_BIN)
 	$(TEST_BIN) $(TEST_ARGS)
+	$(MAKE) test-python
+
+# The Python twins' own tests (py/tests): their checksums against the C
+# workloads', the failure paths. Debian's python3, where make deps put NumPy.
+PYTHON_TEST ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+test-python: $(BIN)
+	$(PYTHON_TEST) -m unittest discover -s py/tests -t py
 
 # The default suite: every workload and strategy over the worker sweep; the
 # result lands in results/<host>-<UTC time>.json and the summary is printed.
@@ -216,7 +224,8 @@ help:
 	@echo "make bench        the default suite into results/, with its summary, and the"
 	@echo "                  timelines of a few cells (TRACE, TRACE_CELLS)"
 	@echo "make bench-quick  the same in well under a minute (smaller sizes)"
-	@echo "make test         unit and integration tests (Criterion)"
+	@echo "make test         unit and integration tests (Criterion, then make test-python)"
+	@echo "make test-python  the Python twins' tests (py/tests, unittest)"
 	@echo "make plot RESULTS=file.json   charts (gnuplot) into results/plots/<name>/"
 	@echo "make asan|tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer"
 	@echo "make valgrind     a quick run of everything under valgrind memcheck"

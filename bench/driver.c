@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "readers/claims.h"
+#include "readers/fidelity.h"
 #include "bench/run.h"
 
 static bool stopping(void)
@@ -381,6 +382,8 @@ static int finish(struct bench_run *run)
 	write_trace_file(run);
 	report_cell_warnings(run);
 	print_summary(run, stdout);
+	if (doc != NULL)
+		fidelity_print(json_object_get(doc, "fidelity"), stdout);
 	if (doc != NULL)
 		claims_print(json_object_get(doc, "claims"), stdout);
 	json_decref(doc);

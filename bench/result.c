@@ -17,6 +17,7 @@
 
 #include "lib/atomic_file.h"
 #include "readers/claims.h"
+#include "readers/fidelity.h"
 #include "bench/run.h"
 
 static json_t *num(double v)
@@ -413,6 +414,7 @@ json_t *bench_run_to_json(const struct bench_run *run)
 		json_object_set_new(json_object_get(doc, "config"), "nofile_limit",
 		                    json_integer(run->nofile_limit));
 		json_object_set_new(doc, "claims", claims_evaluate(doc));
+		json_object_set_new(doc, "fidelity", fidelity_evaluate(doc));
 	}
 	return doc;
 }
