@@ -74,7 +74,8 @@ const char *const *strategy_names(void)
 	static const char *names[64];
 	size_t n = 0;
 	for (const struct runner_ops *const *r = runner_table(); *r && n < 63; r++)
-		names[n++] = (*r)->name;
+		if (!(*r)->interpreted) /* as -s all; py-*: tests/test_python.c, py/tests */
+			names[n++] = (*r)->name;
 	names[n] = NULL;
 	return names;
 }
@@ -82,7 +83,7 @@ const char *const *strategy_names(void)
 size_t strategy_count(void)
 {
 	size_t n = 0;
-	while (runner_table()[n] != NULL)
+	while (strategy_names()[n] != NULL)
 		n++;
 	return n;
 }
