@@ -32,10 +32,19 @@ static json_t *num(double x)
 	return isfinite(x) ? json_real(x) : json_null();
 }
 
+static bool healthy(json_t *c)
+{
+	return json_is_null(json_object_get(c, "error"));
+}
+
 static bool ok(json_t *c)
 {
-	return json_is_null(json_object_get(c, "error")) &&
-	       json_is_number(json_object_get(c, "speedup_vs_serial"));
+	return healthy(c) && json_is_number(json_object_get(c, "speedup_vs_serial"));
+}
+
+static bool has_convoy(json_t *c)
+{
+	return healthy(c) && json_is_object(json_object_get(c, "convoy"));
 }
 
 static bool is(json_t *c, const char *strategy)
@@ -58,14 +67,15 @@ static bool same_variant(json_t *a, json_t *b)
 }
 
 /* The simulated partner of a real cell: same workload and workers, at the same
- * sizes where there is one. */
-static json_t *partner_of(json_t *results, json_t *real, const char *strategy)
+ * sizes where there is one; usable: ok or has_convoy. */
+static json_t *partner_of(json_t *results, json_t *real, const char *strategy,
+                          bool (*usable)(json_t *))
 {
 	json_t *c, *fallback = NULL;
 	size_t i;
 	json_array_foreach(results, i, c)
 	{
-		if (!ok(c) || !is(c, strategy) || !same_cell_place(c, real))
+		if (!usable(c) || !is(c, strategy) || !same_cell_place(c, real))
 			continue;
 		if (same_variant(c, real))
 			return c;
@@ -143,14 +153,14 @@ json_t *fidelity_evaluate(json_t *doc)
 	json_array_foreach(results, i, c)
 	{
 		for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
-			if (!ok(c) || !is(c, pairs[k].real))
+			if (!is(c, pairs[k].real))
 				continue;
-			json_t *sim = partner_of(results, c, pairs[k].simulated);
-			if (sim == NULL)
-				continue;
-			json_array_append_new(speedups, comparison_json(sim, c));
-			if (json_is_object(json_object_get(c, "convoy")) &&
-			    json_is_object(json_object_get(sim, "convoy")))
+			json_t *sim = ok(c) ? partner_of(results, c, pairs[k].simulated, ok) : NULL;
+			if (sim != NULL)
+				json_array_append_new(speedups, comparison_json(sim, c));
+			sim = has_convoy(c) ? partner_of(results, c, pairs[k].simulated, has_convoy)
+			                    : NULL;
+			if (sim != NULL)
 				json_array_append_new(
 				    convoys,
 				    json_pack("{s:s, s:I, s:o, s:o}", "workload",
@@ -189,7 +199,7 @@ void fidelity_print(json_t *fidelity, FILE *out)
 	json_t *speedups = json_object_get(fidelity, "speedups");
 	json_t *convoys = json_object_get(fidelity, "convoy"), *e;
 	size_t i;
-	if (json_array_size(speedups) == 0)
+	if (json_array_size(speedups) == 0 && json_array_size(convoys) == 0)
 		return;
 	fprintf(out,
 	        "\nfidelity: the simulation against %s (speedup over serial, over py-serial; "
@@ -215,7 +225,8 @@ void fidelity_print(json_t *fidelity, FILE *out)
 		const char *row[] = {w, n, s, r, d};
 		rf_table_row(&t, row);
 	}
-	rf_table_print(&t, out, false, 2);
+	if (json_array_size(speedups) > 0)
+		rf_table_print(&t, out, false, 2);
 	rf_table_free(&t);
 	json_array_foreach(convoys, i, e)
 	{
