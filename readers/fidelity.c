@@ -66,6 +66,15 @@ static bool same_variant(json_t *a, json_t *b)
 	return json_equal(json_object_get(a, "variant"), json_object_get(b, "variant"));
 }
 
+/* Both hold the lock the same way: NumPy's twin (release_gil=1) is not
+ * compared with a simulated kernel that keeps the lock. */
+static bool same_lock_use(json_t *a, json_t *b)
+{
+	json_t *ra = json_object_get(json_object_get(a, "params"), "release_gil");
+	json_t *rb = json_object_get(json_object_get(b, "params"), "release_gil");
+	return json_equal(ra, rb) || ra == NULL || rb == NULL;
+}
+
 /* The simulated partner of a real cell: same workload and workers, at the same
  * sizes where there is one; usable: ok or has_convoy. */
 static json_t *partner_of(json_t *results, json_t *real, const char *strategy,
@@ -75,7 +84,8 @@ static json_t *partner_of(json_t *results, json_t *real, const char *strategy,
 	size_t i;
 	json_array_foreach(results, i, c)
 	{
-		if (!usable(c) || !is(c, strategy) || !same_cell_place(c, real))
+		if (!usable(c) || !is(c, strategy) || !same_cell_place(c, real) ||
+		    !same_lock_use(c, real))
 			continue;
 		if (same_variant(c, real))
 			return c;
