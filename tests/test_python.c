@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "runners/runner.h"
+#include "workloads/workload.h"
 #include "tests/support.h"
 
 static bool have_python(void)
@@ -111,4 +112,15 @@ Test(python, py_cells_run_on_the_python_sizes_and_all_leaves_them_out)
 	o = sh("%s run -w primes -s all -n 2 --list-cells", CONCBENCH_BIN);
 	cr_assert(strstr(o.out, "py-") == NULL, "-s all is the compiled strategies: %s", o.out);
 	output_free(&o);
+}
+
+/* A workload is added with its Python twin (docs/architecture.md). */
+Test(python, every_workload_has_a_twin)
+{
+	go_to_root();
+	for (const struct workload_ops *const *w = workload_table(); *w; w++) {
+		char path[128];
+		snprintf(path, sizeof(path), "py/workloads/%s.py", (*w)->name);
+		cr_expect_eq(access(path, R_OK), 0, "%s has no Python twin (%s)", (*w)->name, path);
+	}
 }

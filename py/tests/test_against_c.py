@@ -123,3 +123,18 @@ class Failures(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OtherInterpreters(unittest.TestCase):
+    def test_pypy_runs_the_same_work_and_says_so(self):
+        import shutil
+        if shutil.which("pypy3") is None:
+            self.skipTest("no pypy3 here")
+        proc, doc = concbench_run("-w", "primes,mandelbrot", "-s", "py-serial,py-threads",
+                                  "-n", "2", "-r", "1", "--warmup", "0", "--quick",
+                                  "--python", "pypy3")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for c in doc["results"]:
+            self.assertEqual(c["python"]["implementation"], "PyPy")
+            self.assertEqual(c["python"]["executable"], "pypy3")
+            self.assertTrue(c["checksum_ok"])
