@@ -8,7 +8,8 @@ import tempfile
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONCBENCH = os.path.join(ROOT, "build", "concbench")
+# make test-python names the binary it built (build-asan/ under make asan)
+CONCBENCH = os.environ.get("CONCBENCH_BIN") or os.path.join(ROOT, "build", "concbench")
 
 
 def concbench_run(*args):
