@@ -173,11 +173,11 @@ json_t *fidelity_evaluate(json_t *doc)
 			if (sim != NULL)
 				json_array_append_new(
 				    convoys,
-				    json_pack("{s:s, s:I, s:o, s:o}", "workload",
+				    json_pack("{s:s, s:I, s:b, s:o, s:o}", "workload",
 				              rf_str_or(c, "workload", ""), "workers",
 				              json_integer_value(json_object_get(c, "workers")),
-				              "simulated", convoy_side(sim), "real",
-				              convoy_side(c)));
+				              "equal_work", same_variant(sim, c), "simulated",
+				              convoy_side(sim), "real", convoy_side(c)));
 		}
 	}
 	return json_pack("{s:o, s:o, s:o, s:s}", "interpreter",
@@ -244,9 +244,10 @@ void fidelity_print(json_t *fidelity, FILE *out)
 		fmt_convoy(json_object_get(e, "simulated"), s, sizeof(s));
 		fmt_convoy(json_object_get(e, "real"), r, sizeof(r));
 		fprintf(out,
-		        "  convoy, %s n=%lld (round trips at half an interval or more, slowdown "
+		        "  convoy, %s%s n=%lld (round trips at half an interval or more, slowdown "
 		        "over alone): simulated %s; real %s\n",
 		        rf_str_or(e, "workload", ""),
+		        json_is_true(json_object_get(e, "equal_work")) ? "" : " (C sizes)",
 		        (long long)json_integer_value(json_object_get(e, "workers")), s, r);
 	}
 }
