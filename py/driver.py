@@ -64,10 +64,11 @@ def reset_peak_rss():
         pass
 
 
-def run_once(workload, run, workers, out):
+def run_once(workload, executor, workers, out):
+    run = executors.EXECUTORS[executor]
     before_run = getattr(workload, "before_run", None)
     if before_run is not None:
-        before_run(run.__name__.removeprefix("run_"))
+        before_run(executor)
     reset_peak_rss()
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -96,7 +97,8 @@ def run_once(workload, run, workers, out):
 def main():
     try:
         request = read_request(sys.stdin)
-        run = executors.EXECUTORS[request["executor"]]
+        if request.get("executor") not in executors.EXECUTORS:
+            raise ValueError(f"no executor {request.get('executor')!r}")
         sys.setswitchinterval(int(request.get("switch_interval_us", 5000)) / 1e6)
         workload = workloads.load(request["workload"], request["params"], request["inputs"])
     except Exception as e:
@@ -110,7 +112,7 @@ def main():
             break
         if command == "run":
             try:
-                run_once(workload, run, request["workers"], sys.stdout)
+                run_once(workload, request["executor"], request["workers"], sys.stdout)
             except Exception as e:
                 print(f"error {type(e).__name__}: {' '.join(str(e).split())}", flush=True)
     close = getattr(workload, "close", None)
