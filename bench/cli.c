@@ -41,7 +41,8 @@ void run_usage(FILE *out)
 	fprintf(out,
 	        "usage: concbench run [options]\n"
 	        "  -w, --workloads LIST        comma-separated workloads, or all (default all)\n"
-	        "  -s, --strategies LIST       comma-separated strategies, or all (default all)\n"
+	        "  -s, --strategies LIST       comma-separated strategies, or all (the compiled\n"
+	        "                              ones; default: all, and py-* where python3 is)\n"
 	        "  -n, --workers LIST          worker counts (default 1, 2, 4, ... up to the "
 	        "cores)\n"
 	        "  -r, --reps N                counted repetitions per cell (default 5)\n"
