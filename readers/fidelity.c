@@ -61,9 +61,10 @@ static bool same_cell_place(json_t *a, json_t *b)
 	           json_integer_value(json_object_get(b, "ballast_mb"));
 }
 
-static bool same_variant(json_t *a, json_t *b)
+/* Equal work: the same task list, whichever variant it ran in. */
+static bool same_params(json_t *a, json_t *b)
 {
-	return json_equal(json_object_get(a, "variant"), json_object_get(b, "variant"));
+	return json_equal(json_object_get(a, "params"), json_object_get(b, "params"));
 }
 
 /* Both hold the lock the same way: NumPy's twin (release_gil=1) is not
@@ -76,7 +77,8 @@ static bool same_lock_use(json_t *a, json_t *b)
 }
 
 /* The simulated partner of a real cell: same workload and workers, at the same
- * sizes where there is one; usable: ok or has_convoy. */
+ * parameters where there is one, else at the workload's own (C) sizes; usable:
+ * ok or has_convoy. */
 static json_t *partner_of(json_t *results, json_t *real, const char *strategy,
                           bool (*usable)(json_t *))
 {
@@ -87,7 +89,7 @@ static json_t *partner_of(json_t *results, json_t *real, const char *strategy,
 		if (!usable(c) || !is(c, strategy) || !same_cell_place(c, real) ||
 		    !same_lock_use(c, real))
 			continue;
-		if (same_variant(c, real))
+		if (same_params(c, real))
 			return c;
 		if (json_is_null(json_object_get(c, "variant")) && fallback == NULL)
 			fallback = c;
@@ -113,7 +115,7 @@ static json_t *comparison_json(json_t *sim, json_t *real)
 	return json_pack("{s:s, s:I, s:b, s:o, s:o, s:{s:o, s:[o,o], s:s}}", "workload",
 	                 rf_str_or(real, "workload", ""), "workers",
 	                 json_integer_value(json_object_get(real, "workers")), "equal_work",
-	                 same_variant(sim, real), "simulated", speedup_json(sim), "real",
+	                 same_params(sim, real), "simulated", speedup_json(sim), "real",
 	                 speedup_json(real), "difference", "value", num(d), "ci95", num(lo),
 	                 num(hi), "verdict",
 	                 !isfinite(lo) || !isfinite(hi) ? "unknown"
@@ -176,7 +178,7 @@ json_t *fidelity_evaluate(json_t *doc)
 				    json_pack("{s:s, s:I, s:b, s:o, s:o}", "workload",
 				              rf_str_or(c, "workload", ""), "workers",
 				              json_integer_value(json_object_get(c, "workers")),
-				              "equal_work", same_variant(sim, c), "simulated",
+				              "equal_work", same_params(sim, c), "simulated",
 				              convoy_side(sim), "real", convoy_side(c)));
 		}
 	}

@@ -124,3 +124,39 @@ Test(python, every_workload_has_a_twin)
 		cr_expect_eq(access(path, R_OK), 0, "%s has no Python twin (%s)", (*w)->name, path);
 	}
 }
+
+/* gil against py-threads on mixed: both cells report the convoy, and the
+ * fidelity section puts the two side by side. */
+Test(python, fidelity_holds_the_convoy_simulated_and_real, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 120)
+{
+	if (!have_python())
+		cr_skip_test("no python3 here");
+	char args[512], err[4096];
+	snprintf(args, sizeof(args),
+	         "run -w mixed -s gil,py-threads -n 2 -r 1 --warmup 0 --quick --quiet -o %s",
+	         tmp_path("r.json"));
+	int rc = run_concbench_for(100, args, err, sizeof(err));
+	cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
+	json_t *doc = load_json(tmp_path("r.json"));
+	json_t *convoy = json_object_get(json_object_get(doc, "fidelity"), "convoy");
+	cr_assert_eq(json_array_size(convoy), 1, "one gil/py-threads pair");
+	json_t *e = json_array_get(convoy, 0);
+	const char *sides[] = {"simulated", "real"};
+	for (size_t k = 0; k < 2; k++) {
+		json_t *side = json_object_get(e, sides[k]);
+		cr_assert(json_is_number(json_object_get(side, "share_at_half_interval")), "%s",
+		          sides[k]);
+		cr_assert(json_is_number(json_object_get(side, "slowdown")), "%s", sides[k]);
+	}
+	cr_assert_str_eq(str(json_object_get(e, "real"), "strategy"), "py-threads");
+	json_t *claims = json_object_get(doc, "claims"), *c;
+	size_t i;
+	json_array_foreach(claims, i, c)
+	{
+		if (strcmp(str(c, "id"), "gil-convoy") == 0)
+			cr_assert(json_is_object(json_object_get(c, "on_python")),
+			          "the convoy claim is judged on CPython too");
+	}
+	json_decref(doc);
+}
