@@ -77,6 +77,14 @@ class Failures(unittest.TestCase):
                       by["py-threads"]["error"])
         self.assertNotIn("\n", by["py-threads"]["error"])
 
+    def test_an_exception_at_set_up_fails_the_cell_with_one_line(self):
+        proc, doc = concbench_run("-w", "http", "-s", "py-serial", "-r", "1", "--warmup", "0",
+                                  "--quick", "--url", "http://127.0.0.1:9/")
+        self.assertEqual(proc.returncode, 1)
+        error = doc["results"][0]["error"]
+        self.assertEqual(error, "ValueError: the py-* strategies download from the fixture "
+                                "server only (not from --url)")
+
     def test_a_wrong_answer_fails_the_cell(self):
         proc, doc = concbench_run("-w", "triad", "-s", "py-serial", "-r", "1", "--warmup", "0",
                                   "--quick", "-p", "triad.fault_element=5")
