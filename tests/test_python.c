@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "readers/fidelity.h"
 #include "runners/runner.h"
 #include "workloads/workload.h"
 #include "tests/support.h"
@@ -158,5 +159,42 @@ Test(python, fidelity_holds_the_convoy_simulated_and_real, .init = make_tmpdir,
 			cr_assert(json_is_object(json_object_get(c, "on_python")),
 			          "the convoy claim is judged on CPython too");
 	}
+	json_decref(doc);
+}
+
+static json_t *speedup_cell(const char *strategy, const char *variant, double s, double lo,
+                            double hi)
+{
+	return json_pack("{s:s, s:s, s:i, s:i, s:o, s:o, s:{s:i}, s:f, s:[f,f]}", "workload",
+	                 "primes", "strategy", strategy, "workers", 2, "ballast_mb", 0, "error",
+	                 json_null(), "variant", variant ? json_string(variant) : json_null(),
+	                 "params", "limit", variant ? 400000 : 5000000, "speedup_vs_serial", s,
+	                 "speedup_ci95", lo, hi);
+}
+
+/* The difference's interval pairs the pessimistic ends; equal work wins over
+ * the C sizes; a twin without a partner is left out. */
+Test(python, fidelity_pairs_and_differences)
+{
+	json_t *results = json_array();
+	json_array_append_new(results, speedup_cell("gil", NULL, 0.97, 0.95, 0.99));
+	json_array_append_new(results, speedup_cell("gil", "python sizes", 0.96, 0.94, 0.98));
+	json_array_append_new(results,
+	                      speedup_cell("py-threads", "python sizes", 0.86, 0.83, 0.89));
+	json_array_append_new(results, speedup_cell("py-processes", "python sizes", 1.8, 1.7, 1.9));
+	json_t *doc = json_pack("{s:o}", "results", results);
+	json_t *f = fidelity_evaluate(doc);
+	json_t *speedups = json_object_get(f, "speedups");
+	cr_assert_eq(json_array_size(speedups), 1, "py-processes has no processes cell beside it");
+	json_t *e = json_array_get(speedups, 0);
+	cr_assert(json_is_true(json_object_get(e, "equal_work")));
+	json_t *sim = json_object_get(e, "simulated"), *diff = json_object_get(e, "difference");
+	cr_assert_float_eq(json_number_value(json_object_get(sim, "speedup")), 0.96, 1e-9);
+	cr_assert_float_eq(json_number_value(json_object_get(diff, "value")), -0.10, 1e-9);
+	json_t *ci = json_object_get(diff, "ci95");
+	cr_assert_float_eq(json_number_value(json_array_get(ci, 0)), 0.83 - 0.98, 1e-9);
+	cr_assert_float_eq(json_number_value(json_array_get(ci, 1)), 0.89 - 0.94, 1e-9);
+	cr_assert_str_eq(str(diff, "verdict"), "real slower");
+	json_decref(f);
 	json_decref(doc);
 }
