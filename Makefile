@@ -76,6 +76,7 @@ FORCE:
 
 TEST_ARGS ?= --jobs 1
 
+.PHONY: test-python
 .PHONY: all test bench bench-quick clean deps bench-tools asan tsan format format-check help plot \
         valgrind fuzz workflow-lint
 
@@ -89,6 +90,13 @@ all: $(BIN) $(BARE) $(MPI_BIN)
 
 test: $(BIN) $(BARE) $(MPI_BIN) $(TEST_BIN) workflow-lint
 	$(TEST_BIN) $(TEST_ARGS)
+	$(MAKE) test-python
+
+# The Python twins' own tests (py/tests): their checksums against the C
+# workloads', the failure paths. Debian's python3, where make deps put NumPy.
+PYTHON_TEST ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+test-python: $(BIN)
+	CONCBENCH_BIN=$(abspath $(BIN)) $(PYTHON_TEST) -m unittest discover -s py/tests -t py
 
 # The default suite: every workload and strategy over the worker sweep; the
 # result lands in results/<host>-<UTC time>.json and the summary is printed.
@@ -115,7 +123,8 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
 # A quick run of every workload and strategy under valgrind's memcheck: no
-# errors, no definite leaks. io_uring writes what memcheck cannot see, so the
+# errors, no definite leaks (-s all: the compiled strategies; the py-* ones are
+# an interpreter's memory, not ours). io_uring writes what memcheck cannot see, so the
 # files workload uses its thread-pool backend here.
 valgrind: $(BIN) $(MPI_BIN)
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
@@ -140,11 +149,13 @@ $(BUILD)/tsan-tests: $(SHIM_TEST_OBJS) $(LIB_OBJS)
 
 # Criterion cannot start under ThreadSanitizer (its inheritable arena fails to
 # map), so the TSan build runs the binary itself through every strategy.
+# -s all: the compiled strategies; the py-* ones run their tasks in an interpreter
+# TSan does not see into (runners/python.c itself is single-threaded).
 tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" build-tsan/concbench \
 	  build-tsan/tsan-tests
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/tsan-tests
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/concbench run -w all --quick -r 2 \
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/concbench run -w all -s all --quick -r 2 \
 	  -n 1,2,4 -p triad.elements=262144 -p files.count=8 --quiet -o build-tsan/tsan-run.json
 	@echo "tsan: no data races reported"
 
@@ -253,6 +264,8 @@ help:
 	@echo "make bench-quick  the same in well under a minute (smaller sizes)"
 	@echo "make test         unit and integration tests (Criterion), and workflow-lint"
 	@echo "make workflow-lint  .github/workflows/ against action-validator (npm, via make deps)"
+	@echo "make test         unit and integration tests (Criterion, then make test-python)"
+	@echo "make test-python  the Python twins' tests (py/tests, unittest)"
 	@echo "make plot RESULTS=file.json   charts (gnuplot) into results/plots/<name>/"
 	@echo "make asan|tsan    the tests under AddressSanitizer+UBSan / ThreadSanitizer"
 	@echo "make valgrind     a quick run of everything under valgrind memcheck"

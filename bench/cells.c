@@ -29,13 +29,16 @@ static double steal_of(const struct sample *s)
 }
 
 /* The serial cell a cell's speedup is measured against: same workload, and
- * the same ballast where serial ran with it, else none. */
+ * the same ballast where serial ran with it, else none; py-serial for the
+ * interpreted strategies. */
 const struct cell *serial_cell_of(const struct bench_run *run, const struct cell *of)
 {
 	const struct cell *fallback = NULL;
 	for (int i = 0; i < run->n_cells; i++) {
 		const struct cell *c = &run->cells[i];
 		if (c->bw != of->bw || !c->runner->single_worker) /* serial: the one baseline */
+			continue;
+		if (c->runner->interpreted != of->runner->interpreted) /* py-serial for py-* */
 			continue;
 		if (c->ballast_mb == of->ballast_mb)
 			return c;

@@ -45,7 +45,8 @@ void run_usage(FILE *out)
 	fprintf(out,
 	        "usage: concbench run [options]\n"
 	        "  -w, --workloads LIST        comma-separated workloads, or all (default all)\n"
-	        "  -s, --strategies LIST       comma-separated strategies, or all (default all)\n"
+	        "  -s, --strategies LIST       comma-separated strategies, or all (the compiled\n"
+	        "                              ones; default: all, and py-* where python3 is)\n"
 	        "  -n, --workers LIST          worker counts (default 1, 2, 4, ... up to the "
 	        "cores)\n"
 	        "  -r, --reps N                counted repetitions per cell (default 5)\n"
@@ -56,11 +57,14 @@ void run_usage(FILE *out)
 	for (int i = 0; i < n; i++) {
 		const struct runner_alias *a = aliases[i].alias;
 		char spelling[64];
+		if (i > 0 && a == aliases[i - 1].alias)
+			continue; /* shared by several strategies (--python): said once */
 		snprintf(spelling, sizeof(spelling), "--%s%s%s", a->option, a->arg ? " " : "",
 		         a->arg ? a->arg : "");
-		fprintf(out, "      %-23s %s (-p %s.%s%s%s)\n", spelling, a->help,
-		        aliases[i].runner->name, a->key, a->value ? "=" : "",
-		        a->value ? a->value : "");
+		bool shared = i + 1 < n && aliases[i + 1].alias == a;
+		fprintf(out, "      %-23s %s (-p %s.%s%s%s%s)\n", spelling, a->help,
+		        shared ? "STRATEGY" : aliases[i].runner->name, a->key, a->value ? "=" : "",
+		        a->value ? a->value : "", shared ? " for each" : "");
 	}
 	fprintf(
 	    out,
@@ -204,10 +208,12 @@ static int add_strategy(const char *name, void *p)
 	struct list_ctx *c = p;
 	char known[256];
 	if (strcmp(name, "all") == 0) {
-		/* all that can run here: `concbench list` shows the others and why */
+		/* the compiled ones that can run here (`concbench list` shows the
+		 * others and why); py-* are named, or the default suite's */
 		c->cfg->n_strategies = 0;
 		for (const struct runner_ops *const *r = runner_table(); *r; r++)
-			if ((*r)->unavailable == NULL || (*r)->unavailable() == NULL)
+			if (!(*r)->interpreted &&
+			    ((*r)->unavailable == NULL || (*r)->unavailable() == NULL))
 				c->cfg->strategies[c->cfg->n_strategies++] = *r;
 		return 0;
 	}
@@ -234,6 +240,15 @@ static int add_strategy(const char *name, void *p)
 	}
 	c->cfg->strategies[c->cfg->n_strategies++] = r;
 	return 0;
+}
+
+/* Without -s: the interpreted strategies too, where their interpreter is here. */
+static void add_available_interpreted(struct run_config *cfg)
+{
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		if ((*r)->interpreted && ((*r)->available == NULL || (*r)->available()) &&
+		    cfg->n_strategies < CLI_MAX_LIST)
+			cfg->strategies[cfg->n_strategies++] = *r;
 }
 
 static int add_workers(const char *text, void *p)
@@ -639,10 +654,15 @@ static enum cli_status parse_option(int opt, char **argv, struct run_config *cfg
 	case ':':
 		return bad(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 	}
-	if (opt >= OPT_ALIAS && opt < OPT_ALIAS + n_aliases)
-		return add_alias_override(cfg, &aliases[opt - OPT_ALIAS], optarg, err, errlen) != 0
-		           ? CLI_ERROR
-		           : CLI_OK;
+	if (opt >= OPT_ALIAS && opt < OPT_ALIAS + n_aliases) {
+		/* An option several strategies share (--python) sets it for each. */
+		const char *name = aliases[opt - OPT_ALIAS].alias->option;
+		for (int i = opt - OPT_ALIAS; i < n_aliases; i++)
+			if (strcmp(aliases[i].alias->option, name) == 0 &&
+			    add_alias_override(cfg, &aliases[i], optarg, err, errlen) != 0)
+				return CLI_ERROR;
+		return CLI_OK;
+	}
 	return bad(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
 }
 
@@ -675,8 +695,10 @@ enum cli_status run_config_parse(int argc, char **argv, struct run_config *cfg, 
 	/* make bench fits in ten minutes with its set-up (bench/sizing.c) */
 	if (!cfg->budget_given && cfg->default_suite && !cfg->quick)
 		cfg->budget_s = CLI_DEFAULT_BUDGET_S;
-	if (cfg->n_strategies == 0)
+	if (cfg->n_strategies == 0) {
 		add_strategy("all", &lc);
+		add_available_interpreted(cfg);
+	}
 	cfg->switch_interval_us = switch_interval_of(cfg);
 	return CLI_OK;
 }

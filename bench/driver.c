@@ -17,6 +17,7 @@
 
 #include "readers/claims.h"
 #include "readers/tasksweep.h"
+#include "readers/fidelity.h"
 #include "bench/run.h"
 
 static bool stopping(void)
@@ -248,9 +249,10 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 		    default_worker_sweep(topology_cores(run->topology), run->sweep, CLI_MAX_LIST);
 	}
 	run->n_workloads = run->cfg.n_workloads;
-	/* + the suite's variants: release_gil=1 and the task-size sweep */
+	/* + the suite's variants: release_gil=1, the task-size sweep, and a
+	 * python-sizes variant of each */
 	run->workloads =
-	    calloc((size_t)run->n_workloads + 1 + SUITE_TASK_SIZES, sizeof(*run->workloads));
+	    calloc(2 * (size_t)run->n_workloads + 1 + SUITE_TASK_SIZES, sizeof(*run->workloads));
 	if (run->workloads == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -269,6 +271,8 @@ static int prepare(struct bench_run *run, char *err, size_t errlen)
 		suite_add_release_gil_variant(run);
 	if (run->cfg.default_suite || run->cfg.task_sweep)
 		suite_add_task_size_sweep(run);
+	if (suite_add_python_variants(run, err, errlen) != 0)
+		return -1;
 	if (build_cells(run, err, errlen) != 0)
 		return -1;
 	if (check_trace_request(run, err, errlen) != 0)
@@ -360,6 +364,15 @@ static void write_trace_file(struct bench_run *run)
 		        run->cfg.trace_path, cells, events, dropped);
 }
 
+/* The workload's cells are over: the strategies let go of what they kept
+ * between runs (the py-* interpreters). */
+static void release_runners(const struct workload *w)
+{
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		if ((*r)->release != NULL)
+			(*r)->release(w);
+}
+
 static void run_workloads(struct bench_run *run)
 {
 	uint64_t rng = run->cfg.seed;
@@ -374,6 +387,7 @@ static void run_workloads(struct bench_run *run)
 			continue;
 		}
 		run_workload_cells(run, bw, &rng);
+		release_runners(&bw->w);
 		bw->w.ops->teardown(&bw->w);
 		stop_fixture_server(bw);
 	}
@@ -411,6 +425,7 @@ static int finish(struct bench_run *run)
 	print_summary(run, stdout);
 	if (doc != NULL) {
 		task_sweep_print(json_object_get(doc, "task_size_sweep"), stdout);
+		fidelity_print(json_object_get(doc, "fidelity"), stdout);
 		print_claims(json_object_get(doc, "claims"), run->output, stdout);
 	}
 	json_decref(doc);

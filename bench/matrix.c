@@ -56,6 +56,8 @@ int matrix_add_cell(struct bench_run *run, struct bench_workload *bw, const stru
 
 static bool strategy_allowed(const struct bench_workload *bw, const struct runner_ops *r)
 {
+	if (r->interpreted && bw->has_python_variant)
+		return false;
 	if (bw->n_only == 0)
 		return true;
 	for (int i = 0; i < bw->n_only; i++)

@@ -144,6 +144,15 @@ int measure_once(struct bench_run *run, struct cell *c, struct sample *s, struct
 	usage_delta(&self0, &self1, s);
 	usage_delta(&kids0, &kids1, s);
 	s->max_rss_kib = proc_status_kib("VmHWM") + rr->children_max_rss_kib;
+	if (rr->own_usage) {
+		/* an interpreter's executor, timed by the interpreter around its whole
+		 * life: its start-up and our pipe traffic stay outside */
+		s->wall_s = rr->own_wall_s;
+		s->user_s = rr->own_user_s;
+		s->sys_s = rr->own_sys_s;
+		s->ctx_voluntary = rr->own_ctx_voluntary;
+		s->ctx_involuntary = rr->own_ctx_involuntary;
+	}
 	run_result_finish(rr);
 	if (rc != 0 || rr->failed || rr->tasks_failed > 0) {
 		c->tasks = rr->tasks_total;
@@ -206,11 +215,17 @@ static void pool_append(struct pool *p, const double *v, size_t n)
 
 /* The I/O stream's round trips of the run that just ended (mixed), pooled
  * into the cell: the workload keeps them in shared memory until its next run. */
-static void keep_stream_samples(struct cell *c)
+static void keep_stream_samples(struct cell *c, const struct run_result *rr)
 {
 	const struct workload *w = &c->bw->w;
 	const double *alone, *busy;
 	size_t n_alone, n_busy;
+	if (rr->has_stream) { /* measured by the runner itself (py-*) */
+		c->has_stream = true;
+		pool_append(&c->stream_alone, rr->stream_alone, rr->n_stream_alone);
+		pool_append(&c->stream_busy, rr->stream_busy, rr->n_stream_busy);
+		return;
+	}
 	if (w->ops->stream_samples == NULL)
 		return;
 	c->has_stream = true;
@@ -240,7 +255,7 @@ void keep_run(struct cell *c, const struct sample *s, struct run_result *rr, boo
 	c->n_last_workers = rr->workers;
 	rr->worker = NULL;
 	if (counted) {
-		keep_stream_samples(c);
+		keep_stream_samples(c, rr);
 		for (int k = 0; k < c->n_last_workers; k++)
 			pool_append(&c->startups, &c->last_workers[k].startup_s, 1);
 		memcpy(c->stat, rr->stat, sizeof(c->stat));

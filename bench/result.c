@@ -18,6 +18,7 @@
 #include "lib/atomic_file.h"
 #include "readers/claims.h"
 #include "readers/tasksweep.h"
+#include "readers/fidelity.h"
 #include "bench/run.h"
 
 static json_t *num(double v)
@@ -263,7 +264,9 @@ static json_t *strategy_stats_json(const struct cell *c)
 {
 	json_t *o = json_object();
 	for (int i = 0; i < c->n_stats; i++)
-		json_object_set_new(o, c->stat[i].name, num(c->stat[i].value));
+		json_object_set_new(o, c->stat[i].name,
+		                    c->stat[i].text[0] ? json_string(c->stat[i].text)
+		                                       : num(c->stat[i].value));
 	json_object_set_new(o, "from", json_string("the latest counted repetition"));
 	return o;
 }
@@ -451,6 +454,7 @@ json_t *bench_run_to_json(const struct bench_run *run)
 		if (sweep != NULL)
 			json_object_set_new(doc, "task_size_sweep", sweep);
 		json_object_set_new(doc, "claims", claims_evaluate(doc));
+		json_object_set_new(doc, "fidelity", fidelity_evaluate(doc));
 	}
 	return doc;
 }

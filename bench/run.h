@@ -94,7 +94,8 @@ struct bench_workload {
 	/* > 0: a variant measured at this worker count only (the task-size
 	 * sweep's, at the core count); 0: the run's sweep. */
 	int workers_only;
-	bool ready; /* set up successfully */
+	bool has_python_variant; /* its py-* cells run on that variant (python_suite.c) */
+	bool ready;              /* set up successfully */
 	char error[256];
 	uint64_t expected_checksum;
 	bool has_expected_checksum;
@@ -235,6 +236,8 @@ void sizing_print_cells(const struct bench_run *run, FILE *out);
 double sizing_remaining_s(const struct bench_run *run);
 json_t *sizing_to_json(const struct bench_run *run);
 json_t *sizing_workload_json(const struct bench_workload *bw);
+/* python_suite.c: the workloads' python-sizes variants for the py-* cells. */
+int suite_add_python_variants(struct bench_run *run, char *err, size_t errlen);
 
 /* server.c */
 int start_fixture_server(struct bench_run *run, struct bench_workload *bw);

@@ -129,9 +129,32 @@ static bool is_kind(json_t *c, const char *kind)
 	return strcmp(rf_str_or(c, "kind", ""), kind) == 0;
 }
 
+/* ---- judged twice: on the simulation and on the interpreter ------------------- */
+
+/* Every claim is judged on the compiled strategies, then again with each
+ * replaced by the Python strategy it stands for (py-*, runners/python.c):
+ * while judging_python is set, a rule that asks for "gil" reads py-threads'
+ * cells. One result document, one evaluation at a time. */
+static bool judging_python;
+
+static const struct {
+	const char *compiled, *python;
+} python_twin[] = {
+    {"serial", "py-serial"},       {"gil", "py-threads"},   {"threads", "py-threads"},
+    {"processes", "py-processes"}, {"epoll", "py-asyncio"},
+};
+
+static const char *as_judged(const char *s)
+{
+	for (size_t k = 0; judging_python && k < sizeof(python_twin) / sizeof(python_twin[0]); k++)
+		if (strcmp(python_twin[k].compiled, s) == 0)
+			return python_twin[k].python;
+	return s;
+}
+
 static bool is_strategy(json_t *c, const char *s)
 {
-	return strcmp(rf_str_or(c, "strategy", ""), s) == 0;
+	return strcmp(rf_str_or(c, "strategy", ""), as_judged(s)) == 0;
 }
 
 static bool same_workload(json_t *a, json_t *b)
@@ -1281,6 +1304,169 @@ static void judge_short_tasks(const struct claim_ctx *cx, struct verdict *v)
 	json_decref(own);
 }
 
+/* ---- the interpreter's claims: compiled against interpreted ---------------------- */
+
+#define FAR_FASTER 10.0 /* compiled over interpreted: "far faster" at this or more */
+#define NOT_FAR    3.0  /* at or under this, refuted */
+#define NEAR_C     0.75 /* py-processes' speedup over processes': "close" */
+#define FAR_FROM_C 0.50 /* at or under this, refuted */
+
+/* "CPython 3.11.2" from the first cell a py-* strategy ran; false when none did. */
+static bool claims_python_interpreter(json_t *doc, char *buf, size_t len)
+{
+	json_t *c;
+	size_t i;
+	json_array_foreach(results(&(struct claim_ctx){.doc = doc}), i, c)
+	{
+		json_t *py = json_object_get(c, "python");
+		if (json_is_object(py)) {
+			snprintf(buf, len, "%s %s", rf_str_or(py, "implementation", "Python"),
+			         rf_str_or(py, "version", ""));
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Same workload, sizes and workers: a compiled cell's interpreted twin. */
+static json_t *equal_work_twin(const struct claim_ctx *cx, json_t *like, const char *strategy)
+{
+	json_t *c;
+	size_t i;
+	json_array_foreach(results(cx), i, c)
+	{
+		if (cell_ok(c) && strcmp(rf_str_or(c, "strategy", ""), strategy) == 0 &&
+		    same_workload(c, like) && same_params(c, like) &&
+		    workers_of(c) == workers_of(like))
+			return c;
+	}
+	return NULL;
+}
+
+/* Tallies one cell's side into a verdict over several, as the convoy does. */
+struct tally {
+	size_t yes, no, n;
+	char first[3][320];
+};
+
+static void tally_add(struct verdict *v, struct tally *t, json_t *c, struct estimate e, enum side s,
+                      const char *figure, const char *what)
+{
+	json_t *ref = cell_ref(c);
+	json_object_set_new(ref, figure, interval_json(e));
+	json_object_set_new(ref, "side", json_string(side_name(s)));
+	json_array_append_new(v->cells, ref);
+	t->n++;
+	t->yes += s == SIDE_CONFIRMS;
+	t->no += s == SIDE_REFUTES;
+	if (t->first[s][0] == '\0')
+		snprintf(t->first[s], sizeof(t->first[s]), "%s", what);
+}
+
+static void tally_verdict(struct verdict *v, const struct tally *t, const char *needs)
+{
+	if (t->n == 0)
+		set(v, "not-measured", "needs %s", needs);
+	else if (t->yes > 0 && t->no == 0)
+		set(v, "confirmed", "%zu of %zu: %s", t->yes, t->n, t->first[SIDE_CONFIRMS]);
+	else if (t->no > 0 && t->yes == 0)
+		set(v, "refuted", "%zu of %zu: %s", t->no, t->n, t->first[SIDE_REFUTES]);
+	else if (t->yes > 0)
+		set(v, "inconclusive", "the cells disagree: %s; but %s", t->first[SIDE_CONFIRMS],
+		    t->first[SIDE_REFUTES]);
+	else
+		set(v, "inconclusive", "%s", t->first[SIDE_NEITHER]);
+}
+
+/* serial against py-serial at the same sizes, on cpu workloads whose Python
+ * twin is interpreted (not NumPy's compiled loops: release_gil=1). */
+static void judge_compiled_faster(const struct claim_ctx *cx, struct verdict *v)
+{
+	json_t *c;
+	size_t i;
+	struct tally t = {0};
+	json_object_set_new(v->thresholds, "confirmed_if_ratio_interval_at_least",
+	                    json_real(FAR_FASTER));
+	json_object_set_new(v->thresholds, "refuted_if_ratio_interval_at_most", json_real(NOT_FAR));
+	json_array_foreach(results(cx), i, c)
+	{
+		if (!cell_ok(c) || !is_kind(c, "cpu") ||
+		    strcmp(rf_str_or(c, "strategy", ""), "serial"))
+			continue;
+		json_t *py = equal_work_twin(cx, c, "py-serial");
+		struct summary sc, sp;
+		if (py == NULL)
+			continue;
+		if (param(c, "release_gil") == 1) {
+			exclude(v, py, "NumPy's loops are compiled code too");
+			continue;
+		}
+		if (!sample_summary(c, "wall_s", &sc) || !sample_summary(py, "wall_s", &sp)) {
+			exclude(v, py, "fewer than %d repetitions", MIN_SAMPLES);
+			continue;
+		}
+		struct estimate r = ratio_of(&sp, &sc); /* py-serial's time over serial's */
+		enum side s = r.lo >= FAR_FASTER ? SIDE_CONFIRMS
+		              : r.hi <= NOT_FAR  ? SIDE_REFUTES
+		                                 : SIDE_NEITHER;
+		char what[320];
+		snprintf(what, sizeof(what), "%s: C's loop %.0fx [%.0f, %.0f] faster than Python's",
+		         rf_str_or(c, "workload", ""), r.value, r.lo, r.hi);
+		tally_add(v, &t, py, r, s, "compiled_over_interpreted", what);
+	}
+	tally_verdict(v, &t,
+	              "a cpu workload under serial and py-serial at the same sizes (the default "
+	              "suite runs serial at the python sizes)");
+}
+
+/* py-processes' speedup over processes' at the same workers and workload. */
+static void judge_processes_near_c(const struct claim_ctx *cx, struct verdict *v)
+{
+	json_t *c;
+	size_t i;
+	struct tally t = {0};
+	json_object_set_new(v->thresholds, "confirmed_if_ratio_interval_at_least",
+	                    json_real(NEAR_C));
+	json_object_set_new(v->thresholds, "refuted_if_ratio_interval_at_most",
+	                    json_real(FAR_FROM_C));
+	if (!parallelism_measurable(cx, v))
+		return;
+	json_array_foreach(results(cx), i, c)
+	{
+		if (!cell_ok(c) || !is_kind(c, "cpu") || workers_of(c) < 2 ||
+		    strcmp(rf_str_or(c, "strategy", ""), "py-processes") != 0)
+			continue;
+		json_t *cc = NULL, *o;
+		size_t k;
+		json_array_foreach(results(cx), k, o)
+		{
+			if (cell_ok(o) && strcmp(rf_str_or(o, "strategy", ""), "processes") == 0 &&
+			    same_workload(o, c) && workers_of(o) == workers_of(c) &&
+			    (cc == NULL || same_params(o, c)))
+				cc = o;
+		}
+		struct estimate py = speedup_interval(c), sim;
+		if (cc == NULL || !interval_known(py) ||
+		    !interval_known(sim = speedup_interval(cc))) {
+			exclude(v, c,
+			        "no processes cell of the same workload and workers beside it");
+			continue;
+		}
+		struct estimate r = {py.value / sim.value, py.lo / sim.hi, py.hi / sim.lo};
+		enum side s = r.lo >= NEAR_C       ? SIDE_CONFIRMS
+		              : r.hi <= FAR_FROM_C ? SIDE_REFUTES
+		                                   : SIDE_NEITHER;
+		char what[320];
+		snprintf(what, sizeof(what),
+		         "%s n=%ld: py-processes %.2fx [%.2f, %.2f], processes %.2fx [%.2f, %.2f]: "
+		         "%.0f%% [%.0f, %.0f] of C's",
+		         rf_str_or(c, "workload", ""), workers_of(c), py.value, py.lo, py.hi,
+		         sim.value, sim.lo, sim.hi, 100 * r.value, 100 * r.lo, 100 * r.hi);
+		tally_add(v, &t, c, r, s, "python_over_c_speedup", what);
+	}
+	tally_verdict(v, &t, "a cpu workload under processes and py-processes with -n 2 or more");
+}
+
 /* ---- the table of claims --------------------------------------------------- */
 
 struct claim_rule {
@@ -1320,6 +1506,19 @@ static const struct claim_rule rules[] = {
      judge_short_tasks},
 };
 
+/* The interpreter's own claims, judged once across compiled and interpreted
+ * cells, where a py-* cell ran. */
+static const struct claim_rule python_rules[] = {
+    {"compiled-faster",
+     "Compiled code is far faster than the interpreter on the same task (C's serial loop "
+     "against Python's, equal work).",
+     judge_compiled_faster},
+    {"python-processes-near-c",
+     "With enough computation per task, processes bring Python close to C's parallel "
+     "speedup.",
+     judge_processes_near_c},
+};
+
 static json_t *evaluate_rule(const struct claim_ctx *cx, const struct claim_rule *r)
 {
 	struct verdict v = {.verdict = "inconclusive",
@@ -1332,6 +1531,19 @@ static json_t *evaluate_rule(const struct claim_ctx *cx, const struct claim_rule
 	                 "cells", v.cells, "excluded", v.excluded, "thresholds", v.thresholds);
 }
 
+/* The same rule on the interpreter's cells, as the claim's "on_python". */
+static void add_python_verdict(const struct claim_ctx *cx, const struct claim_rule *r,
+                               json_t *claim, const char *interpreter)
+{
+	judging_python = true;
+	json_t *py = evaluate_rule(cx, r);
+	judging_python = false;
+	json_object_del(py, "id");
+	json_object_del(py, "statement");
+	json_object_set_new(py, "interpreter", json_string(interpreter));
+	json_object_set_new(claim, "on_python", py);
+}
+
 json_t *claims_evaluate(json_t *doc)
 {
 	struct claim_ctx cx = {.doc = doc};
@@ -1339,9 +1551,17 @@ json_t *claims_evaluate(json_t *doc)
 	json_t *config = json_object_get(doc, "config");
 	cx.cores = (long)json_integer_value(json_object_get(topo, "cores"));
 	cx.pinned_single = strcmp(rf_str_or(config, "pin", ""), "single") == 0;
+	char interpreter[80];
+	bool python = claims_python_interpreter(doc, interpreter, sizeof(interpreter));
 	json_t *out = json_array();
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		json_array_append_new(out, evaluate_rule(&cx, &rules[i]));
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		json_t *claim = evaluate_rule(&cx, &rules[i]);
+		if (python)
+			add_python_verdict(&cx, &rules[i], claim, interpreter);
+		json_array_append_new(out, claim);
+	}
+	for (size_t i = 0; python && i < sizeof(python_rules) / sizeof(python_rules[0]); i++)
+		json_array_append_new(out, evaluate_rule(&cx, &python_rules[i]));
 	return out;
 }
 
@@ -1355,6 +1575,16 @@ void claims_print(json_t *claims, FILE *out)
 	{
 		fprintf(out, "  %zu. %-14s %s\n", i + 1, rf_str_or(c, "verdict", ""),
 		        rf_str_or(c, "statement", ""));
+		json_t *py = json_object_get(c, "on_python");
+		if (json_is_object(py)) {
+			fprintf(out, "     %17s on the simulation: %s \u00b7 on %s: %s\n", "",
+			        rf_str_or(c, "verdict", ""), rf_str_or(py, "interpreter", ""),
+			        rf_str_or(py, "verdict", ""));
+			fprintf(out, "     %17s simulation: %s\n", "", rf_str_or(c, "reason", ""));
+			fprintf(out, "     %17s %s: %s\n", "", rf_str_or(py, "interpreter", ""),
+			        rf_str_or(py, "reason", ""));
+			continue;
+		}
 		fprintf(out, "     %17s %s\n", "", rf_str_or(c, "reason", ""));
 	}
 }

@@ -9,6 +9,7 @@
 
 #include "readers/claims.h"
 #include "readers/machines.h"
+#include "readers/fidelity.h"
 #include "readers/resultfile.h"
 
 enum format { FMT_TEXT, FMT_MARKDOWN, FMT_CSV, FMT_GAB };
@@ -610,6 +611,8 @@ static int report_tables(FILE *out, const struct result_file *rf, bool markdown)
 		print_notes(out, rf, g, markdown);
 	}
 	json_t *claims = json_object_get(rf->doc, "claims");
+	if (!markdown) /* the simulation against the interpreter, where py-* cells ran */
+		fidelity_print(json_object_get(rf->doc, "fidelity"), out);
 	if (markdown)
 		print_claims_markdown(out, claims);
 	else if (json_array_size(claims) > 0)

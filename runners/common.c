@@ -29,8 +29,11 @@ void run_result_free(struct run_result *r)
 {
 	free(r->task);
 	free(r->worker);
+	free(r->stream_alone);
+	free(r->stream_busy);
 	r->task = NULL;
 	r->worker = NULL;
+	r->stream_alone = r->stream_busy = NULL;
 }
 
 void run_result_fail(struct run_result *r, const char *fmt, ...)
@@ -73,6 +76,16 @@ void run_result_stat(struct run_result *r, const char *name, double value)
 	struct run_stat *s = &r->stat[r->n_stats++];
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->value = value;
+}
+
+void run_result_note(struct run_result *r, const char *name, const char *text)
+{
+	if (r->n_stats == RUN_STATS_MAX)
+		return;
+	struct run_stat *s = &r->stat[r->n_stats++];
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->text, sizeof(s->text), "%s", text[0] ? text : "?");
+	s->value = NAN;
 }
 
 double run_result_stat_get(const struct run_result *r, const char *name)

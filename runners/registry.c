@@ -15,7 +15,11 @@
 	X(forkserver)                                                                              \
 	X(spawn)                                                                                   \
 	X(epoll)                                                                                   \
-	X(mpi)
+	X(mpi)                                                                                     \
+	X(py_serial)                                                                               \
+	X(py_threads)                                                                              \
+	X(py_processes)                                                                            \
+	X(py_asyncio)
 
 #define DECLARE(name) extern const struct runner_ops name##_runner;
 #define ENTRY(name)   &name##_runner,

@@ -43,6 +43,7 @@ struct worker_record {
 struct run_stat {
 	char name[48];
 	double value;
+	char text[64]; /* a word instead of a number when not empty (run_result_note) */
 };
 
 struct run_result {
@@ -63,6 +64,18 @@ struct run_result {
 	int n_stats;
 	bool failed;     /* the run as a whole failed: its figures are void */
 	char error[256]; /* the first error, task or run */
+	/* Set by a runner that times its own run (the py-* strategies, whose
+	 * interpreter starts before the timed region and outlives it): these
+	 * figures replace what measure_once takes around runner_ops.run. */
+	bool own_usage;
+	double own_wall_s, own_user_s, own_sys_s;
+	long own_ctx_voluntary, own_ctx_involuntary;
+	/* A stream's round trips that the runner measured itself (mixed under a
+	 * py-* strategy), malloc'd; has_stream: these replace the workload's
+	 * stream_samples. */
+	bool has_stream;
+	double *stream_alone, *stream_busy;
+	size_t n_stream_alone, n_stream_busy;
 };
 
 /* A spelling of -p STRATEGY.KEY=VALUE that `run` accepts as an option of its
@@ -95,6 +108,16 @@ struct runner_ops {
 	 * if it has one: the run's config records it as switch_interval_us, and
 	 * the mixed workload's convoy is measured against half of it. */
 	const char *switch_interval_param;
+	/* Runs the tasks in an interpreter of its own (the py-* strategies,
+	 * runners/python.c): at the workload's python sizes, on a variant of
+	 * its own (bench/python_suite.c), and not part of `-s all`. */
+	bool interpreted;
+	/* NULL, or whether the strategy can run here (its interpreter found), so
+	 * that the default suite includes it only where it can. */
+	bool (*available)(void);
+	/* NULL, or: the cells of workload w are over, let go of what the
+	 * runner kept between its runs (the interpreters). */
+	void (*release)(const struct workload *w);
 	/* 0 when the run completed (tasks may still have failed, see tasks_failed);
 	 * -1 when it could not, with result->error set. */
 	int (*run)(const struct run_spec *spec, struct run_result *result);
@@ -149,6 +172,8 @@ void run_result_finish(struct run_result *r);
 void run_result_stat(struct run_result *r, const char *name, double value);
 /* A counter's value, NAN when the run did not record it. */
 double run_result_stat_get(const struct run_result *r, const char *name);
+/* Record a named word (an interpreter's implementation, its version). */
+void run_result_note(struct run_result *r, const char *name, const char *text);
 void run_result_fail(struct run_result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Run task i with ctx, timing it into its latency and marking it done. */

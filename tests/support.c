@@ -76,7 +76,8 @@ const char *const *strategy_names(void)
 	/* the strategies this process can run itself: mpi's ranks are another
 	 * program, which tests/test_mpi.c runs through the binary */
 	for (const struct runner_ops *const *r = runner_table(); *r && n < 63; r++)
-		if (!(*r)->separate_binary)
+		/* as -s all; mpi: tests/test_mpi.c; py-*: tests/test_python.c, py/tests */
+		if (!(*r)->separate_binary && !(*r)->interpreted)
 			names[n++] = (*r)->name;
 	names[n] = NULL;
 	return names;

@@ -27,7 +27,8 @@ int run_concbench_for(int timeout_s, const char *args, char *err, size_t errlen)
 /* A whole file as a NUL-terminated string (malloc'd; "" when unreadable). */
 char *slurp(const char *path);
 
-/* The registered strategies' names, NULL-terminated, in registry order. */
+/* The registered compiled strategies' names (what -s all runs; the py-* ones
+ * have tests of their own), NULL-terminated, in registry order. */
 const char *const *strategy_names(void);
 size_t strategy_count(void);
 

@@ -15,18 +15,28 @@ static size_t count_workloads(void)
 	return n;
 }
 
-static bool runner_available(const struct runner_ops *r)
+/* Can run here (mpi needs Open MPI) and is compiled, not interpreted. */
+static bool runner_in_all(const struct runner_ops *r)
 {
-	return r->unavailable == NULL || r->unavailable() == NULL;
+	return !r->interpreted && (r->unavailable == NULL || r->unavailable() == NULL);
 }
 
-/* What `all` selects: the strategies that can run here (mpi needs Open MPI). */
+/* What -s all selects: the compiled strategies that can run here, in registry order. */
 static size_t count_runners(void)
 {
 	size_t n = 0;
 
 	for (const struct runner_ops *const *r = runner_table(); *r; r++)
-		n += runner_available(*r);
+		n += runner_in_all(*r);
+	return n;
+}
+
+/* Without -s: those, and the interpreted ones whose interpreter is here. */
+static size_t count_default_runners(void)
+{
+	size_t n = count_runners();
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		n += (*r)->interpreted && (*r)->available != NULL && (*r)->available();
 	return n;
 }
 
@@ -34,7 +44,7 @@ static size_t count_runners(void)
 static const struct runner_ops *available_runner(int k)
 {
 	for (const struct runner_ops *const *r = runner_table(); *r; r++)
-		if (runner_available(*r) && k-- == 0)
+		if (runner_in_all(*r) && k-- == 0)
 			return *r;
 	return NULL;
 }
@@ -77,11 +87,13 @@ Test(cli, defaults)
 	cr_assert_eq(cfg.n_overrides, 0);
 	cr_assert_str_empty(cfg.output);
 	cr_assert_eq((size_t)cfg.n_workloads, count_workloads());
-	cr_assert_eq((size_t)cfg.n_strategies, count_runners());
+	cr_assert_eq((size_t)cfg.n_strategies, count_default_runners());
 	for (int i = 0; i < cfg.n_workloads; i++)
 		cr_assert_eq(cfg.workloads[i], workload_table()[i]);
-	for (int i = 0; i < cfg.n_strategies; i++)
+	for (int i = 0; i < (int)count_runners(); i++)
 		cr_assert_eq(cfg.strategies[i], available_runner(i));
+	for (int i = (int)count_runners(); i < cfg.n_strategies; i++)
+		cr_assert(cfg.strategies[i]->interpreted, "%s", cfg.strategies[i]->name);
 }
 
 Test(cli, full_command_line)

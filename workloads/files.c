@@ -37,6 +37,7 @@
 #include "workloads/files_async.h"
 #include "lib/atomic_file.h"
 #include "lib/loop.h"
+#include "workloads/twin.h"
 #include "workloads/workload.h"
 
 #define KIB (INT64_C(1) << 10)
@@ -80,6 +81,7 @@ struct files_state {
 	 * spawn) reads them from, as a spawned Python child is handed its data:
 	 * it must not set the data set up again. -1 in a worker. */
 	int hash_fd;
+	char (*sha256)[TWIN_SHA256_HEX]; /* each file's, for the Python twin; made once */
 };
 
 /* ---- names, seeds, results --------------------------------------------------- */
@@ -551,12 +553,44 @@ static void files_teardown(struct workload *w)
 	if (st->hash_fd >= 0)
 		close(st->hash_fd);
 	free(st->set.hash);
+	free(st->sha256);
 	free(st);
 	w->state = NULL;
 }
 
 /* A folder that exists but cannot hold files is knowable before measuring;
  * the space the data set needs is checked at set-up, with the files there. */
+/* For the Python twin: each file's path, size, SHA-256 (of the generated
+ * content, which the manifest's hash vouches the file holds) and hash. The
+ * digests are made on the first interpreter's request and kept. */
+static int files_python_inputs(const struct workload *w, FILE *out, char *err, size_t errlen)
+{
+	struct files_state *st = w->state;
+	char path[PATH_MAX];
+	if (st->sha256 == NULL) {
+		st->sha256 = calloc(st->set.count, sizeof(*st->sha256));
+		for (size_t k = 0; st->sha256 != NULL && k < st->set.count; k++)
+			if (twin_content_sha256(files_file_seed(st->seed, k), st->set.size,
+			                        st->sha256[k]) != 0) {
+				free(st->sha256);
+				st->sha256 = NULL;
+			}
+		if (st->sha256 == NULL) {
+			snprintf(err, errlen, "no SHA-256 of the files' content");
+			return -1;
+		}
+	}
+	for (size_t k = 0; k < st->set.count; k++) {
+		if (files_path(&st->set, k, path, sizeof(path)) != 0) {
+			snprintf(err, errlen, "files.dir: %s", strerror(errno));
+			return -1;
+		}
+		fprintf(out, "input file %zu %" PRIu64 " %s %" PRIx64 " %s\n", k, st->set.size,
+		        st->sha256[k], st->set.hash[k], path);
+	}
+	return 0;
+}
+
 static int files_check(const struct workload *w, char *err, size_t errlen)
 {
 	const char *dir = param_get_text(&w->params, "dir");
@@ -812,4 +846,5 @@ const struct workload_ops files_workload = {
     .setup_worker = files_setup_worker,
     .shared_fds = files_shared_fds,
     .host_local = true,
+    .python_inputs = files_python_inputs,
 };

@@ -27,6 +27,7 @@
 
 #include "lib/content.h"
 #include "lib/loop.h"
+#include "workloads/twin.h"
 #include "workloads/workload.h"
 
 static const char *const fault_names[] = {"none", "500", "404", "reset", "truncate", NULL};
@@ -893,6 +894,22 @@ static int http_facts(const struct workload *w, struct workload_fact *out, int m
 	return 1;
 }
 
+/* For the Python twin: every fixture body is the same bytes, checked with
+ * hashlib's SHA-256; nothing for --url, whose bodies the twin cannot know. */
+static int http_python_inputs(const struct workload *w, FILE *out, char *err, size_t errlen)
+{
+	const struct http_state *st = w->state;
+	char hex[TWIN_SHA256_HEX];
+	if (st->external)
+		return 0;
+	if (twin_content_sha256(st->seed, st->size, hex) != 0) {
+		snprintf(err, errlen, "no SHA-256 of the body from OpenSSL");
+		return -1;
+	}
+	fprintf(out, "input body_sha256 %s\ninput body_hash %" PRIx64 "\n", hex, st->expected_hash);
+	return 0;
+}
+
 const struct workload_ops http_workload = {
     .name = "http",
     .kind = WORKLOAD_IO,
@@ -911,4 +928,5 @@ const struct workload_ops http_workload = {
     .items_name = "requests",
     .facts = http_facts,
     .server_url_param = "url",
+    .python_inputs = http_python_inputs,
 };

@@ -708,4 +708,6 @@ const struct workload_ops mixed_workload = {
     .items_name = "primes",
     .setup_worker = mixed_setup_worker,
     .shared_fds = mixed_shared_fds,
+    .python_sizes = "limit=300000,cpu_tasks=24",
+    .python_quick_sizes = "limit=60000,cpu_tasks=12",
 };

@@ -196,4 +196,6 @@ const struct workload_ops primes_workload = {
     .items_name = "primes",
     .setup_worker = primes_setup_worker,
     .resize = primes_resize,
+    .python_sizes = "limit=400000,tasks=32",
+    .python_quick_sizes = "limit=30000,tasks=16",
 };

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lib/content.h"
+#include "workloads/twin.h"
 #include "workloads/workload.h"
 
 #define TRIAD_SCALAR 3.0
@@ -260,6 +261,39 @@ static void triad_resize(struct workload *w, uint64_t min_tasks, double grow)
 	params_resize_int(&w->params, "passes", (int64_t)(want < 1.0 ? 1.0 : want + 0.5));
 }
 
+/* For the Python twin: each task's array as the formula gives it, as its
+ * SHA-256 (NumPy's array is checked with hashlib) and its content hash. */
+static int triad_python_inputs(const struct workload *w, FILE *out, char *err, size_t errlen)
+{
+	const struct triad_state *st = w->state;
+	enum { SLICE = 4096 };
+	double slice[SLICE];
+	for (uint64_t t = 0; t < st->tasks; t++) {
+		struct content_hash h;
+		struct twin_sha256 *sha = twin_sha256_begin();
+		char hex[TWIN_SHA256_HEX];
+		if (sha == NULL) {
+			snprintf(err, errlen, "no SHA-256 from OpenSSL");
+			return -1;
+		}
+		content_hash_init(&h);
+		for (uint64_t lo = 0; lo < st->elements; lo += SLICE) {
+			uint64_t m = st->elements - lo < SLICE ? st->elements - lo : SLICE;
+			for (uint64_t j = 0; j < m; j++)
+				slice[j] = triad_a(t, lo + j);
+			content_hash_update(&h, slice, m * sizeof(double));
+			twin_sha256_update(sha, slice, m * sizeof(double));
+		}
+		if (twin_sha256_end(sha, hex) != 0) {
+			snprintf(err, errlen, "no SHA-256 from OpenSSL");
+			return -1;
+		}
+		fprintf(out, "input task %" PRIu64 " %" PRIu64 " %s %" PRIx64 "\n", t,
+		        st->elements * sizeof(double), hex, content_hash_final(&h));
+	}
+	return 0;
+}
+
 const struct workload_ops triad_workload = {
     .name = "triad",
     .kind = WORKLOAD_CPU,
@@ -276,4 +310,8 @@ const struct workload_ops triad_workload = {
     .expected_items = triad_expected_items,
     .items_name = "elements updated",
     .resize = triad_resize,
+    /* NumPy releases the lock, so the twin's simulated peer is release_gil=1 */
+    .python_sizes = "tasks=8,elements=2097152,passes=5,release_gil=1",
+    .python_quick_sizes = "tasks=4,elements=262144,passes=2,release_gil=1",
+    .python_inputs = triad_python_inputs,
 };

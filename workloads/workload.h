@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lib/checksum.h"
 #include "lib/params.h"
@@ -151,6 +152,16 @@ struct workload_ops {
 	 * touching only those -p did not set (params_resize_int). NULL for a
 	 * workload whose size does not follow the machine. */
 	void (*resize)(struct workload *w, uint64_t min_tasks, double grow);
+	/* The workload's Python twin (py/workloads/NAME.py), run by the py-*
+	 * strategies (runners/python.c). python_sizes, python_quick_sizes:
+	 * "KEY=VALUE,..." the interpreted cells run at (so that py-serial takes
+	 * well under a second), NULL for the C sizes. python_inputs: after
+	 * setup, the values the twin checks its bytes against (digests the
+	 * interpreter computes in C, so that every byte is verified), as lines
+	 * "input KEY VALUE..." of the driver's request (py/driver.py); 0, or -1
+	 * with err. NULL when the twin needs none. */
+	const char *python_sizes, *python_quick_sizes;
+	int (*python_inputs)(const struct workload *w, FILE *out, char *err, size_t errlen);
 };
 
 /* The most descriptors a workload shares with fresh workers (shared_fds). */
