@@ -91,8 +91,12 @@ int cmd_list(int argc, char **argv)
 	}
 	printf("\nstrategies (-s; parameters with -p STRATEGY.KEY=VALUE; default, --quick "
 	       "default):\n");
+	int name_w = 10;
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		if ((int)strlen((*r)->name) > name_w)
+			name_w = (int)strlen((*r)->name);
 	for (const struct runner_ops *const *r = runner_table(); *r; r++) {
-		printf("  %-10s %-*s  like %s\n", (*r)->name, lw.summary, (*r)->description,
+		printf("  %-*s %-*s  like %s\n", name_w, (*r)->name, lw.summary, (*r)->description,
 		       (*r)->python_analogue);
 		const char *why = (*r)->unavailable != NULL ? (*r)->unavailable() : NULL;
 		if (why != NULL)

@@ -78,7 +78,10 @@ Test(commands, list_lines_up_its_columns)
 		}
 	}
 	cr_assert_gt(params, 10);
-	cr_assert_eq((size_t)strategies, strategy_count());
+	size_t registered = 0; /* list shows them all, unavailable and interpreted too */
+	for (const struct runner_ops *const *r = runner_table(); *r; r++)
+		registered++;
+	cr_assert_eq((size_t)strategies, registered);
 	output_free(&o);
 }
 

@@ -102,7 +102,8 @@ Test(python, a_missing_interpreter_fails_one_cell, .init = make_tmpdir, .fini = 
 Test(python, py_cells_run_on_the_python_sizes_and_all_leaves_them_out)
 {
 	struct output o =
-	    sh("%s run -w primes,sleep -s all,py-serial -n 2 --list-cells", CONCBENCH_BIN);
+	    sh("%s run -w primes,sleep -s all,py-serial -n 2 --list-cells --no-estimate",
+	       CONCBENCH_BIN);
 	cr_assert_eq(o.status, 0, "%s", o.err);
 	cr_assert(strstr(o.out, "primes:python sizes py-serial 1 0\n") != NULL, "%s", o.out);
 	cr_assert(strstr(o.out, "primes py-serial") == NULL, "%s", o.out);
@@ -110,7 +111,7 @@ Test(python, py_cells_run_on_the_python_sizes_and_all_leaves_them_out)
 	cr_assert(strstr(o.out, "primes:python sizes gil") == NULL,
 	          "serial and gil join the python sizes only in the default suite: %s", o.out);
 	output_free(&o);
-	o = sh("%s run -w primes -s all -n 2 --list-cells", CONCBENCH_BIN);
+	o = sh("%s run -w primes -s all -n 2 --list-cells --no-estimate", CONCBENCH_BIN);
 	cr_assert(strstr(o.out, "py-") == NULL, "-s all is the compiled strategies: %s", o.out);
 	output_free(&o);
 }

@@ -187,7 +187,7 @@ static bool has_line(const char *text, const char *prefix, const char *suffix)
 
 Test(tasksweep, the_default_suite_and_task_sweep_add_the_cells)
 {
-	struct output o = sh("%s run --list-cells", CONCBENCH_BIN);
+	struct output o = sh("%s run --list-cells --no-estimate", CONCBENCH_BIN);
 	cr_assert_eq(o.status, 0, "%s", o.err);
 	static const char *const want[] = {"serial", "threads", "processes", "forkserver", "spawn"};
 	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
@@ -201,15 +201,17 @@ Test(tasksweep, the_default_suite_and_task_sweep_add_the_cells)
 	cr_assert(has_line(o.out, "sleep forkserver ", " 1024"), "%s", o.out);
 	cr_assert(has_line(o.out, "sleep spawn ", " 1024"), "%s", o.out);
 	output_free(&o);
-	o = sh("%s run -w primes -s serial,threads,spawn --task-sweep -n 2 --list-cells",
-	       CONCBENCH_BIN);
+	o = sh(
+	    "%s run -w primes -s serial,threads,spawn --task-sweep -n 2 --list-cells --no-estimate",
+	    CONCBENCH_BIN);
 	cr_assert_eq(o.status, 0, "%s", o.err);
 	cr_assert_not_null(strstr(o.out, "primes:task_size:tasks=600 spawn 2 0"), "%s", o.out);
 	cr_assert_null(strstr(o.out, "task_size:tasks=600 threads 1 "), "one worker count:\n%s",
 	               o.out);
 	output_free(&o);
 	/* A task count the user chose leaves the sweep out. */
-	o = sh("%s run -w primes --task-sweep -p primes.tasks=8 -n 2 --list-cells", CONCBENCH_BIN);
+	o = sh("%s run -w primes --task-sweep -p primes.tasks=8 -n 2 --list-cells --no-estimate",
+	       CONCBENCH_BIN);
 	cr_assert_eq(o.status, 0, "%s", o.err);
 	cr_assert_null(strstr(o.out, "task_size"), "%s", o.out);
 	output_free(&o);
