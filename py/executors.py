@@ -8,6 +8,7 @@ part of the executor's life, as they are in the C strategies."""
 import asyncio
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
@@ -54,12 +55,29 @@ def timed_in_worker(i):
     return timed(_workload, i), os.getpid(), status_kib("VmHWM")
 
 
+def _leave_with_driver(driver_pid):
+    """A pool worker's initializer: exit when the driver is gone.
+
+    A worker forked from the driver holds both ends of the pool's queues, so it
+    never reads end-of-file when concbench kills the driver; without this it
+    would wait for its next task for ever."""
+
+    def watch():
+        while os.getppid() == driver_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def run_processes(workload, workers):
     global _workload
     _workload = workload
     inherited = status_kib("VmRSS")
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_leave_with_driver,
+                             initargs=(os.getpid(),)) as pool:
         done = list(pool.map(timed_in_worker, range(workload.task_count())))
     peaks = {}
     for _, pid, peak in done:

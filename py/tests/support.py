@@ -24,5 +24,23 @@ def concbench_run(*args):
             return proc, json.load(f)
 
 
+class FixtureServer:
+    """`concbench serve` on a free loopback port, for as long as the with block."""
+
+    def __enter__(self):
+        if not os.access(CONCBENCH, os.X_OK):
+            raise unittest.SkipTest("build/concbench is not built (make)")
+        self.proc = subprocess.Popen([CONCBENCH, "serve", "--port", "0", "--quiet"],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()  # "listening on http://127.0.0.1:PORT"
+        self.url = line.split()[-1] + "/"
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.proc.stdout.close()
+
+
 def cells(doc, **match):
     return [c for c in doc["results"] if all(c.get(k) == v for k, v in match.items())]

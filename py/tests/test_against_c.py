@@ -4,7 +4,7 @@ reports its convoy."""
 
 import unittest
 
-from tests.support import cells, concbench_run
+from tests.support import FixtureServer, cells, concbench_run
 
 EXECUTORS = "py-serial,py-threads,py-processes,py-asyncio"
 
@@ -78,8 +78,10 @@ class Failures(unittest.TestCase):
         self.assertNotIn("\n", by["py-threads"]["error"])
 
     def test_an_exception_at_set_up_fails_the_cell_with_one_line(self):
-        proc, doc = concbench_run("-w", "http", "-s", "py-serial", "-r", "1", "--warmup", "0",
-                                  "--quick", "--url", "http://127.0.0.1:9/")
+        # run checks --url itself before measuring, so it must answer
+        with FixtureServer() as server:
+            proc, doc = concbench_run("-w", "http", "-s", "py-serial", "-r", "1", "--warmup",
+                                      "0", "--quick", "--url", server.url + "bytes?size=1024")
         self.assertEqual(proc.returncode, 1)
         error = doc["results"][0]["error"]
         self.assertEqual(error, "ValueError: the py-* strategies download from the fixture "
