@@ -76,8 +76,10 @@ int suite_add_python_variants(struct bench_run *run, char *err, size_t errlen)
 		v->w.ops = ops;
 		params_init(&v->w.params, ops->params, cfg->quick);
 		if (apply_sizes(&v->w.params, sizes, err, errlen) != 0 ||
-		    apply_overrides(cfg, ops, &v->w.params, err, errlen) != 0 ||
-		    (ops->check != NULL && ops->check(&v->w, err, errlen) != 0))
+		    apply_overrides(cfg, ops, &v->w.params, err, errlen) != 0)
+			return -1;
+		sizing_apply_tasks(run, v);
+		if ((ops->check != NULL && ops->check(&v->w, err, errlen) != 0))
 			return -1;
 		snprintf(v->variant, sizeof(v->variant), "python sizes");
 		variant_strategies(cfg, v);

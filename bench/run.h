@@ -227,6 +227,9 @@ int sizing_max_workers(const struct bench_run *run);
 /* The run's sizing of a workload before its set-up: at least 8 tasks per
  * worker at the run's largest worker count, on the parameters -p left. */
 void sizing_apply(const struct bench_run *run, struct bench_workload *bw);
+/* A variant with sizes of its own (the python sizes): as many tasks per worker
+ * as sizing_apply gives, on the same work, which the calibration never grows. */
+void sizing_apply_tasks(const struct bench_run *run, struct bench_workload *bw);
 /* Calibrate every cell (and grow the CPU workloads' work where pool start-up
  * demands it), then fit the run into cfg.budget_s. 0, or -1 with err. */
 int sizing_plan(struct bench_run *run, char *err, size_t errlen);

@@ -24,10 +24,11 @@
  * that the lock-bound cells stay affordable; what was aimed at and reached is
  * recorded in each cell ("sizing").
  *
- * With a budget, a plan over it gets fewer repetitions first (down to 3, not
- * below what -r gave), then a sparser worker sweep (not when -n gave one),
- * then no warm-up run (unless --warmup gave one), then the sparsest sweep
- * (1, 2 and the cores), and the result and stderr say which. */
+ * With a budget, a plan over it keeps its repetitions (the claims need five
+ * of each cell) and gets a sparser worker sweep first (not when -n gave one;
+ * down to 1, 2 and the cores), then no warm-up run (unless --warmup gave
+ * one), then only 2 and the cores beside serial, and the result and stderr
+ * say which. */
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
@@ -41,7 +42,6 @@
 #define TASKS_PER_WORKER 8
 #define STARTUP_MULTIPLE 20.0
 #define SERIAL_CAP_S     1.0
-#define MIN_REPS         3
 #define SAMPLE_SHARE     16 /* a CPU cell's sample: 1/16 of its tasks, or more */
 
 int sizing_max_workers(const struct bench_run *run)
@@ -62,6 +62,14 @@ void sizing_apply(const struct bench_run *run, struct bench_workload *bw)
 	bw->autosized = true;
 	bw->min_tasks = (uint64_t)TASKS_PER_WORKER * (uint64_t)sizing_max_workers(run);
 	w->ops->resize(w, bw->min_tasks, 1.0);
+}
+
+void sizing_apply_tasks(const struct bench_run *run, struct bench_workload *bw)
+{
+	struct workload *w = &bw->w;
+	if (w->ops->resize != NULL && w->ops->kind == WORKLOAD_CPU)
+		w->ops->resize(w, (uint64_t)TASKS_PER_WORKER * (uint64_t)sizing_max_workers(run),
+		               1.0);
 }
 
 /* ---- a view of a workload: a sample of its tasks, or empty ones ---------- */
@@ -289,21 +297,26 @@ static double efficiency_here(struct bench_run *run, const struct cell *of, size
 
 /* One cell's estimated run. A CPU cell with more threads than there are CPUs
  * here, planned on more cores than there are here, is projected (the top of
- * the file); every other is its sample's time, scaled to all its tasks. */
+ * the file); a cell that needs all its tasks (a stream beside them) or whose
+ * workers set the workload up afresh (runner_ops.fresh_workers, interpreted)
+ * is run whole once; every other is its sample's time, scaled to all its
+ * tasks. */
 static void estimate_cell(struct bench_run *run, struct cell *c, size_t k_cpu, double serial_k)
 {
 	struct bench_workload *bw = c->bw;
 	const struct workload *w = &bw->w;
 	size_t tasks = w->ops->task_count(w);
-	double whole, start = startup_of(run, c), t = NAN, work;
+	double whole, start, t = NAN, work;
 	int here = cpus_here();
 	bool cpu = w->ops->kind != WORKLOAD_IO;
+	bool whole_cell =
+	    w->ops->stream_samples != NULL || c->runner->fresh_workers || c->runner->interpreted;
 	c->tasks = tasks;
 	size_t k = cpu ? k_cpu : tasks / 8;
 	if (!cpu && k < (size_t)c->workers)
 		k = (size_t)c->workers;
 	k = k > tasks ? tasks : k == 0 ? 1 : k;
-	if (w->ops->stream_samples != NULL && cell_threads(c) > here && lanes_planned(c) > here) {
+	if (whole_cell && cell_threads(c) > here && lanes_planned(c) > here) {
 		/* measured here it would be the cell with the most threads that fit */
 		c->est_run_s = 0;
 		for (int i = 0; i < run->n_cells; i++) {
@@ -314,12 +327,14 @@ static void estimate_cell(struct bench_run *run, struct cell *c, size_t k_cpu, d
 		}
 		return;
 	}
-	if (w->ops->stream_samples != NULL) {
-		/* the stream's phases need every task: the cell as it is */
+	if (whole_cell) {
+		/* the stream's phases need every task, and workers that set the
+		 * workload up afresh run its own tasks: the cell as it is */
 		t = run_on(run, c, bw, &whole);
 		c->est_run_s = isfinite(t) ? whole : 0;
 		return;
 	}
+	start = startup_of(run, c);
 	if (cpu && cell_threads(c) > here && lanes_planned(c) > here) {
 		double e = efficiency_here(run, c, k, serial_k, here);
 		work = serial_k / (1.0 + e * (double)(lanes_planned(c) - 1));
@@ -475,7 +490,9 @@ static int thin_sweep(const int *in, int n, int level, int *out)
 {
 	int m = 0;
 	for (int i = 0; i < n; i++) {
-		bool keep = i < 2 || i == n - 1 || (n - 1 - i) % (level + 1) == 0;
+		/* level 4: 2 workers and the core count (serial keeps its one) */
+		bool keep = level >= 4 ? i == 1 || i == n - 1
+		                       : i < 2 || i == n - 1 || (n - 1 - i) % (level + 1) == 0;
 		if (keep)
 			out[m++] = in[i];
 	}
@@ -524,19 +541,20 @@ static void note_choice(struct bench_run *run, const char *text)
 	         text);
 }
 
-/* Sparser sweeps, levels from..to (3: the first two counts and the last),
+/* Sparser sweeps, levels from..to (3: the first two counts and the last; 4:
+ * the second and the last),
  * while the plan is over the budget and -n gave no sweep. */
 static int thin_until_within(struct bench_run *run, double budget, int from, int to, char *err,
                              size_t errlen)
 {
 	char text[200];
 	for (int level = from; level <= to && run->cfg.n_workers == 0 &&
-	                       plan_total(run, run->cfg.reps) > budget && run->n_sweep > 3;
+	                       plan_total(run, run->cfg.reps) > budget && run->n_sweep > 2;
 	     level++) {
 		int sweep[CLI_MAX_LIST], full[CLI_MAX_LIST];
 		int n_full =
 		    default_worker_sweep(topology_cores(run->topology), full, CLI_MAX_LIST);
-		int n = thin_sweep(full, n_full, level >= 3 ? n_full : level, sweep);
+		int n = thin_sweep(full, n_full, level == 3 ? n_full : level, sweep);
 		if (n >= run->n_sweep)
 			continue;
 		if (rebuild_cells(run, sweep, n, err, errlen) != 0)
@@ -555,34 +573,25 @@ static int thin_until_within(struct bench_run *run, double budget, int from, int
 	return 0;
 }
 
+/* The budget never takes repetitions: a cell under five is no evidence for
+ * the claims (readers/claims.c), so a run over its budget loses worker counts
+ * first, then its warm-up runs, then all but 2 and the core count. */
 static int fit_budget(struct bench_run *run, char *err, size_t errlen)
 {
 	double budget = run->cfg.budget_s;
-	char text[200];
 	if (budget <= 0 || plan_total(run, run->cfg.reps) <= budget)
 		return 0;
-	if (!run->cfg.reps_given && run->cfg.reps > MIN_REPS) {
-		int reps = run->cfg.reps;
-		while (reps > MIN_REPS && plan_total(run, reps) > budget)
-			reps--;
-		snprintf(text, sizeof(text), "%d counted repetitions instead of %d", reps,
-		         run->cfg.reps);
-		note_choice(run, text);
-		run->cfg.reps = reps;
-	}
-	if (thin_until_within(run, budget, 1, 2, err, errlen) != 0)
+	if (thin_until_within(run, budget, 1, 3, err, errlen) != 0)
 		return -1;
 	if (!run->cfg.warmup_given && run->cfg.warmup > 0 &&
 	    plan_total(run, run->cfg.reps) > budget) {
 		run->cfg.warmup = 0;
 		note_choice(run, "no warm-up run");
 	}
-	if (thin_until_within(run, budget, 3, 3, err, errlen) != 0)
+	if (thin_until_within(run, budget, 4, 4, err, errlen) != 0)
 		return -1;
-	if (plan_total(run, run->cfg.reps) > budget) {
-		snprintf(text, sizeof(text), "still over the budget");
-		note_choice(run, text);
-	}
+	if (plan_total(run, run->cfg.reps) > budget)
+		note_choice(run, "still over the budget");
 	return 0;
 }
 

@@ -366,4 +366,5 @@ const struct runner_ops forkserver_runner = {
     .run = forkserver_run,
     .start_early = forkserver_start_early,
     .stop_late = forkserver_stop,
+    .fresh_workers = true,
 };

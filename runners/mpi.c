@@ -487,5 +487,6 @@ const struct runner_ops mpi_runner = {
     .cannot_run = mpi_cannot_run,
     .separate_binary = true,
     .suite_cpu_at_cores = true,
+    .fresh_workers = true,
     .run = mpi_run,
 };

@@ -141,6 +141,11 @@ struct runner_ops {
 	/* The default suite runs it on the CPU workloads at the core count only
 	 * (a pool of ranks per worker count costs a spawn each). */
 	bool suite_cpu_at_cores;
+	/* Its workers set the workload up again from its name and parameters
+	 * (forkserver, spawn, mpi; the interpreted ones too), so they run the
+	 * workload's own tasks, not a view of some of them: the calibration
+	 * (bench/sizing.c) measures such a cell whole. */
+	bool fresh_workers;
 };
 
 /* The registry (runners/registry.c). */

@@ -162,4 +162,5 @@ const struct runner_ops spawn_runner = {
                    "workload up again",
     .python_analogue = "ProcessPoolExecutor(mp_context=get_context('spawn'))",
     .run = spawn_run,
+    .fresh_workers = true,
 };
