@@ -94,7 +94,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(result_files_same_machine(&rf, &rf, why, sizeof(why)), "%s", why);
 
 	json_t *claims = claims_evaluate(rf.doc);
-	check(json_array_size(claims) == 8, "%zu claims", json_array_size(claims));
+	/* the nine claims, and the interpreter's two where a py-* cell ran */
+	check(json_array_size(claims) == 9 || json_array_size(claims) == 11, "%zu claims",
+	      json_array_size(claims));
 	size_t i;
 	json_t *c;
 	json_array_foreach(claims, i, c)

@@ -59,6 +59,10 @@ Test(commands, list_lines_up_its_columns)
 	for (char *line = strtok(o.out, "\n"); line; line = strtok(NULL, "\n")) {
 		if (strncmp(line, "strategies", 10) == 0)
 			in_strategies = true;
+		/* a strategy's "unavailable: why" line (mpi in a sanitizer build) is no parameter
+		 */
+		if (strncmp(line, "      unavailable: ", 19) == 0)
+			continue;
 		if (strncmp(line, "      ", 6) == 0) {
 			const char *name_end = strchr(line + 6, ' ');
 			cr_assert_not_null(name_end, "%s", line);
