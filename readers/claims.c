@@ -1232,6 +1232,12 @@ static void judge_convoy(const struct claim_ctx *cx, struct verdict *v)
  * into the reason. */
 static void judge_short_tasks(const struct claim_ctx *cx, struct verdict *v)
 {
+	if (judging_python) {
+		set(v, "not-measured",
+		    "the task-size sweep runs the compiled strategies only (serial, threads and "
+		    "the process start methods)");
+		return;
+	}
 	json_t *sweep = json_object_get(cx->doc, "task_size_sweep");
 	json_t *own = NULL;
 	if (sweep == NULL)
