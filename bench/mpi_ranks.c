@@ -38,6 +38,7 @@
 #include <hwloc.h>
 #include <mpi.h>
 
+#include "lib/atomic_file.h"
 #include "lib/clock.h"
 #include "runners/mpi_protocol.h"
 #include "runners/runner.h"
@@ -89,18 +90,7 @@ static char driver_host[MPI_HOST_MAX];
 
 static int emit(const struct mpi_event *e)
 {
-	const char *p = (const char *)e;
-	size_t n = sizeof(*e);
-	while (n > 0) {
-		ssize_t k = write(MPI_DRIVER_EVENT_FD, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
+	return write_all(MPI_DRIVER_EVENT_FD, e, sizeof(*e));
 }
 
 /* The ranks on this host, before the driver leaves without MPI_Finalize: as

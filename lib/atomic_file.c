@@ -28,6 +28,23 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t k = read(fd, p + done, len - done);
+		if (k > 0)
+			done += (size_t)k;
+		else if (k == 0) {
+			errno = EPIPE;
+			return -1;
+		} else if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
 int open_temporary(const char *dir, char *tmp, size_t tmplen, bool *named)
 {
 	*named = false;

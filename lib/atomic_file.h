@@ -10,6 +10,9 @@
 /* All len bytes to fd, or -1 with errno from the write that failed (ENOSPC
  * for a write that wrote nothing); EINTR is retried. */
 int write_all(int fd, const void *buf, size_t len);
+/* All len bytes from fd, or -1 (errno from the read, or EPIPE for an end of
+ * file before them); EINTR is retried. */
+int read_all(int fd, void *buf, size_t len);
 
 /* An unnamed file in dir (O_TMPFILE), which nothing is left of if the process
  * dies before it is named; where the file system lacks O_TMPFILE, a named

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/atomic_file.h"
 #include "runners/pool.h"
 
 #define MAX_FDS 16
@@ -124,7 +125,7 @@ static void serve_one(int sock, struct server_child **kids, size_t *n_kids, size
 	else
 		close(status_fd);
 	int answer = pid > 0 ? (int)pid : -errno;
-	if (pool_write_all(sock, &answer, sizeof(answer)) != 0)
+	if (write_all(sock, &answer, sizeof(answer)) != 0)
 		_exit(0);
 }
 
@@ -137,7 +138,7 @@ static void reap_children(struct server_child *kids, size_t *n_kids)
 		for (size_t k = 0; k < *n_kids; k++) {
 			if (kids[k].pid != pid)
 				continue;
-			pool_write_all(kids[k].status_fd, &status, sizeof(status));
+			write_all(kids[k].status_fd, &status, sizeof(status));
 			close(kids[k].status_fd);
 			kids[k] = kids[--*n_kids];
 			break;
@@ -319,7 +320,7 @@ static pid_t forkserver_worker_start(struct pool_run *p, int id, int result_fd)
 	if (answer > 0) {
 		struct pool_start_message m;
 		pool_start_message(p, id, &m);
-		if (pool_write_all(start_pipe[1], &m, sizeof(m)) != 0)
+		if (write_all(start_pipe[1], &m, sizeof(m)) != 0)
 			run_result_fail(p->res, "the start message to worker %d: %s", id,
 			                strerror(errno));
 		fr->status_fd[id] = status_pipe[0];

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/atomic_file.h"
 #include "runners/mpi_protocol.h"
 #include "runners/runner.h"
 
@@ -262,21 +263,6 @@ static int driver_start(const char *hostfile, struct run_result *res)
 	if (!registered) {
 		atexit(driver_stop_at_exit);
 		registered = true;
-	}
-	return 0;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t k = write(fd, c, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		c += k;
-		n -= (size_t)k;
 	}
 	return 0;
 }

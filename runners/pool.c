@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "runners/pool.h"
+#include "lib/atomic_file.h"
 #include "lib/trace.h"
 
 enum message_kind { MSG_TASK, MSG_DONE, MSG_SETUP_FAILED };
@@ -40,36 +41,6 @@ struct child {
 	bool setup_failed; /* its MSG_SETUP_FAILED arrived */
 	struct message buf;
 };
-
-int pool_write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t k = write(fd, c, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		c += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *p, size_t n)
-{
-	char *c = p;
-	while (n > 0) {
-		ssize_t k = read(fd, c, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		c += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
 
 /* ---- the worker's side
  * ---------------------------------------------------------------------------
@@ -108,7 +79,7 @@ static int worker_loop(const struct pool_worker *pw)
 		atomic_store(&pw->q->current[pw->id], (long)i);
 		struct message t = {.kind = MSG_TASK, .task = i};
 		t.u.result = trace_timed_task(pw->w, i, &ctx, pw->tb);
-		if (pool_write_all(pw->fd, &t, sizeof(t)) != 0)
+		if (write_all(pw->fd, &t, sizeof(t)) != 0)
 			return 3;
 		atomic_store(&pw->q->current[pw->id], POOL_NO_TASK);
 		m.u.done.record.tasks++;
@@ -120,7 +91,7 @@ static int worker_loop(const struct pool_worker *pw)
 	m.u.done.max_rss_kib = pw->inherited_kib >= 0 && ru.ru_maxrss > pw->inherited_kib
 	                           ? ru.ru_maxrss - pw->inherited_kib
 	                           : 0;
-	return pool_write_all(pw->fd, &m, sizeof(m)) != 0 ? 3 : 0;
+	return write_all(pw->fd, &m, sizeof(m)) != 0 ? 3 : 0;
 }
 
 void pool_forked_worker_main(struct pool_run *p, int id, int fd)
@@ -148,7 +119,7 @@ static _Noreturn void report_setup_failure(const char *why)
 	memset(&m, 0, sizeof(m));
 	m.kind = MSG_SETUP_FAILED;
 	snprintf(m.u.result.error, sizeof(m.u.result.error), "%s", why);
-	pool_write_all(POOL_FD_RESULT, &m, sizeof(m));
+	write_all(POOL_FD_RESULT, &m, sizeof(m));
 	_exit(4);
 }
 

@@ -87,8 +87,6 @@ struct pool_start_message {
 int pool_fresh_fds(const struct pool_run *p, int result_fd, int *fds, int max);
 /* The start message for worker id. */
 void pool_start_message(const struct pool_run *p, int id, struct pool_start_message *m);
-/* Write it whole to fd: 0, or -1. */
-int pool_write_all(int fd, const void *buf, size_t n);
 
 /* A fresh worker's life, its descriptors in place: read the start message,
  * set the workload up, run tasks, report, exit. topology: the one to bind

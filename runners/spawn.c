@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/atomic_file.h"
 #include "runners/pool.h"
 
 extern char **environ;
@@ -132,7 +133,7 @@ static pid_t spawn_start(struct pool_run *p, int id, int result_fd)
 	/* The message fits in the pipe: the worker reads it when it is ready. */
 	struct pool_start_message m;
 	pool_start_message(p, id, &m);
-	if (pool_write_all(start_pipe[1], &m, sizeof(m)) != 0)
+	if (write_all(start_pipe[1], &m, sizeof(m)) != 0)
 		run_result_fail(p->res, "the start message to worker %d: %s", id, strerror(errno));
 	close(start_pipe[1]);
 	return pid;

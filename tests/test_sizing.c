@@ -13,21 +13,6 @@
 
 #define SYNTHETIC_64 "HWLOC_SYNTHETIC='pack:2 core:32 pu:2' "
 
-static json_t *cell_of(json_t *doc, const char *workload, const char *strategy, int workers)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_object_get(doc, "results"), i, c)
-	{
-		if (strcmp(json_string_value(json_object_get(c, "workload")), workload) == 0 &&
-		    strcmp(json_string_value(json_object_get(c, "strategy")), strategy) == 0 &&
-		    json_integer_value(json_object_get(c, "workers")) == workers)
-			return c;
-	}
-	cr_assert_fail("no cell %s %s n=%d", workload, strategy, workers);
-	return NULL;
-}
-
 static json_int_t param_of(json_t *cell, const char *key)
 {
 	return json_integer_value(json_object_get(json_object_get(cell, "params"), key));
@@ -47,8 +32,8 @@ Test(sizing, cpu_workloads_get_8_tasks_per_worker_and_keep_the_users_sizes, .ini
 	json_t *doc = load_json(tmp_path("sized.json"));
 	static const char *const cpu[] = {"primes", "mandelbrot", "triad"};
 	for (size_t i = 0; i < 3; i++) {
-		json_t *one = cell_of(doc, cpu[i], "serial", 1),
-		       *many = cell_of(doc, cpu[i], "threads", 64);
+		json_t *one = find_cell(doc, cpu[i], "serial", 1),
+		       *many = find_cell(doc, cpu[i], "threads", 64);
 		json_int_t tasks = json_integer_value(json_object_get(many, "tasks"));
 		cr_assert_geq(tasks, 512, "%s: %lld tasks at n=64", cpu[i], (long long)tasks);
 		/* one size for every worker count of the workload: strong scaling */
@@ -60,9 +45,9 @@ Test(sizing, cpu_workloads_get_8_tasks_per_worker_and_keep_the_users_sizes, .ini
 		             512);
 		cr_assert(json_is_true(json_object_get(many, "checksum_ok")), "%s", cpu[i]);
 	}
-	cr_assert_eq(param_of(cell_of(doc, "triad", "threads", 64), "elements"), 65536);
+	cr_assert_eq(param_of(find_cell(doc, "triad", "threads", 64), "elements"), 65536);
 	/* mandelbrot: a band is a row at least, so the image grew to 512 rows */
-	cr_assert_geq(param_of(cell_of(doc, "mandelbrot", "threads", 64), "height"), 512);
+	cr_assert_geq(param_of(find_cell(doc, "mandelbrot", "threads", 64), "height"), 512);
 	json_decref(doc);
 
 	o = sh("%s run -w primes -s threads -n 64 -r 1 --warmup 0 --quick --quiet "
@@ -71,7 +56,7 @@ Test(sizing, cpu_workloads_get_8_tasks_per_worker_and_keep_the_users_sizes, .ini
 	cr_assert_eq(o.status, 0, "%s", o.err);
 	output_free(&o);
 	doc = load_json(tmp_path("explicit.json"));
-	cr_assert_eq(param_of(cell_of(doc, "primes", "threads", 64), "tasks"), 100, "-p wins");
+	cr_assert_eq(param_of(find_cell(doc, "primes", "threads", 64), "tasks"), 100, "-p wins");
 	json_decref(doc);
 }
 
