@@ -606,12 +606,14 @@ static int files_check(const struct workload *w, char *err, size_t errlen)
 	return 0;
 }
 
-static int files_setup(struct workload *w, char *err, size_t errlen)
+/* The state both set-ups start from: the parameters read, the hashes'
+ * array allocated (and zero); NULL with err when memory ran out. */
+static struct files_state *files_state_of(struct workload *w, char *err, size_t errlen)
 {
 	struct files_state *st = calloc(1, sizeof(*st));
 	if (st == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return NULL;
 	}
 	w->state = st;
 	st->hash_fd = -1;
@@ -620,14 +622,23 @@ static int files_setup(struct workload *w, char *err, size_t errlen)
 	st->set.bs = (uint64_t)param_get(&w->params, "bs");
 	st->seed = (uint64_t)param_get(&w->params, "seed");
 	st->cold = param_get(&w->params, "cache") == 1;
-	st->async.want = (enum files_backend)param_get(&w->params, "backend");
 	st->resident = NAN;
 	snprintf(st->set.dir, sizeof(st->set.dir), "%s", param_get_text(&w->params, "dir"));
 	st->set.hash = calloc(st->set.count, sizeof(*st->set.hash));
 	if (st->set.hash == NULL) {
 		snprintf(err, errlen, "out of memory");
-		goto fail;
+		files_teardown(w);
+		return NULL;
 	}
+	return st;
+}
+
+static int files_setup(struct workload *w, char *err, size_t errlen)
+{
+	struct files_state *st = files_state_of(w, err, errlen);
+	if (st == NULL)
+		return -1;
+	st->async.want = (enum files_backend)param_get(&w->params, "backend");
 	if (prepare_dir(w, st->set.dir, err, errlen) != 0)
 		goto fail;
 	if (st->cold && on_tmpfs(st->set.dir)) {
@@ -667,24 +678,11 @@ static int files_shared_fds(const struct workload *w, int *fds, int max)
 static int files_setup_worker(struct workload *w, const int *fds, int n_fds, char *err,
                               size_t errlen)
 {
-	struct files_state *st = calloc(1, sizeof(*st));
-	if (st == NULL) {
-		snprintf(err, errlen, "out of memory");
+	struct files_state *st = files_state_of(w, err, errlen);
+	if (st == NULL)
 		return -1;
-	}
-	w->state = st;
-	st->hash_fd = -1;
-	st->set.count = (size_t)param_get(&w->params, "count");
-	st->set.size = (uint64_t)param_get(&w->params, "size");
-	st->set.bs = (uint64_t)param_get(&w->params, "bs");
-	st->seed = (uint64_t)param_get(&w->params, "seed");
-	st->cold = param_get(&w->params, "cache") == 1;
-	st->resident = NAN;
-	snprintf(st->set.dir, sizeof(st->set.dir), "%s", param_get_text(&w->params, "dir"));
 	size_t len = st->set.count * sizeof(*st->set.hash);
-	st->set.hash = calloc(st->set.count, sizeof(*st->set.hash));
-	if (st->set.hash == NULL || n_fds != 1 ||
-	    pread(fds[0], st->set.hash, len, 0) != (ssize_t)len) {
+	if (n_fds != 1 || pread(fds[0], st->set.hash, len, 0) != (ssize_t)len) {
 		snprintf(err, errlen, "files: cannot read the parent's hashes");
 		files_teardown(w);
 		return -1;
