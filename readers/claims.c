@@ -189,6 +189,22 @@ static json_t *partner(const struct claim_ctx *cx, json_t *like, const char *str
 	return NULL;
 }
 
+/* Like partner, at whatever parameters: the plain matrix cell (no variant). */
+static json_t *partner_any_params(const struct claim_ctx *cx, json_t *like, const char *strategy,
+                                  long workers)
+{
+	json_t *c;
+	size_t i;
+	json_array_foreach(results(cx), i, c)
+	{
+		if (cell_ok(c) && is_strategy(c, strategy) && same_workload(c, like) &&
+		    workers_of(c) == workers && ballast_of(c) == ballast_of(like) &&
+		    rf_str_or(c, "variant", "")[0] == '\0')
+			return c;
+	}
+	return NULL;
+}
+
 static struct estimate speedup_interval(json_t *c)
 {
 	json_t *ci = json_object_get(c, "speedup_ci95");
@@ -517,6 +533,23 @@ static double gain_ceiling_needed(const struct speedup_claim *k, double confirm,
 	return k->confirm_below ? refute : confirm;
 }
 
+/* The cell that shows how far the workload itself lets cell c's workers gain:
+ * compiled threads without a lock, same workload and workers. On the
+ * interpreter "threads" would read py-threads, which the real GIL caps, and
+ * would exclude every cell; the ceiling is the machine's and the workload's,
+ * so it is read from C's threads, at the same sizes when the run has them,
+ * else at C's sizes. */
+static json_t *ceiling_of(const struct claim_ctx *cx, json_t *c)
+{
+	bool was = judging_python;
+	judging_python = false;
+	json_t *t = partner(cx, c, "threads", workers_of(c));
+	if (t == NULL && was)
+		t = partner_any_params(cx, c, "threads", workers_of(c));
+	judging_python = was;
+	return t;
+}
+
 /* Why cell c cannot speak to the claim, or NULL when it can. */
 static const char *cannot_speak(const struct claim_ctx *cx, const struct speedup_claim *k,
                                 json_t *c, double confirm, double refute, char *buf, size_t len)
@@ -530,7 +563,7 @@ static const char *cannot_speak(const struct claim_ctx *cx, const struct speedup
 		snprintf(buf, len, "no speedup interval (no serial cell to compare with)");
 		return buf;
 	}
-	json_t *t = is_strategy(c, "threads") ? NULL : partner(cx, c, "threads", workers_of(c));
+	json_t *t = is_strategy(c, "threads") ? NULL : ceiling_of(cx, c);
 	double needed = gain_ceiling_needed(k, confirm, refute);
 	struct estimate tiv = t != NULL ? speedup_interval(t) : (struct estimate){NAN, NAN, NAN};
 	if (t != NULL && repetitions_of(t) >= MIN_SAMPLES && interval_known(tiv) &&

@@ -258,6 +258,54 @@ Test(claims, a_workload_threads_cannot_scale_says_nothing_about_processes)
 	json_decref(doc);
 }
 
+/* A py-* cell: the same figures as cell(), at the python sizes, with the
+ * interpreter that ran it. */
+static json_t *py_cell(const char *workload, const char *strategy, int workers, double speedup)
+{
+	json_t *c = cell(workload, "cpu", strategy, workers, speedup, 0);
+	json_object_set_new(c, "variant", json_string("python sizes"));
+	json_object_set_new(
+	    c, "python", json_pack("{s:s, s:s}", "implementation", "CPython", "version", "3.11"));
+	return c;
+}
+
+static const char *python_verdict_of(json_t *doc, const char *id)
+{
+	json_t *claims = claims_evaluate(doc);
+	static char verdict[32];
+	verdict[0] = '\0';
+	json_t *py = json_object_get(claim_of(claims, id), "on_python");
+	if (py != NULL)
+		snprintf(verdict, sizeof(verdict), "%s",
+		         json_string_value(json_object_get(py, "verdict")));
+	json_decref(claims);
+	return verdict;
+}
+
+/* On the interpreter, the ceiling a workload puts on parallel gain is read
+ * from C's threads, never from py-threads, which the real lock holds under
+ * any threshold: py-processes' 1.8x on primes is evidence, and triad's 1.05x
+ * is still left out where C's threads cannot scale it either. */
+Test(claims, processes_parallel_on_python_reads_the_ceiling_from_c_threads)
+{
+	json_t *doc =
+	    doc_with(2, json_pack("[o,o,o,o,o,o]", cell("primes", "cpu", "threads", 2, 1.95, 0),
+	                          cell("triad", "cpu", "threads", 2, 1.1, 0),
+	                          py_cell("primes", "py-threads", 2, 0.9),
+	                          py_cell("primes", "py-processes", 2, 1.8),
+	                          py_cell("triad", "py-threads", 2, 1.0),
+	                          py_cell("triad", "py-processes", 2, 1.05)));
+	cr_assert_str_eq(python_verdict_of(doc, "cpu-processes-parallel"), "confirmed");
+	json_t *claims = claims_evaluate(doc);
+	json_t *py = json_object_get(claim_of(claims, "cpu-processes-parallel"), "on_python");
+	json_t *excluded = json_object_get(json_object_get(py, "evidence"), "excluded");
+	cr_assert_eq(json_array_size(excluded), 1, "triad only");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(json_array_get(excluded, 0), "workload")), "triad");
+	json_decref(claims);
+	json_decref(doc);
+}
+
 /* ---- claims 4 and 6: pairs of strategies ------------------------------------- */
 
 /* An io cell of 5 repetitions whose figures vary by +-2% around the given
