@@ -364,15 +364,6 @@ static void write_trace_file(struct bench_run *run)
 		        run->cfg.trace_path, cells, events, dropped);
 }
 
-/* The workload's cells are over: the strategies let go of what they kept
- * between runs (the py-* interpreters). */
-static void release_runners(const struct workload *w)
-{
-	for (const struct runner_ops *const *r = runner_table(); *r; r++)
-		if ((*r)->release != NULL)
-			(*r)->release(w);
-}
-
 static void run_workloads(struct bench_run *run)
 {
 	uint64_t rng = run->cfg.seed;
@@ -387,7 +378,7 @@ static void run_workloads(struct bench_run *run)
 			continue;
 		}
 		run_workload_cells(run, bw, &rng);
-		release_runners(&bw->w);
+		runners_release(&bw->w);
 		bw->w.ops->teardown(&bw->w);
 		stop_fixture_server(bw);
 	}

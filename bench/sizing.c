@@ -411,6 +411,7 @@ static int setup_for_calibration(struct bench_run *run, struct bench_workload *b
 
 static void teardown_after_calibration(struct bench_workload *bw)
 {
+	runners_release(&bw->w);
 	bw->w.ops->teardown(&bw->w);
 	stop_fixture_server(bw);
 	bw->has_server = false;

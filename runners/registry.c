@@ -33,6 +33,13 @@ const struct runner_ops *const *runner_table(void)
 	return runners;
 }
 
+void runners_release(const struct workload *w)
+{
+	for (size_t i = 0; runners[i] != NULL; i++)
+		if (runners[i]->release != NULL)
+			runners[i]->release(w);
+}
+
 const struct runner_ops *runner_find(const char *name)
 {
 	for (size_t i = 0; runners[i] != NULL; i++)

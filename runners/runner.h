@@ -151,6 +151,10 @@ struct runner_ops {
 /* The registry (runners/registry.c). */
 const struct runner_ops *const *runner_table(void);
 const struct runner_ops *runner_find(const char *name);
+/* The workload's cells are over (or its calibration is): every strategy lets
+ * go of what it kept between runs of w (the py-* interpreters, which hold the
+ * parameters they were started with, a fixture server's address among them). */
+void runners_release(const struct workload *w);
 
 /* A strategy parameter for this run: spec->params' value, or the default in
  * defs when spec has none. */

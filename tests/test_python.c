@@ -99,6 +99,36 @@ Test(python, a_missing_interpreter_fails_one_cell, .init = make_tmpdir, .fini = 
 	json_decref(doc);
 }
 
+/* A budget calibrates every cell first, py-* ones by running them whole: the
+ * interpreters started then hold the calibration's fixture server address,
+ * and the run's own server is another. The run's py-* cells must start
+ * their interpreters afresh and download from the server that is up. */
+Test(python, a_calibrated_run_gives_py_cells_the_servers_address, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 120)
+{
+	if (!have_python())
+		cr_skip_test("no python3 here");
+	char args[512], err[4096];
+	snprintf(args, sizeof(args),
+	         "run -w http -s serial,py-threads -n 2 -r 1 --warmup 0 --quick --budget 100 "
+	         "--quiet -o %s",
+	         tmp_path("r.json"));
+	int rc = run_concbench_for(100, args, err, sizeof(err));
+	cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
+	json_t *doc = load_json(tmp_path("r.json")), *c;
+	size_t i, py = 0;
+	json_array_foreach(json_object_get(doc, "results"), i, c)
+	{
+		cr_assert_str_empty(str(c, "error"), "%s: %s", str(c, "strategy"), str(c, "error"));
+		py += strcmp(str(c, "strategy"), "py-threads") == 0;
+	}
+	cr_assert_eq(py, 1);
+	cr_assert(json_is_true(json_object_get(
+	              json_object_get(json_object_get(doc, "config"), "plan"), "calibrated")),
+	          "the budget made the run calibrate");
+	json_decref(doc);
+}
+
 Test(python, py_cells_run_on_the_python_sizes_and_all_leaves_them_out)
 {
 	struct output o =
