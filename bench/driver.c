@@ -313,6 +313,7 @@ static void release(struct bench_run *run)
 		free(c->stream_busy.v);
 		free(c->startups.v);
 		free(c->last_workers);
+		cell_memo_free(c);
 	}
 	free(run->cells);
 	free(run->workloads);

@@ -47,8 +47,10 @@ int matrix_add_cell(struct bench_run *run, struct bench_workload *bw, const stru
 	c->workers = workers;
 	c->ballast_mb = ballast_mb;
 	c->samples = calloc((size_t)run->cfg.reps, sizeof(*c->samples));
-	if (c->samples == NULL || placement_plan_make(run->topology, run->cfg.pin, cell_threads(c),
-	                                              &c->plan, err, errlen) != 0)
+	c->memo = calloc(1, sizeof(*c->memo));
+	if (c->samples == NULL || c->memo == NULL ||
+	    placement_plan_make(run->topology, run->cfg.pin, cell_threads(c), &c->plan, err,
+	                        errlen) != 0)
 		return -1;
 	run->n_cells++;
 	return 0;

@@ -131,29 +131,29 @@ static json_t *placement_json(const struct cell *c)
 #define HIST_OCTAVES    24
 #define HIST_BINS       (HIST_PER_OCTAVE * HIST_OCTAVES)
 
-static json_t *pool_percentiles_json(const struct pool *p, const char *of)
+/* p50, p90, p99 and max of n figures, from one sort; "of" says what they are. */
+static json_t *percentiles_json(const double *v, size_t n, const char *of)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:I, s:s}", "p50", num(percentile(p->v, p->n, 50)),
-	                 "p90", num(percentile(p->v, p->n, 90)), "p99",
-	                 num(percentile(p->v, p->n, 99)), "max", num(percentile(p->v, p->n, 100)),
-	                 "n", (json_int_t)p->n, "of", of);
+	static const double ps[] = {50, 90, 99, 100};
+	double q[4];
+	percentiles(v, n, ps, q, 4);
+	json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:I}", "p50", num(q[0]), "p90", num(q[1]),
+	                      "p99", num(q[2]), "max", num(q[3]), "n", (json_int_t)n);
+	if (o != NULL && of != NULL)
+		json_object_set_new(o, "of", json_string(of));
+	return o;
 }
 
 static json_t *latency_json(const struct cell *c)
 {
 	if (c->has_stream)
 		return c->stream_busy.n > 0
-		           ? pool_percentiles_json(
-		                 &c->stream_busy,
-		                 "the I/O stream's round trips beside the CPU tasks")
+		           ? percentiles_json(c->stream_busy.v, c->stream_busy.n,
+		                              "the I/O stream's round trips beside the CPU tasks")
 		           : json_null();
 	if (c->n_latencies == 0)
 		return json_null();
-	return json_pack(
-	    "{s:o, s:o, s:o, s:o, s:I}", "p50", num(percentile(c->latencies, c->n_latencies, 50)),
-	    "p90", num(percentile(c->latencies, c->n_latencies, 90)), "p99",
-	    num(percentile(c->latencies, c->n_latencies, 99)), "max",
-	    num(percentile(c->latencies, c->n_latencies, 100)), "n", (json_int_t)c->n_latencies);
+	return percentiles_json(c->latencies, c->n_latencies, NULL);
 }
 
 static size_t count_at_least(const struct pool *p, double threshold)
@@ -178,11 +178,13 @@ static json_t *convoy_phase_json(const struct pool *p, double threshold)
 	}
 	size_t over = count_at_least(p, threshold);
 	struct interval ci = wilson_interval(over, p->n);
+	static const double ps[] = {50, 90, 99, 100};
+	static const char *const names[] = {"p50", "p90", "p99", "max"};
+	double q[4];
+	percentiles(p->v, p->n, ps, q, 4);
 	json_object_set_new(o, "mean", num(mean_of(p->v, p->n)));
-	json_object_set_new(o, "p50", num(percentile(p->v, p->n, 50)));
-	json_object_set_new(o, "p90", num(percentile(p->v, p->n, 90)));
-	json_object_set_new(o, "p99", num(percentile(p->v, p->n, 99)));
-	json_object_set_new(o, "max", num(percentile(p->v, p->n, 100)));
+	for (size_t i = 0; i < 4; i++)
+		json_object_set_new(o, names[i], num(q[i]));
 	json_object_set_new(o, "share_over_threshold", num((double)over / (double)p->n));
 	json_object_set_new(o, "share_ci95", json_pack("[o,o]", num(ci.lo), num(ci.hi)));
 	return o;
@@ -243,6 +245,51 @@ static json_t *convoy_json(const struct cell *c, const struct run_config *cfg)
 	                 convoy_phase_json(&c->stream_alone, threshold), "busy",
 	                 convoy_phase_json(&c->stream_busy, threshold), "slowdown",
 	                 slowdown_json(c, cfg->seed), "histogram", histogram_json(c));
+}
+
+/* The latency and convoy objects, from the memo while the pools have not
+ * grown since it was made; copies, so that a document may be changed. */
+static size_t pooled_figures(const struct cell *c)
+{
+	return 1 + c->n_latencies + c->stream_alone.n + c->stream_busy.n;
+}
+
+static void remember_figures(const struct cell *c, const struct run_config *cfg)
+{
+	struct figures_memo *m = c->memo;
+	if (m != NULL && m->made_at == pooled_figures(c))
+		return;
+	json_t *latency = latency_json(c), *convoy = c->has_stream ? convoy_json(c, cfg) : NULL;
+	if (m == NULL) {
+		/* no memo (a cell made elsewhere): nothing to keep them in */
+		json_decref(latency);
+		json_decref(convoy);
+		return;
+	}
+	json_decref(m->latency);
+	json_decref(m->convoy);
+	m->latency = latency;
+	m->convoy = convoy;
+	m->made_at = pooled_figures(c);
+}
+
+static json_t *memo_copy(const struct cell *c, const struct run_config *cfg, bool convoy)
+{
+	remember_figures(c, cfg);
+	if (c->memo == NULL)
+		return convoy ? convoy_json(c, cfg) : latency_json(c);
+	json_t *o = convoy ? c->memo->convoy : c->memo->latency;
+	return o != NULL ? json_deep_copy(o) : json_null();
+}
+
+void cell_memo_free(struct cell *c)
+{
+	if (c->memo != NULL) {
+		json_decref(c->memo->latency);
+		json_decref(c->memo->convoy);
+	}
+	free(c->memo);
+	c->memo = NULL;
 }
 
 static json_t *checksum_json(const struct cell *c)
@@ -322,9 +369,9 @@ static json_t *cell_json(const struct cell *c, const struct run_config *cfg)
 	json_object_set_new(
 	    o, "throughput",
 	    json_pack("{s:o, s:s}", "value", num(c->throughput), "unit", "tasks/s"));
-	json_object_set_new(o, "latency_s", latency_json(c));
+	json_object_set_new(o, "latency_s", memo_copy(c, cfg, false));
 	if (c->has_stream)
-		json_object_set_new(o, "convoy", convoy_json(c, cfg));
+		json_object_set_new(o, "convoy", memo_copy(c, cfg, true));
 	json_object_set_new(o, "answer", answer_json(c));
 	json_object_set_new(o, "tasks", json_integer((json_int_t)c->tasks));
 	json_object_set_new(o, "sizing", sizing_workload_json(c->bw));

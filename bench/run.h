@@ -32,6 +32,15 @@ struct pool {
 	size_t n;
 };
 
+/* A cell's pooled figures as JSON (bench/result.c), which take sorting every
+ * latency and resampling every round trip: a run saves its whole document
+ * after each round of repetitions, so a cell's are made again only once it
+ * has gained figures. */
+struct figures_memo {
+	size_t made_at; /* the pools' sizes when made, summed; 0: never made */
+	json_t *latency, *convoy;
+};
+
 struct cell {
 	struct bench_workload *bw;
 	const struct runner_ops *runner;
@@ -50,6 +59,7 @@ struct cell {
 	/* Every worker's start-up over the counted repetitions, so that a
 	 * cell of few workers still gives the median an interval. */
 	struct pool startups;
+	struct figures_memo *memo;           /* made with the cell, freed with it */
 	struct worker_record *last_workers;  /* from the latest run */
 	struct run_stat stat[RUN_STATS_MAX]; /* the strategy's counters, latest counted run */
 	int n_stats;
@@ -162,6 +172,7 @@ const struct cell *serial_cell_of(const struct bench_run *run, const struct cell
 
 /* result.c */
 json_t *bench_run_to_json(const struct bench_run *run);
+void cell_memo_free(struct cell *c);
 /* run exits with this when a save failed mid-run (README, "exit status") */
 #define EXIT_SAVE_FAILED 3
 

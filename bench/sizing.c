@@ -505,6 +505,7 @@ static void free_cells(struct bench_run *run)
 	for (int i = 0; i < run->n_cells; i++) {
 		placement_plan_free(&run->cells[i].plan);
 		free(run->cells[i].samples);
+		cell_memo_free(&run->cells[i]);
 	}
 	free(run->cells);
 	run->cells = NULL;

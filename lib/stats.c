@@ -135,25 +135,33 @@ void summarize(const double *samples, size_t n, struct summary *out)
 	free(s);
 }
 
-double percentile(const double *samples, size_t n, double p)
+/* Percentile p of n >= 1 sorted values, numpy's "linear" method: the rank on
+ * a 0-based scale spanning [0, n-1]. */
+static double sorted_percentile(const double *s, size_t n, double p)
 {
-	double *s, rank, frac, v;
-	size_t lo, hi;
-
-	if (n == 0 || isnan(p))
-		return NAN;
-	s = sorted_copy(samples, n);
-	if (!s)
+	if (isnan(p))
 		return NAN;
 	p = fmin(fmax(p, 0.0), 100.0);
-	/* numpy's "linear" method: rank on a 0-based scale spanning [0, n-1]. */
-	rank = p / 100.0 * (double)(n - 1);
-	lo = (size_t)floor(rank);
-	hi = lo + 1 < n ? lo + 1 : n - 1;
-	frac = rank - (double)lo;
-	v = s[lo] + frac * (s[hi] - s[lo]);
-	free(s);
+	double rank = p / 100.0 * (double)(n - 1);
+	size_t lo = (size_t)floor(rank);
+	size_t hi = lo + 1 < n ? lo + 1 : n - 1;
+	double frac = rank - (double)lo;
+	return s[lo] + frac * (s[hi] - s[lo]);
+}
+
+double percentile(const double *samples, size_t n, double p)
+{
+	double v;
+	percentiles(samples, n, &p, &v, 1);
 	return v;
+}
+
+void percentiles(const double *samples, size_t n, const double *p, double *out, size_t k)
+{
+	double *s = n > 0 ? sorted_copy(samples, n) : NULL;
+	for (size_t i = 0; i < k; i++)
+		out[i] = s != NULL ? sorted_percentile(s, n, p[i]) : NAN;
+	free(s);
 }
 
 /* a / b, or NAN when the inputs cannot give a meaningful ratio. */
