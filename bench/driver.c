@@ -385,26 +385,6 @@ static void run_workloads(struct bench_run *run)
 	}
 }
 
-/* A run of a cell or two (one workload under --url, say) measures none of
- * the claims: one line says so, rather than eight "not-measured" verdicts. */
-static void print_claims(json_t *claims, const char *output, FILE *out)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(claims, i, c)
-	{
-		const char *verdict = json_string_value(json_object_get(c, "verdict"));
-		if (verdict == NULL || strcmp(verdict, "not-measured") != 0) {
-			claims_print(claims, out);
-			return;
-		}
-	}
-	fprintf(out,
-	        "\nclaims: this run measures none of the %zu (`concbench claims %s` says what "
-	        "each needs; the default suite measures them all)\n",
-	        json_array_size(claims), output);
-}
-
 /* The end of the run: the last save, the summary and the claims, and the exit
  * status (1 when a cell failed, 128 + the signal when one stopped it). */
 static int finish(struct bench_run *run)
@@ -418,7 +398,7 @@ static int finish(struct bench_run *run)
 	if (doc != NULL) {
 		task_sweep_print(json_object_get(doc, "task_size_sweep"), stdout);
 		fidelity_print(json_object_get(doc, "fidelity"), stdout);
-		print_claims(json_object_get(doc, "claims"), run->output, stdout);
+		claims_print_measured(json_object_get(doc, "claims"), run->output, stdout);
 	}
 	json_decref(doc);
 	if (save_has_failed()) {

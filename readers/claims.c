@@ -1604,28 +1604,62 @@ json_t *claims_evaluate(json_t *doc)
 	return out;
 }
 
+static void print_claim(size_t number, json_t *c, FILE *out)
+{
+	fprintf(out, "  %zu. %-14s %s\n", number, rf_str_or(c, "verdict", ""),
+	        rf_str_or(c, "statement", ""));
+	json_t *py = json_object_get(c, "on_python");
+	if (json_is_object(py)) {
+		fprintf(out, "     %17s on the simulation: %s \u00b7 on %s: %s\n", "",
+		        rf_str_or(c, "verdict", ""), rf_str_or(py, "interpreter", ""),
+		        rf_str_or(py, "verdict", ""));
+		fprintf(out, "     %17s simulation: %s\n", "", rf_str_or(c, "reason", ""));
+		fprintf(out, "     %17s %s: %s\n", "", rf_str_or(py, "interpreter", ""),
+		        rf_str_or(py, "reason", ""));
+		return;
+	}
+	fprintf(out, "     %17s %s\n", "", rf_str_or(c, "reason", ""));
+}
+
+static const char *claims_heading =
+    "\nclaims (the seed article's, judged on this machine from 95% intervals):\n";
+
 void claims_print(json_t *claims, FILE *out)
 {
 	size_t i;
 	json_t *c;
-	fprintf(out,
-	        "\nclaims (the seed article's, judged on this machine from 95%% intervals):\n");
-	json_array_foreach(claims, i, c)
-	{
-		fprintf(out, "  %zu. %-14s %s\n", i + 1, rf_str_or(c, "verdict", ""),
-		        rf_str_or(c, "statement", ""));
-		json_t *py = json_object_get(c, "on_python");
-		if (json_is_object(py)) {
-			fprintf(out, "     %17s on the simulation: %s \u00b7 on %s: %s\n", "",
-			        rf_str_or(c, "verdict", ""), rf_str_or(py, "interpreter", ""),
-			        rf_str_or(py, "verdict", ""));
-			fprintf(out, "     %17s simulation: %s\n", "", rf_str_or(c, "reason", ""));
-			fprintf(out, "     %17s %s: %s\n", "", rf_str_or(py, "interpreter", ""),
-			        rf_str_or(py, "reason", ""));
-			continue;
-		}
-		fprintf(out, "     %17s %s\n", "", rf_str_or(c, "reason", ""));
+	fputs(claims_heading, out);
+	json_array_foreach(claims, i, c) print_claim(i + 1, c, out);
+}
+
+/* Measured on the simulation or on the interpreter. */
+static bool claim_measured(json_t *c)
+{
+	json_t *py = json_object_get(c, "on_python");
+	return strcmp(rf_str_or(c, "verdict", "not-measured"), "not-measured") != 0 ||
+	       (json_is_object(py) &&
+	        strcmp(rf_str_or(py, "verdict", "not-measured"), "not-measured") != 0);
+}
+
+void claims_print_measured(json_t *claims, const char *file, FILE *out)
+{
+	size_t i, measured = 0;
+	json_t *c;
+	json_array_foreach(claims, i, c) measured += claim_measured(c);
+	if (measured == 0) {
+		fprintf(out,
+		        "\nclaims: this run measures none of the %zu (`concbench claims %s` says "
+		        "what each needs; the default suite measures them all)\n",
+		        json_array_size(claims), file);
+		return;
 	}
+	fputs(claims_heading, out);
+	json_array_foreach(claims, i, c) if (claim_measured(c)) print_claim(i + 1, c, out);
+	if (measured == json_array_size(claims))
+		return;
+	fprintf(out, "  not measured by this run:");
+	json_array_foreach(claims, i, c) if (!claim_measured(c)) fprintf(out, " %zu", i + 1);
+	fprintf(out, " (`concbench claims %s` says what each needs)\n", file);
 }
 
 int cmd_claims(int argc, char **argv)

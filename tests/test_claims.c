@@ -3,6 +3,8 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "readers/claims.h"
@@ -535,4 +537,43 @@ Test(claims, each_single_cell_claim_reaches_each_verdict)
 		                 i, k->id, k->speedup);
 		json_decref(doc);
 	}
+}
+
+/* The run's summary: a measured claim in full, with its number; the rest in
+ * one line that names them and says where to read what each needs. A claim
+ * measured on the interpreter alone counts as measured. */
+Test(claims, the_summary_shows_measured_claims_and_names_the_rest)
+{
+	json_t *doc = doc_with(2, json_pack("[o,o]", cell("primes", "cpu", "processes", 2, 1.9, 0),
+	                                    py_cell("primes", "py-threads", 2, 0.9)));
+	json_t *claims = claims_evaluate(doc);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	claims_print_measured(claims, "r.json", out);
+	fclose(out);
+	cr_assert(strstr(text, "  2. confirmed") != NULL, "claim 2 in full: %s", text);
+	cr_assert(strstr(text, "  1. ") != NULL, "claim 1, measured on CPython only: %s", text);
+	cr_assert(strstr(text, "  3. ") == NULL, "claim 3 is not measured: %s", text);
+	cr_assert(strstr(text, "not measured by this run: 3 4 5 6 7 8 9") != NULL, "%s", text);
+	cr_assert(strstr(text, "`concbench claims r.json`") != NULL, "%s", text);
+	free(text);
+	json_decref(claims);
+	json_decref(doc);
+}
+
+Test(claims, the_summary_says_in_one_line_when_nothing_was_measured)
+{
+	json_t *doc = doc_with(2, json_array());
+	json_t *claims = claims_evaluate(doc);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	claims_print_measured(claims, "r.json", out);
+	fclose(out);
+	cr_assert(strstr(text, "this run measures none of the 9") != NULL, "%s", text);
+	cr_assert(strchr(text + 1, '\n') == text + strlen(text) - 1, "one line: %s", text);
+	free(text);
+	json_decref(claims);
+	json_decref(doc);
 }
