@@ -84,6 +84,11 @@ struct cell {
 	/* bench/sizing.c: one run's estimated time (s, the run and what surrounds
 	 * it), from the calibration; 0 when not calibrated. */
 	double est_run_s;
+	/* and, on the cell that projects others of its strategy onto more cores
+	 * than there are here, the share of the ideal speedup it reached: made
+	 * once (est_efficiency_known), read by every projected cell */
+	double est_efficiency;
+	bool est_efficiency_known;
 
 	/* Filled in by cell_summarize. */
 	struct summary wall;
@@ -239,7 +244,8 @@ int sizing_max_workers(const struct bench_run *run);
  * worker at the run's largest worker count, on the parameters -p left. */
 void sizing_apply(const struct bench_run *run, struct bench_workload *bw);
 /* A variant with sizes of its own (the python sizes): as many tasks per worker
- * as sizing_apply gives, on the same work, which the calibration never grows. */
+ * as sizing_apply gives, or as many as the same work allows where a task has
+ * a least size (WORKLOAD_KEEP_WORK); the calibration never grows it. */
 void sizing_apply_tasks(const struct bench_run *run, struct bench_workload *bw);
 /* Calibrate every cell (and grow the CPU workloads' work where pool start-up
  * demands it), then fit the run into cfg.budget_s. 0, or -1 with err. */

@@ -69,7 +69,7 @@ void sizing_apply_tasks(const struct bench_run *run, struct bench_workload *bw)
 	struct workload *w = &bw->w;
 	if (w->ops->resize != NULL && w->ops->kind == WORKLOAD_CPU)
 		w->ops->resize(w, (uint64_t)TASKS_PER_WORKER * (uint64_t)sizing_max_workers(run),
-		               1.0);
+		               WORKLOAD_KEEP_WORK);
 }
 
 /* ---- a view of a workload: a sample of its tasks, or empty ones ---------- */
@@ -287,12 +287,21 @@ static double efficiency_here(struct bench_run *run, const struct cell *of, size
 	}
 	if (ref == NULL || cell_threads(ref) < 2 || serial_k <= 0)
 		return 0;
+	/* ref is a cell of the run: its figure is measured once for all the
+	 * cells projected from it */
+	struct cell *mine = &run->cells[ref - run->cells];
+	if (mine->est_efficiency_known)
+		return mine->est_efficiency;
 	double whole, start = startup_of(run, ref), t = sample_run(run, ref, k, &whole);
-	if (!isfinite(t))
-		return 0;
-	double speedup = serial_k / (t - start > t * 0.05 ? t - start : t * 0.05);
-	double e = (speedup - 1.0) / (double)(cell_threads(ref) - 1);
-	return e < 0 ? 0 : e > 1 ? 1 : e;
+	double e = 0;
+	if (isfinite(t)) {
+		double speedup = serial_k / (t - start > t * 0.05 ? t - start : t * 0.05);
+		e = (speedup - 1.0) / (double)(cell_threads(ref) - 1);
+		e = e < 0 ? 0 : e > 1 ? 1 : e;
+	}
+	mine->est_efficiency = e;
+	mine->est_efficiency_known = true;
+	return e;
 }
 
 /* One cell's estimated run. A CPU cell with more threads than there are CPUs
@@ -379,7 +388,12 @@ static double work_aimed_at(struct bench_run *run, struct bench_workload *bw)
 		const struct runner_ops *r = run->cfg.strategies[si];
 		struct cell *c =
 		    r->single_worker || r->single_thread ? NULL : cell_at(run, bw, r, n);
-		if (c == NULL)
+		/* workers started afresh (spawned ranks, interpreters) on more CPUs
+		 * than there are here are not what the planned machine would start:
+		 * 64 MPI ranks spawned on 2 cores take seconds and slow every
+		 * sample measured beside them */
+		if (c == NULL ||
+		    (cell_threads(c) > cpus_here() && (r->fresh_workers || r->interpreted)))
 			continue;
 		double start = startup_of(run, c);
 		int lanes = n < c->plan.targets ? n : c->plan.targets;
@@ -602,9 +616,16 @@ int sizing_plan(struct bench_run *run, char *err, size_t errlen)
 	double t0 = monotonic_now();
 	run->default_sweep_points = run->n_sweep;
 	run->planned_reps = run->cfg.reps;
-	for (int i = 0; i < run->n_workloads && !stop_signal_received(); i++)
+	for (int i = 0; i < run->n_workloads && !stop_signal_received(); i++) {
+		double w0 = monotonic_now();
 		if (calibrate_workload(run, &run->workloads[i], err, errlen) != 0)
 			return -1;
+		if (getenv("CONCBENCH_SIZING_DEBUG") != NULL)
+			fprintf(stderr, "sizing: calibrated %s%s%s in %.1f s\n",
+			        run->workloads[i].w.ops->name,
+			        run->workloads[i].variant[0] ? ":" : "", run->workloads[i].variant,
+			        monotonic_now() - w0);
+	}
 	run->calibration_s = monotonic_now() - t0;
 	/* the set-ups are timed into setup_s, which the run repeats */
 	for (int i = 0; i < run->n_workloads; i++)

@@ -6,8 +6,9 @@
  * MPI does not survive a fork. The first mpi run starts build/concbench-mpi
  * (bench/mpi_ranks.c) beside the binary as the driver, over two pipes; the
  * driver spawns the ranks and keeps them (one pool per worker count) until
- * concbench exits, as an executor is kept, so a cell's spawn is paid by its
- * first run (the warm-up) and recorded as every rank's start-up. Every hand-out
+ * the workload's cells are over (mpi_release), as an executor is kept, so a
+ * cell's spawn is paid by its first run (the warm-up) and recorded as every
+ * rank's start-up. Every hand-out
  * and result comes through the pipes, so a rank that dies or a driver that
  * dies fails the run with the rank, host and task, and the next mpi run starts
  * a new driver. docs/mpi.md tells how to run it across hosts. */
@@ -198,6 +199,20 @@ static void driver_stop_at_exit(void)
 {
 	/* concbench's own exit: the driver lets its ranks go (MPI_Finalize). */
 	driver_stop(10.0);
+}
+
+/* A workload's cells (or its calibration) are over: the driver and its ranks
+ * leave. Idle ranks still wake every 2 ms to probe for a message (Open MPI's
+ * blocking receive would spin), and pools kept for every worker count of
+ * every workload would add up, on a 64-core machine, to over a hundred
+ * processes waking beside every other strategy's cells. The next mpi run
+ * spawns again (in its warm-up). Under mpirun the driver is the job's one
+ * rank and cannot be started twice: it stays. */
+static void mpi_release(const struct workload *w)
+{
+	(void)w;
+	if (!under_mpirun())
+		driver_stop(10.0);
 }
 
 static void exec_driver(const char *path, int job_r, int event_w, const char *log)
@@ -475,4 +490,5 @@ const struct runner_ops mpi_runner = {
     .suite_cpu_at_cores = true,
     .fresh_workers = true,
     .run = mpi_run,
+    .release = mpi_release,
 };

@@ -18,6 +18,32 @@ static json_int_t param_of(json_t *cell, const char *key)
 	return json_integer_value(json_object_get(json_object_get(cell, "params"), key));
 }
 
+/* The python sizes keep their work on a big machine: mandelbrot's small image
+ * gets at most one band per row, triad no more arrays of the least length
+ * than its memory makes, so that an interpreted run stays under a second. */
+Test(sizing, python_sizes_keep_their_work_on_64_cores, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 120)
+{
+	if (system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0)
+		cr_skip_test("no python3 with numpy here");
+	struct output o = sh(SYNTHETIC_64 "%s run -w mandelbrot,triad -s py-serial -n 1,64 -r 1 "
+	                                  "--warmup 0 --quick --quiet -o %s",
+	                     CONCBENCH_BIN, tmp_path("py.json"));
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	output_free(&o);
+	json_t *doc = load_json(tmp_path("py.json"));
+	json_t *m = find_cell(doc, "mandelbrot", "py-serial", 1);
+	json_t *t = find_cell(doc, "triad", "py-serial", 1);
+	cr_assert_not_null(m);
+	cr_assert_not_null(t);
+	/* --quick's python sizes: a 80x48 image in 16 bands, 4 arrays of 262144 */
+	cr_assert_eq(param_of(m, "height"), 48, "the image did not grow");
+	cr_assert_eq(param_of(m, "bands"), 48, "one band per row, short of 512");
+	cr_assert_eq(param_of(t, "elements"), 262144);
+	cr_assert_eq(param_of(t, "tasks"), 4, "no more arrays than the memory makes");
+	json_decref(doc);
+}
+
 Test(sizing, cpu_workloads_get_8_tasks_per_worker_and_keep_the_users_sizes, .init = make_tmpdir,
      .fini = remove_tmpdir, .timeout = 120)
 {

@@ -209,6 +209,9 @@ static void mandelbrot_resize(struct workload *w, uint64_t min_tasks, double gro
 {
 	int64_t width = param_get(&w->params, "width"), height = param_get(&w->params, "height");
 	double side = grow > 1.0 ? sqrt(grow) : 1.0;
+	/* a band is at least a row: the same image has at most `height` bands */
+	if (grow == WORKLOAD_KEEP_WORK && (double)min_tasks > (double)height)
+		min_tasks = (uint64_t)height;
 	if ((double)height * side < (double)min_tasks)
 		side = (double)min_tasks / (double)height;
 	if (side > 1.0 &&

@@ -231,9 +231,12 @@ static bool triad_expected_items(const struct workload *w, uint64_t *out)
 	return true;
 }
 
-/* Arrays of a task stay at least this long (24 MiB for the three), past a
- * core's share of any last-level cache, when more tasks split the work. */
-#define TRIAD_MIN_ELEMENTS (1u << 20)
+/* Arrays of a task stay at least this long (6 MiB for the three), past a
+ * core's share of the last-level cache on the machines this suite is for
+ * (2 to 4 MiB per core on 64- to 96-core servers), when more tasks split the
+ * work. Not longer: the arrays are first-touched afresh in every run, and 512
+ * tasks of 24 MiB were 12 GiB of page faults per run, most of a run's time. */
+#define TRIAD_MIN_ELEMENTS (1u << 18)
 
 /* More tasks for more workers, with the same total traffic: shorter arrays
  * down to TRIAD_MIN_ELEMENTS, then fewer passes (at least one, so the total
@@ -244,6 +247,13 @@ static void triad_resize(struct workload *w, uint64_t min_tasks, double grow)
 	double elements = (double)param_get(&w->params, "elements");
 	double passes = (double)param_get(&w->params, "passes");
 	double total = tasks * elements * passes * (grow > 1.0 ? grow : 1.0);
+	if (grow == WORKLOAD_KEEP_WORK) {
+		/* arrays of the least length, as many passes: the most tasks the same
+		 * memory and traffic make */
+		double most = tasks * elements / (double)TRIAD_MIN_ELEMENTS;
+		if ((double)min_tasks > most)
+			min_tasks = (uint64_t)(most > tasks ? most : tasks);
+	}
 	if ((double)min_tasks > tasks &&
 	    params_resize_int(&w->params, "tasks", (int64_t)min_tasks)) {
 		tasks = (double)min_tasks;

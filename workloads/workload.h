@@ -79,6 +79,10 @@ struct workload;
 
 typedef void (*task_done_fn)(void *arg, size_t task, struct task_result result);
 
+/* resize's grow for sizes that must keep their work (the python sizes, whose
+ * interpreted runs are sized to last under a second). */
+#define WORKLOAD_KEEP_WORK 0.0
+
 struct workload_ops {
 	const char *name;
 	enum workload_kind kind;
@@ -149,8 +153,11 @@ struct workload_ops {
 	int (*shared_fds)(const struct workload *w, int *fds, int max);
 	/* The automatic sizing (bench/sizing.c), before setup: at least min_tasks
 	 * tasks, and about `grow` times the total work of the current parameters,
-	 * touching only those -p did not set (params_resize_int). NULL for a
-	 * workload whose size does not follow the machine. */
+	 * touching only those -p did not set (params_resize_int). A workload
+	 * whose tasks have a least size (triad's arrays, mandelbrot's rows) grows
+	 * the work to reach min_tasks; with grow == WORKLOAD_KEEP_WORK it stops
+	 * short of min_tasks instead, at the most tasks the same work allows.
+	 * NULL for a workload whose size does not follow the machine. */
 	void (*resize)(struct workload *w, uint64_t min_tasks, double grow);
 	/* The workload's Python twin (py/workloads/NAME.py), run by the py-*
 	 * strategies (runners/python.c). python_sizes, python_quick_sizes:
