@@ -21,8 +21,8 @@ static json_int_t param_of(json_t *cell, const char *key)
 /* The python sizes keep their work on a big machine: mandelbrot's small image
  * gets at most one band per row, triad no more arrays of the least length
  * than its memory makes, so that an interpreted run stays under a second. */
-Test(sizing, python_sizes_keep_their_work_on_64_cores, .init = make_tmpdir,
-     .fini = remove_tmpdir, .timeout = 120)
+Test(sizing, python_sizes_keep_their_work_on_64_cores, .init = make_tmpdir, .fini = remove_tmpdir,
+     .timeout = 120)
 {
 	if (system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0)
 		cr_skip_test("no python3 with numpy here");
