@@ -420,6 +420,29 @@ static json_t *strategies_params_json(const struct run_config *cfg)
 	return o;
 }
 
+/* Each workload's fault hooks (lib/params.h) at their values when off, so
+ * that a reader leaves them out of what it shows: {"triad":
+ * {"fault_element": -1}, ...}. */
+static json_t *fault_hooks_json(const struct bench_run *run)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < run->n_workloads; i++) {
+		const struct workload_ops *ops = run->workloads[i].w.ops;
+		json_t *hooks = json_object();
+		for (const struct param_def *d = ops->params; d != NULL && d->key != NULL; d++)
+			if (d->hook)
+				json_object_set_new(hooks, d->key,
+				                    d->type == PARAM_CHOICE
+				                        ? json_string(d->choices[d->def])
+				                        : json_integer((json_int_t)d->def));
+		if (json_object_size(hooks) > 0)
+			json_object_set_new(o, ops->name, hooks);
+		else
+			json_decref(hooks);
+	}
+	return o;
+}
+
 static json_t *config_json(const struct bench_run *run)
 {
 	const struct run_config *cfg = &run->cfg;
@@ -444,6 +467,7 @@ static json_t *config_json(const struct bench_run *run)
 	json_object_set_new(o, "cell_timeout_s", json_integer(cfg->cell_timeout_s));
 	json_object_set_new(o, "ballast_mb", int_array(cfg->ballast_mb, cfg->n_ballast));
 	json_object_set_new(o, "plan", sizing_to_json(run));
+	json_object_set_new(o, "fault_hooks_off", fault_hooks_json(run));
 	/* Each worker maps and first touches its memory after it is pinned (triad's
 	 * arrays in the task), so the kernel's default policy puts it on the
 	 * worker's NUMA node; concbench sets no other binding. */

@@ -23,12 +23,23 @@ struct param_def {
 	enum param_type type;
 	const char *text_def;       /* PARAM_TEXT: the default text */
 	const char *const *choices; /* PARAM_CHOICE: the names, NULL-terminated */
+	/* A fault the tests inject (a corrupt element, a failing server): the
+	 * result records its default as the value when off (config.
+	 * fault_hooks_off), and the report's headings leave it out at that value,
+	 * since a reader of the workload's sizes learns nothing from it. The
+	 * cells' params keep it, so that cells match across versions. */
+	bool hook;
 };
 
 /* Table entries: designated, so that the text and choice fields may be left out. */
 #define PARAM_INT_DEF(k, d, q, lo, hi, h)                                                          \
 	{                                                                                          \
 		.key = (k), .def = (d), .quick = (q), .min = (lo), .max = (hi), .help = (h)        \
+	}
+#define PARAM_INT_HOOK_DEF(k, d, q, lo, hi, h)                                                     \
+	{                                                                                          \
+		.key = (k), .def = (d), .quick = (q), .min = (lo), .max = (hi), .help = (h),       \
+		.hook = true                                                                       \
 	}
 #define PARAM_TEXT_DEF(k, dflt, h)                                                                 \
 	{                                                                                          \
@@ -40,6 +51,11 @@ struct param_def {
 	{                                                                                          \
 		.key = (k), .def = (d), .quick = (q), .max = (n)-1, .help = (h),                   \
 		.type = PARAM_CHOICE, .choices = (names)                                           \
+	}
+#define PARAM_CHOICE_HOOK_DEF(k, d, q, names, n, h)                                                \
+	{                                                                                          \
+		.key = (k), .def = (d), .quick = (q), .max = (n)-1, .help = (h),                   \
+		.type = PARAM_CHOICE, .choices = (names), .hook = true                             \
 	}
 #define PARAM_END                                                                                  \
 	{                                                                                          \

@@ -473,15 +473,39 @@ static void print_notes(FILE *out, const struct result_file *rf, const struct gr
 
 /* Each strategy's own parameters, where it has some (they are the same in
  * every cell of a run, so the group's first cell of the strategy says them). */
+/* Whether item ("key=value", n bytes) is one of the workload's fault hooks
+ * at its value when off, as the run recorded them (config.fault_hooks_off;
+ * a file from before shows them all). */
+static bool hook_off(json_t *doc, const char *workload, const char *item, size_t n)
+{
+	const char *eq = memchr(item, '=', n);
+	json_t *hooks = json_object_get(
+	    json_object_get(json_object_get(doc, "config"), "fault_hooks_off"), workload);
+	if (eq == NULL || !json_is_object(hooks))
+		return false;
+	char key[128], off[128];
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - item), item);
+	json_t *v = json_object_get(hooks, key);
+	if (json_is_integer(v))
+		snprintf(off, sizeof(off), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_string(v))
+		snprintf(off, sizeof(off), "%s", json_string_value(v));
+	else
+		return false;
+	return strlen(off) == (size_t)(item + n - eq - 1) && strncmp(off, eq + 1, strlen(off)) == 0;
+}
+
 /* The parameters as a heading shows them: "key=value,...", less those with
- * no value (an unset text such as sha256=), which say nothing. */
-static void params_shown(const char *params, char *out, size_t len)
+ * no value (an unset text such as sha256=) and the fault hooks that are off,
+ * which say nothing. */
+static void params_shown(json_t *doc, const char *workload, const char *params, char *out,
+                         size_t len)
 {
 	size_t used = 0;
 	out[0] = '\0';
 	for (const char *item = params; *item;) {
 		size_t n = strcspn(item, ",");
-		bool empty = n > 0 && item[n - 1] == '=';
+		bool empty = (n > 0 && item[n - 1] == '=') || hook_off(doc, workload, item, n);
 		if (!empty && n > 0 && used + n + 2 < len) {
 			used += (size_t)snprintf(out + used, len - used, "%s%.*s", used ? "," : "",
 			                         (int)n, item);
@@ -582,11 +606,13 @@ static int report_tables(FILE *out, const struct result_file *rf, bool markdown)
 		const char *kind = g->first->kind[0] ? g->first->kind : "?";
 		if (markdown) {
 			fprintf(out, "\n### %s (%s)\n\n", g->first->workload, kind);
-			params_shown(g->first->params, shown, sizeof(shown));
+			params_shown(rf->doc, g->first->workload, g->first->params, shown,
+			             sizeof(shown));
 			if (shown[0])
 				fprintf(out, "Parameters: `%s`\n\n", shown);
 		} else {
-			params_shown(g->first->params, shown, sizeof(shown));
+			params_shown(rf->doc, g->first->workload, g->first->params, shown,
+			             sizeof(shown));
 			fprintf(out, "\n%s (%s)%s%s\n", g->first->workload, kind,
 			        shown[0] ? ": " : "", shown);
 			fprintf(out, "  median wall time \u00b1 half its 95%% interval (%% of the "

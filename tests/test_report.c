@@ -436,3 +436,34 @@ Test(report, strategy_params_are_read_and_shown, .init = make_tmpdir, .fini = re
 	    o.out);
 	output_free(&o);
 }
+
+/* A fault hook that is off (triad.fault_element=-1) says nothing about the
+ * workload: the report's heading leaves it out, while the cell's params keep
+ * it (cells match across versions); set by hand, the heading shows it. */
+Test(report, fault_hooks_that_are_off_stay_out_of_headings, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 120)
+{
+	struct output o = sh("%s run -w triad -s serial -n 1 -r 1 --warmup 0 --quick --quiet -o %s",
+	                     CONCBENCH_BIN, tmp_path("off.json"));
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	output_free(&o);
+	json_t *doc = load_json(tmp_path("off.json"));
+	json_t *params =
+	    json_object_get(json_array_get(json_object_get(doc, "results"), 0), "params");
+	cr_assert_eq(json_integer_value(json_object_get(params, "fault_element")), -1);
+	json_decref(doc);
+	o = sh("%s report %s", CONCBENCH_BIN, tmp_path("off.json"));
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_not_null(strstr(o.out, "triad (cpu): elements="), "%s", o.out);
+	cr_assert_null(strstr(o.out, "fault_element"), "%s", o.out);
+	output_free(&o);
+
+	o = sh("%s run -w triad -s serial -n 1 -r 1 --warmup 0 --quick --quiet "
+	       "-p triad.fault_element=5 -o %s",
+	       CONCBENCH_BIN, tmp_path("on.json"));
+	cr_assert_eq(o.status, 1, "the corrupt element fails the cell: %s", o.err);
+	output_free(&o);
+	o = sh("%s report %s", CONCBENCH_BIN, tmp_path("on.json"));
+	cr_assert_not_null(strstr(o.out, "fault_element=5"), "%s", o.out);
+	output_free(&o);
+}

@@ -41,9 +41,9 @@ static const struct param_def triad_params[] = {
     PARAM_INT_DEF("passes", 10, 4, 1, 100000, "triad passes over the arrays per task"),
     PARAM_INT_DEF("release_gil", 0, 0, 0, 1,
                   "1: run the kernel with the lock released, as NumPy does"),
-    PARAM_INT_DEF("fault_element", -1, -1, -1, INT64_C(1) << 32,
-                  "for tests: corrupt this element of task 0's result, so the check must "
-                  "fail (-1: none)"),
+    PARAM_INT_HOOK_DEF("fault_element", -1, -1, -1, INT64_C(1) << 32,
+                       "for tests: corrupt this element of task 0's result, so the check must "
+                       "fail (-1: none)"),
     PARAM_END,
 };
 
