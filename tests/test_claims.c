@@ -51,31 +51,32 @@ static json_t *claim_of(json_t *claims, const char *id)
 	return NULL;
 }
 
-static const char *verdict_of(json_t *doc, const char *id)
+/* Claim id's `key` (of its "on_python" verdict when python), copied into buf. */
+static const char *copy_field(json_t *doc, const char *id, bool python, const char *key, char *buf,
+                              size_t len)
 {
 	json_t *claims = claims_evaluate(doc);
-	static char verdict[32];
-	verdict[0] = '\0';
 	json_t *c = claim_of(claims, id);
+	if (python && c != NULL)
+		c = json_object_get(c, "on_python");
+	buf[0] = '\0';
 	if (c != NULL)
-		snprintf(verdict, sizeof(verdict), "%s",
-		         json_string_value(json_object_get(c, "verdict")));
+		snprintf(buf, len, "%s", json_string_value(json_object_get(c, key)));
 	json_decref(claims);
-	return verdict;
+	return buf;
+}
+
+static const char *verdict_of(json_t *doc, const char *id)
+{
+	static char verdict[32];
+	return copy_field(doc, id, false, "verdict", verdict, sizeof(verdict));
 }
 
 /* The claim's reason, copied out. */
 static const char *reason_of(json_t *doc, const char *id)
 {
-	json_t *claims = claims_evaluate(doc);
 	static char reason[1024];
-	reason[0] = '\0';
-	json_t *c = claim_of(claims, id);
-	if (c != NULL)
-		snprintf(reason, sizeof(reason), "%s",
-		         json_string_value(json_object_get(c, "reason")));
-	json_decref(claims);
-	return reason;
+	return copy_field(doc, id, false, "reason", reason, sizeof(reason));
 }
 
 Test(claims, every_claim_has_a_verdict_even_on_an_empty_run)
@@ -273,15 +274,8 @@ static json_t *py_cell(const char *workload, const char *strategy, int workers, 
 
 static const char *python_verdict_of(json_t *doc, const char *id)
 {
-	json_t *claims = claims_evaluate(doc);
 	static char verdict[32];
-	verdict[0] = '\0';
-	json_t *py = json_object_get(claim_of(claims, id), "on_python");
-	if (py != NULL)
-		snprintf(verdict, sizeof(verdict), "%s",
-		         json_string_value(json_object_get(py, "verdict")));
-	json_decref(claims);
-	return verdict;
+	return copy_field(doc, id, true, "verdict", verdict, sizeof(verdict));
 }
 
 /* On the interpreter, the ceiling a workload puts on parallel gain is read
@@ -539,6 +533,20 @@ Test(claims, each_single_cell_claim_reaches_each_verdict)
 	}
 }
 
+/* What a run's summary prints of doc's claims (for a file r.json), malloc'd. */
+static char *summary_of(json_t *doc)
+{
+	json_t *claims = claims_evaluate(doc);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	cr_assert_not_null(out);
+	claims_print_measured(claims, "r.json", out);
+	fclose(out);
+	json_decref(claims);
+	return text;
+}
+
 /* The run's summary: a measured claim in full, with its number; the rest in
  * one line that names them and says where to read what each needs. A claim
  * measured on the interpreter alone counts as measured. */
@@ -546,34 +554,22 @@ Test(claims, the_summary_shows_measured_claims_and_names_the_rest)
 {
 	json_t *doc = doc_with(2, json_pack("[o,o]", cell("primes", "cpu", "processes", 2, 1.9, 0),
 	                                    py_cell("primes", "py-threads", 2, 0.9)));
-	json_t *claims = claims_evaluate(doc);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	claims_print_measured(claims, "r.json", out);
-	fclose(out);
+	char *text = summary_of(doc);
 	cr_assert(strstr(text, "  2. confirmed") != NULL, "claim 2 in full: %s", text);
 	cr_assert(strstr(text, "  1. ") != NULL, "claim 1, measured on CPython only: %s", text);
 	cr_assert(strstr(text, "  3. ") == NULL, "claim 3 is not measured: %s", text);
 	cr_assert(strstr(text, "not measured by this run: 3 4 5 6 7 8 9") != NULL, "%s", text);
 	cr_assert(strstr(text, "`concbench claims r.json`") != NULL, "%s", text);
 	free(text);
-	json_decref(claims);
 	json_decref(doc);
 }
 
 Test(claims, the_summary_says_in_one_line_when_nothing_was_measured)
 {
 	json_t *doc = doc_with(2, json_array());
-	json_t *claims = claims_evaluate(doc);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	claims_print_measured(claims, "r.json", out);
-	fclose(out);
+	char *text = summary_of(doc);
 	cr_assert(strstr(text, "this run measures none of the 9") != NULL, "%s", text);
 	cr_assert(strchr(text + 1, '\n') == text + strlen(text) - 1, "one line: %s", text);
 	free(text);
-	json_decref(claims);
 	json_decref(doc);
 }
