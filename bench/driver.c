@@ -370,6 +370,8 @@ static void run_workloads(struct bench_run *run)
 	uint64_t rng = run->cfg.seed;
 	for (int i = 0; i < run->n_workloads && !stopping(); i++) {
 		struct bench_workload *bw = &run->workloads[i];
+		if (bw->dropped)
+			continue;
 		if (setup_workload(run, bw) != 0) {
 			fprintf(stderr, "concbench run: %s: set-up failed: %s\n", bw->w.ops->name,
 			        bw->error);

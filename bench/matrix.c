@@ -116,7 +116,8 @@ int build_cells(struct bench_run *run, char *err, size_t errlen)
 		return -1;
 	}
 	for (int wi = 0; wi < run->n_workloads; wi++)
-		if (build_workload_cells(run, &run->workloads[wi], err, errlen) != 0)
+		if (!run->workloads[wi].dropped &&
+		    build_workload_cells(run, &run->workloads[wi], err, errlen) != 0)
 			return -1;
 	if (run->n_cells == 0) {
 		/* every strategy chosen left every workload chosen out */

@@ -110,7 +110,10 @@ struct bench_workload {
 	 * sweep's, at the core count); 0: the run's sweep. */
 	int workers_only;
 	bool has_python_variant; /* its py-* cells run on that variant (python_suite.c) */
-	bool ready;              /* set up successfully */
+	/* left out by the budget (sizing.c: every other size of the task-size
+	 * sweep): no cells, no set-up */
+	bool dropped;
+	bool ready; /* set up successfully */
 	char error[256];
 	uint64_t expected_checksum;
 	bool has_expected_checksum;

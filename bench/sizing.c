@@ -27,8 +27,8 @@
  * With a budget, a plan over it keeps its repetitions (the claims need five
  * of each cell) and gets a sparser worker sweep first (not when -n gave one;
  * down to 1, 2 and the cores), then no warm-up run (unless --warmup gave
- * one), then only 2 and the cores beside serial, and the result and stderr
- * say which. */
+ * one), then two of the task-size sweep's six sizes, then only 2 and the
+ * cores beside serial, and the result and stderr say which. */
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
@@ -589,9 +589,40 @@ static int thin_until_within(struct bench_run *run, double budget, int from, int
 	return 0;
 }
 
+/* The task-size sweep less its second and second-to-last sizes (of 100 ms
+ * to 1 us tasks: 10 ms and 10 us go, 100 ms, 1 ms, 100 us and the smallest,
+ * where the crossover is looked for, stay): their cells dropped with their
+ * workloads, the plan rebuilt. 0 when it was thinned, 1 when there was
+ * nothing to thin, -1 on error. */
+static int thin_task_sweep(struct bench_run *run, char *err, size_t errlen)
+{
+	int sizes = 0, kept = 0, k = 0;
+	for (int i = 0; i < run->n_workloads; i++)
+		sizes += strncmp(run->workloads[i].variant, "task_size:", 10) == 0;
+	if (sizes < 4)
+		return 1;
+	for (int i = 0; i < run->n_workloads; i++) {
+		struct bench_workload *bw = &run->workloads[i];
+		if (strncmp(bw->variant, "task_size:", 10) != 0)
+			continue;
+		bw->dropped = k == 1 || k == sizes - 2;
+		kept += !bw->dropped;
+		k++;
+	}
+	int sweep[CLI_MAX_LIST];
+	memcpy(sweep, run->sweep, sizeof(int) * (size_t)run->n_sweep);
+	if (rebuild_cells(run, sweep, run->n_sweep, err, errlen) != 0)
+		return -1;
+	char text[64];
+	snprintf(text, sizeof(text), "the task-size sweep at %d of its %d sizes", kept, sizes);
+	note_choice(run, text);
+	return 0;
+}
+
 /* The budget never takes repetitions: a cell under five is no evidence for
  * the claims (readers/claims.c), so a run over its budget loses worker counts
- * first, then its warm-up runs, then all but 2 and the core count. */
+ * first, then its warm-up runs, then two of the task-size sweep's sizes,
+ * then all but 2 and the core count. */
 static int fit_budget(struct bench_run *run, char *err, size_t errlen)
 {
 	double budget = run->cfg.budget_s;
@@ -604,6 +635,8 @@ static int fit_budget(struct bench_run *run, char *err, size_t errlen)
 		run->cfg.warmup = 0;
 		note_choice(run, "no warm-up run");
 	}
+	if (plan_total(run, run->cfg.reps) > budget && thin_task_sweep(run, err, errlen) < 0)
+		return -1;
 	if (thin_until_within(run, budget, 4, 4, err, errlen) != 0)
 		return -1;
 	if (plan_total(run, run->cfg.reps) > budget)

@@ -129,6 +129,8 @@ static void print_best_table(const struct bench_run *run, FILE *out)
 	for (int wi = 0; wi < run->n_workloads; wi++) {
 		const struct bench_workload *bw = &run->workloads[wi];
 		const struct cell *best[CLI_MAX_LIST] = {0};
+		if (bw->dropped)
+			continue;
 		char name[160];
 		snprintf(name, sizeof(name), "%s%s%s", bw->w.ops->name, bw->variant[0] ? ":" : "",
 		         bw->variant);
@@ -153,6 +155,8 @@ void print_summary(const struct bench_run *run, FILE *out)
 	        "use one); checksum ok: the answer was verified.\n");
 	for (int wi = 0; wi < run->n_workloads; wi++) {
 		const struct bench_workload *bw = &run->workloads[wi];
+		if (bw->dropped)
+			continue;
 		print_workload_header(bw, out);
 		for (int i = 0; i < run->n_cells; i++)
 			if (run->cells[i].bw == bw)

@@ -149,6 +149,36 @@ Test(sizing, the_budget_keeps_the_reps_and_drops_the_warm_up_and_says_so)
 	output_free(&o);
 }
 
+/* After the warm-up runs, the budget drops two of the task-size sweep's six
+ * sizes, the second and the second-to-last: the largest tasks, 1 ms, 100 us
+ * and the smallest, where the crossover is looked for, stay. */
+Test(sizing, the_budget_thins_the_task_size_sweep_after_the_warm_up, .timeout = 120)
+{
+	struct output o = sh("%s run -w primes -s serial,threads,processes --task-sweep --quick "
+	                     "--budget 1 --list-cells",
+	                     CONCBENCH_BIN);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_not_null(
+	    strstr(o.out, "budget: 1 s: no warm-up run; the task-size sweep at 4 of its 6 sizes"),
+	    "%s", o.out);
+	static const char *const kept[] = {"tasks=2 ", "tasks=200 ", "tasks=2000 ",
+	                                   "tasks=200000 "};
+	static const char *const gone[] = {"tasks=20 ", "tasks=20000 "};
+	for (size_t k = 0; k < 4; k++)
+		cr_assert_not_null(strstr(o.out, kept[k]), "%s kept: %s", kept[k], o.out);
+	for (size_t k = 0; k < 2; k++)
+		cr_assert_null(strstr(o.out, gone[k]), "%s dropped: %s", gone[k], o.out);
+	output_free(&o);
+	/* within its budget, the sweep keeps every size */
+	o = sh("%s run -w primes -s serial,threads,processes --task-sweep --quick --budget 3600 "
+	       "--list-cells",
+	       CONCBENCH_BIN);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_not_null(strstr(o.out, "tasks=20 "), "%s", o.out);
+	cr_assert_not_null(strstr(o.out, "met as planned"), "%s", o.out);
+	output_free(&o);
+}
+
 Test(sizing, a_synthetic_64_core_machine_is_planned_within_the_budget, .timeout = 120)
 {
 	/* the CPU workloads under the in-process strategies and the suite's
