@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bench/run.h"
+#include "readers/tasksweep.h"
 
 /* The worker counts of one workload: the run's sweep, and for I/O workloads
  * under the default sweep also 8 and 32 tasks in flight, where waiting, not
@@ -165,7 +166,7 @@ static bool add_task_size_variant(struct bench_run *run, const struct workload_o
 		memset(v, 0, sizeof(*v));
 		return false;
 	}
-	snprintf(v->variant, sizeof(v->variant), "task_size:tasks=%ld", tasks);
+	snprintf(v->variant, sizeof(v->variant), TASK_SWEEP_VARIANT "tasks=%ld", tasks);
 	for (int k = 0; k < n_want; k++)
 		v->only[v->n_only++] = want[k];
 	v->workers_only = run->sweep[run->n_sweep - 1];

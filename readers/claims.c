@@ -174,35 +174,30 @@ static json_t *results(const struct claim_ctx *cx)
 	return json_object_get(cx->doc, "results");
 }
 
-/* The healthy cell of `strategy` that matches `like` in workload, params and
- * workers (any worker count when workers is 0). */
-static json_t *partner(const struct claim_ctx *cx, json_t *like, const char *strategy, long workers)
+/* The healthy cell of `strategy` that matches `like` in workload, workers
+ * (any worker count when workers is 0) and the parent's memory, and in
+ * params when same_sizes; else the plain matrix cell (no variant). */
+static json_t *find_partner(const struct claim_ctx *cx, json_t *like, const char *strategy,
+                            long workers, bool same_sizes)
 {
 	json_t *c;
 	size_t i;
 	json_array_foreach(results(cx), i, c)
 	{
 		if (cell_ok(c) && is_strategy(c, strategy) && same_workload(c, like) &&
-		    (workers == 0 || workers_of(c) == workers) && same_params(c, like))
+		    (workers == 0 || workers_of(c) == workers) &&
+		    (same_sizes ? same_params(c, like)
+		                : ballast_of(c) == ballast_of(like) &&
+		                      rf_str_or(c, "variant", "")[0] == '\0'))
 			return c;
 	}
 	return NULL;
 }
 
-/* Like partner, at whatever parameters: the plain matrix cell (no variant). */
-static json_t *partner_any_params(const struct claim_ctx *cx, json_t *like, const char *strategy,
-                                  long workers)
+/* The partner at the same parameters. */
+static json_t *partner(const struct claim_ctx *cx, json_t *like, const char *strategy, long workers)
 {
-	json_t *c;
-	size_t i;
-	json_array_foreach(results(cx), i, c)
-	{
-		if (cell_ok(c) && is_strategy(c, strategy) && same_workload(c, like) &&
-		    workers_of(c) == workers && ballast_of(c) == ballast_of(like) &&
-		    rf_str_or(c, "variant", "")[0] == '\0')
-			return c;
-	}
-	return NULL;
+	return find_partner(cx, like, strategy, workers, true);
 }
 
 static struct estimate speedup_interval(json_t *c)
@@ -545,7 +540,7 @@ static json_t *ceiling_of(const struct claim_ctx *cx, json_t *c)
 	judging_python = false;
 	json_t *t = partner(cx, c, "threads", workers_of(c));
 	if (t == NULL && was)
-		t = partner_any_params(cx, c, "threads", workers_of(c));
+		t = find_partner(cx, c, "threads", workers_of(c), false);
 	judging_python = was;
 	return t;
 }
@@ -634,8 +629,7 @@ static bool cpu_gil_released(json_t *c)
  * parallelism from the pool's overhead: claim 9's, not claim 2's. */
 static bool in_task_sweep(json_t *c)
 {
-	return strncmp(rf_str_or(c, "variant", ""), TASK_SWEEP_VARIANT,
-	               strlen(TASK_SWEEP_VARIANT)) == 0;
+	return task_sweep_variant(rf_str_or(c, "variant", ""));
 }
 static bool cpu_processes(json_t *c)
 {

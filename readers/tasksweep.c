@@ -9,10 +9,14 @@
 #include "readers/resultfile.h"
 #include "readers/tasksweep.h"
 
+bool task_sweep_variant(const char *variant)
+{
+	return strncmp(variant, TASK_SWEEP_VARIANT, strlen(TASK_SWEEP_VARIANT)) == 0;
+}
+
 static bool is_sweep_cell(json_t *c)
 {
-	const char *v = rf_str_or(c, "variant", "");
-	return strncmp(v, TASK_SWEEP_VARIANT, strlen(TASK_SWEEP_VARIANT)) == 0;
+	return task_sweep_variant(rf_str_or(c, "variant", ""));
 }
 
 static bool cell_usable(json_t *c)

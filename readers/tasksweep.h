@@ -6,12 +6,16 @@
 #ifndef CONCBENCH_TASKSWEEP_H
 #define CONCBENCH_TASKSWEEP_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <jansson.h>
 
 /* The variant prefix that marks a sweep's cells. */
 #define TASK_SWEEP_VARIANT "task_size:"
+
+/* Whether a workload variant's name is one of the sweep's. */
+bool task_sweep_variant(const char *variant);
 /* Processes lose at a task size where their speedup is wholly under this
  * share of threads'. */
 #define TASK_SWEEP_SHARE 0.5
