@@ -131,15 +131,24 @@ static json_t *placement_json(const struct cell *c)
 #define HIST_OCTAVES    24
 #define HIST_BINS       (HIST_PER_OCTAVE * HIST_OCTAVES)
 
-/* p50, p90, p99 and max of n figures, from one sort; "of" says what they are. */
-static json_t *percentiles_json(const double *v, size_t n, const char *of)
+/* p50, p90, p99 and max of n figures into o, from one sort. */
+static void add_percentiles(json_t *o, const double *v, size_t n)
 {
 	static const double ps[] = {50, 90, 99, 100};
+	static const char *const names[] = {"p50", "p90", "p99", "max"};
 	double q[4];
 	percentiles(v, n, ps, q, 4);
-	json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:I}", "p50", num(q[0]), "p90", num(q[1]),
-	                      "p99", num(q[2]), "max", num(q[3]), "n", (json_int_t)n);
-	if (o != NULL && of != NULL)
+	for (size_t i = 0; i < 4; i++)
+		json_object_set_new(o, names[i], num(q[i]));
+}
+
+/* The percentiles of n figures and their count; "of" says what they are. */
+static json_t *percentiles_json(const double *v, size_t n, const char *of)
+{
+	json_t *o = json_object();
+	add_percentiles(o, v, n);
+	json_object_set_new(o, "n", json_integer((json_int_t)n));
+	if (of != NULL)
 		json_object_set_new(o, "of", json_string(of));
 	return o;
 }
@@ -178,13 +187,8 @@ static json_t *convoy_phase_json(const struct pool *p, double threshold)
 	}
 	size_t over = count_at_least(p, threshold);
 	struct interval ci = wilson_interval(over, p->n);
-	static const double ps[] = {50, 90, 99, 100};
-	static const char *const names[] = {"p50", "p90", "p99", "max"};
-	double q[4];
-	percentiles(p->v, p->n, ps, q, 4);
 	json_object_set_new(o, "mean", num(mean_of(p->v, p->n)));
-	for (size_t i = 0; i < 4; i++)
-		json_object_set_new(o, names[i], num(q[i]));
+	add_percentiles(o, p->v, p->n);
 	json_object_set_new(o, "share_over_threshold", num((double)over / (double)p->n));
 	json_object_set_new(o, "share_ci95", json_pack("[o,o]", num(ci.lo), num(ci.hi)));
 	return o;
@@ -247,38 +251,25 @@ static json_t *convoy_json(const struct cell *c, const struct run_config *cfg)
 	                 slowdown_json(c, cfg->seed), "histogram", histogram_json(c));
 }
 
-/* The latency and convoy objects, from the memo while the pools have not
- * grown since it was made; copies, so that a document may be changed. */
+/* The latency and convoy objects, from the memo (matrix_add_cell makes one
+ * with every cell) while the pools have not grown since it was made; copies,
+ * so that a document may be changed. */
 static size_t pooled_figures(const struct cell *c)
 {
 	return 1 + c->n_latencies + c->stream_alone.n + c->stream_busy.n;
 }
 
-static void remember_figures(const struct cell *c, const struct run_config *cfg)
-{
-	struct figures_memo *m = c->memo;
-	if (m != NULL && m->made_at == pooled_figures(c))
-		return;
-	json_t *latency = latency_json(c), *convoy = c->has_stream ? convoy_json(c, cfg) : NULL;
-	if (m == NULL) {
-		/* no memo (a cell made elsewhere): nothing to keep them in */
-		json_decref(latency);
-		json_decref(convoy);
-		return;
-	}
-	json_decref(m->latency);
-	json_decref(m->convoy);
-	m->latency = latency;
-	m->convoy = convoy;
-	m->made_at = pooled_figures(c);
-}
-
 static json_t *memo_copy(const struct cell *c, const struct run_config *cfg, bool convoy)
 {
-	remember_figures(c, cfg);
-	if (c->memo == NULL)
-		return convoy ? convoy_json(c, cfg) : latency_json(c);
-	json_t *o = convoy ? c->memo->convoy : c->memo->latency;
+	struct figures_memo *m = c->memo;
+	if (m->made_at != pooled_figures(c)) {
+		json_decref(m->latency);
+		json_decref(m->convoy);
+		m->latency = latency_json(c);
+		m->convoy = c->has_stream ? convoy_json(c, cfg) : NULL;
+		m->made_at = pooled_figures(c);
+	}
+	json_t *o = convoy ? m->convoy : m->latency;
 	return o != NULL ? json_deep_copy(o) : json_null();
 }
 

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "bench/run.h"
+#include "readers/tasksweep.h"
 
 #define TASKS_PER_WORKER 8
 #define STARTUP_MULTIPLE 20.0
@@ -53,23 +54,31 @@ int sizing_max_workers(const struct bench_run *run)
 	return m;
 }
 
+static bool resizable(const struct workload *w)
+{
+	return w->ops->resize != NULL && w->ops->kind == WORKLOAD_CPU;
+}
+
+static uint64_t tasks_wanted(const struct bench_run *run)
+{
+	return (uint64_t)TASKS_PER_WORKER * (uint64_t)sizing_max_workers(run);
+}
+
 void sizing_apply(const struct bench_run *run, struct bench_workload *bw)
 {
 	struct workload *w = &bw->w;
 	bw->grow = 1.0;
-	if (w->ops->resize == NULL || w->ops->kind != WORKLOAD_CPU)
+	if (!resizable(w))
 		return;
 	bw->autosized = true;
-	bw->min_tasks = (uint64_t)TASKS_PER_WORKER * (uint64_t)sizing_max_workers(run);
+	bw->min_tasks = tasks_wanted(run);
 	w->ops->resize(w, bw->min_tasks, 1.0);
 }
 
 void sizing_apply_tasks(const struct bench_run *run, struct bench_workload *bw)
 {
-	struct workload *w = &bw->w;
-	if (w->ops->resize != NULL && w->ops->kind == WORKLOAD_CPU)
-		w->ops->resize(w, (uint64_t)TASKS_PER_WORKER * (uint64_t)sizing_max_workers(run),
-		               WORKLOAD_KEEP_WORK);
+	if (resizable(&bw->w))
+		bw->w.ops->resize(&bw->w, tasks_wanted(run), WORKLOAD_KEEP_WORK);
 }
 
 /* ---- a view of a workload: a sample of its tasks, or empty ones ---------- */
@@ -242,6 +251,13 @@ static int cpus_here(void)
 	return n > 0 ? n : 1;
 }
 
+/* Its workers set the workload up again themselves (runner_ops.fresh_workers,
+ * and every interpreted strategy), so they run the workload's own tasks. */
+static bool starts_afresh(const struct runner_ops *r)
+{
+	return r->fresh_workers || r->interpreted;
+}
+
 /* Distinct cores a cell's threads would run on under its plan. */
 static int lanes_planned(const struct cell *c)
 {
@@ -278,20 +294,18 @@ static double sample_run(struct bench_run *run, const struct cell *c, size_t k, 
 static double efficiency_here(struct bench_run *run, const struct cell *of, size_t k,
                               double serial_k, int here)
 {
-	const struct cell *ref = NULL;
+	struct cell *ref = NULL;
 	for (int i = 0; i < run->n_cells; i++) {
-		const struct cell *c = &run->cells[i];
+		struct cell *c = &run->cells[i];
 		if (c->bw == of->bw && c->runner == of->runner && c->ballast_mb == 0 &&
 		    cell_threads(c) <= here && (ref == NULL || cell_threads(c) > cell_threads(ref)))
 			ref = c;
 	}
 	if (ref == NULL || cell_threads(ref) < 2 || serial_k <= 0)
 		return 0;
-	/* ref is a cell of the run: its figure is measured once for all the
-	 * cells projected from it */
-	struct cell *mine = &run->cells[ref - run->cells];
-	if (mine->est_efficiency_known)
-		return mine->est_efficiency;
+	/* measured once, for all the cells projected from ref */
+	if (ref->est_efficiency_known)
+		return ref->est_efficiency;
 	double whole, start = startup_of(run, ref), t = sample_run(run, ref, k, &whole);
 	double e = 0;
 	if (isfinite(t)) {
@@ -299,8 +313,8 @@ static double efficiency_here(struct bench_run *run, const struct cell *of, size
 		e = (speedup - 1.0) / (double)(cell_threads(ref) - 1);
 		e = e < 0 ? 0 : e > 1 ? 1 : e;
 	}
-	mine->est_efficiency = e;
-	mine->est_efficiency_known = true;
+	ref->est_efficiency = e;
+	ref->est_efficiency_known = true;
 	return e;
 }
 
@@ -318,8 +332,7 @@ static void estimate_cell(struct bench_run *run, struct cell *c, size_t k_cpu, d
 	double whole, start, t = NAN, work;
 	int here = cpus_here();
 	bool cpu = w->ops->kind != WORKLOAD_IO;
-	bool whole_cell =
-	    w->ops->stream_samples != NULL || c->runner->fresh_workers || c->runner->interpreted;
+	bool whole_cell = w->ops->stream_samples != NULL || starts_afresh(c->runner);
 	c->tasks = tasks;
 	size_t k = cpu ? k_cpu : tasks / 8;
 	if (!cpu && k < (size_t)c->workers)
@@ -392,8 +405,7 @@ static double work_aimed_at(struct bench_run *run, struct bench_workload *bw)
 		 * than there are here are not what the planned machine would start:
 		 * 64 MPI ranks spawned on 2 cores take seconds and slow every
 		 * sample measured beside them */
-		if (c == NULL ||
-		    (cell_threads(c) > cpus_here() && (r->fresh_workers || r->interpreted)))
+		if (c == NULL || (cell_threads(c) > cpus_here() && starts_afresh(r)))
 			continue;
 		double start = startup_of(run, c);
 		int lanes = n < c->plan.targets ? n : c->plan.targets;
@@ -598,12 +610,12 @@ static int thin_task_sweep(struct bench_run *run, char *err, size_t errlen)
 {
 	int sizes = 0, kept = 0, k = 0;
 	for (int i = 0; i < run->n_workloads; i++)
-		sizes += strncmp(run->workloads[i].variant, "task_size:", 10) == 0;
+		sizes += task_sweep_variant(run->workloads[i].variant);
 	if (sizes < 4)
 		return 1;
 	for (int i = 0; i < run->n_workloads; i++) {
 		struct bench_workload *bw = &run->workloads[i];
-		if (strncmp(bw->variant, "task_size:", 10) != 0)
+		if (!task_sweep_variant(bw->variant))
 			continue;
 		bw->dropped = k == 1 || k == sizes - 2;
 		kept += !bw->dropped;
