@@ -28,6 +28,63 @@ static double steal_of(const struct sample *s)
 	return s->steal_share;
 }
 
+static double wall_of(const struct sample *s)
+{
+	return s->wall_s;
+}
+
+static double cpu_of(const struct sample *s)
+{
+	return s->user_s + s->sys_s;
+}
+
+/* The cores a cell's threads can keep busy at once: its threads, at most the
+ * places its plan spreads them over. */
+static int cell_cores(const struct cell *c)
+{
+	int threads = cell_threads(c);
+	return c->plan.targets > 0 && c->plan.targets < threads ? c->plan.targets : threads;
+}
+
+static void summarize_cpu(const struct cell *c, struct summary *out)
+{
+	double v[c->n_samples > 0 ? c->n_samples : 1];
+	for (int i = 0; i < c->n_samples; i++)
+		v[i] = cpu_of(&c->samples[i]);
+	summarize(v, (size_t)c->n_samples, out);
+}
+
+/* Below this share of serial's wall time spent on a CPU, serial mostly waits
+ * (sleep, I/O) and CPU time says nothing about the work. */
+#define SERIAL_BUSY_MIN 0.5
+
+/* cpu_vs_serial and cores_busy (bench/run.h): the two reasons a speedup
+ * falls short of the cores, told apart. Under a lock the cores sit idle;
+ * with contention for a shared cache, memory or a core's execution units,
+ * or a pool's own work, the same tasks cost more CPU time. */
+static void cpu_breakdown(const struct cell *base, struct cell *c)
+{
+	c->cpu_vs_serial = (struct ratio){NAN, NAN, NAN};
+	c->cores_busy = NAN;
+	if (c->n_samples == 0 || c->bw->w.ops->kind != WORKLOAD_CPU)
+		return;
+	double busy[c->n_samples];
+	size_t n = 0;
+	for (int i = 0; i < c->n_samples; i++) {
+		const struct sample *s = &c->samples[i];
+		if (s->wall_s > 0)
+			busy[n++] = cpu_of(s) / (s->wall_s * cell_cores(c));
+	}
+	c->cores_busy = median_of(busy, n);
+	if (base == NULL || base->n_samples == 0 ||
+	    sample_median(base, cpu_of) < SERIAL_BUSY_MIN * sample_median(base, wall_of))
+		return;
+	struct summary cpu, base_cpu;
+	summarize_cpu(c, &cpu);
+	summarize_cpu(base, &base_cpu);
+	c->cpu_vs_serial = speedup_of(&cpu, &base_cpu);
+}
+
 /* The serial cell a cell's speedup is measured against: same workload, and
  * the same ballast where serial ran with it, else none; py-serial for the
  * interpreted strategies. */
@@ -75,6 +132,7 @@ void cell_summarize(struct bench_run *run, struct cell *c)
 	if (base != NULL && base->n_samples > 0 && c->n_samples > 0)
 		c->speedup = speedup_of(&base->wall, &c->wall);
 	c->efficiency = c->speedup.value / cell_threads(c);
+	cpu_breakdown(base, c);
 	c->throughput = c->n_samples > 0 ? (double)c->tasks / c->wall.median : NAN;
 
 	c->n_warnings = 0;

@@ -360,6 +360,10 @@ static json_t *cell_json(const struct cell *c, const struct run_config *cfg)
 	json_object_set_new(
 	    o, "throughput",
 	    json_pack("{s:o, s:s}", "value", num(c->throughput), "unit", "tasks/s"));
+	json_object_set_new(o, "cpu_vs_serial", num(c->cpu_vs_serial.value));
+	json_object_set_new(o, "cpu_vs_serial_ci95",
+	                    json_pack("[o,o]", num(c->cpu_vs_serial.lo), num(c->cpu_vs_serial.hi)));
+	json_object_set_new(o, "cores_busy", num(c->cores_busy));
 	json_object_set_new(o, "latency_s", memo_copy(c, cfg, false));
 	if (c->has_stream)
 		json_object_set_new(o, "convoy", memo_copy(c, cfg, true));

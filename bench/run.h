@@ -94,6 +94,12 @@ struct cell {
 	struct summary wall;
 	struct ratio speedup;
 	double efficiency;
+	/* Where a parallel cell's speedup went (cpu workloads): its CPU time
+	 * (user + system, children included) over serial's for the same work,
+	 * and the share of its cores' time it kept busy; the speedup is about
+	 * cores x cores_busy / cpu_vs_serial. NAN where serial mostly waits. */
+	struct ratio cpu_vs_serial;
+	double cores_busy;
 	double throughput; /* tasks per second at the median */
 	char warnings[4][160];
 	int n_warnings;

@@ -46,6 +46,22 @@ static void print_convoy_line(const struct bench_run *run, const struct cell *c,
 	        threshold * 1e3, 100 * share_at_least(&c->stream_alone, threshold));
 }
 
+#define EFFICIENCY_EXPLAINED 0.9 /* below it, a parallel cell says where its speedup went */
+
+/* "the work took 1.21x serial's CPU time; the 2 cores were busy 94%": a
+ * lock leaves cores idle, contention makes the same work cost more. */
+static void print_cpu_line(const struct cell *c, FILE *out)
+{
+	if (cell_threads(c) < 2 || !isfinite(c->cores_busy) || !isfinite(c->cpu_vs_serial.value) ||
+	    !(c->efficiency < EFFICIENCY_EXPLAINED))
+		return;
+	fprintf(out,
+	        "  %-10s %7s  the same work took %.2fx serial's CPU time [%.2f, %.2f]; its cores "
+	        "were busy %.0f%% of the run\n",
+	        "", "", c->cpu_vs_serial.value, c->cpu_vs_serial.lo, c->cpu_vs_serial.hi,
+	        100 * c->cores_busy);
+}
+
 static void print_cell(const struct bench_run *run, const struct cell *c, FILE *out)
 {
 	if (c->n_samples == 0) {
@@ -71,6 +87,7 @@ static void print_cell(const struct bench_run *run, const struct cell *c, FILE *
 		        "", "", c->ballast_mb);
 	if (c->has_stream)
 		print_convoy_line(run, c, out);
+	print_cpu_line(c, out);
 	for (int i = 0; i < c->n_warnings; i++)
 		fprintf(out, "  %-10s %7s  warning: %s\n", "", "", c->warnings[i]);
 }

@@ -82,6 +82,18 @@ static void fmt_latency(const struct rf_cell *c, char *buf, size_t len)
 	snprintf(buf, len, "%s / %s", a, b);
 }
 
+/* "1.21x, 94%": the cell's CPU time over serial's, and its cores kept busy
+ * (the run's cpu_vs_serial and cores_busy) */
+static void fmt_cpu(const struct rf_cell *c, char *buf, size_t len)
+{
+	double ratio = rf_num(c->json, "cpu_vs_serial"), busy = rf_num(c->json, "cores_busy");
+	if (!isfinite(ratio) || !isfinite(busy)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	snprintf(buf, len, "%.2fx, %.0f%%", ratio, 100 * busy);
+}
+
 /* ---- the file's cells in groups --------------------------------------- */
 
 struct group {
@@ -91,6 +103,7 @@ struct group {
 	int *workers; /* ascending */
 	size_t n_workers;
 	bool has_latency;
+	bool has_cpu; /* cpu_vs_serial on a parallel cell (files from before: none) */
 };
 
 struct layout {
@@ -187,6 +200,10 @@ static int layout_build(const struct result_file *rf, struct layout *l)
 			if (strcmp(cells[k]->kind, "cpu") != 0 &&
 			    isfinite(rf_num(json_object_get(cells[k]->json, "latency_s"), "p50")))
 				g->has_latency = true;
+		for (size_t k = 0; k < m; k++)
+			if (json_integer_value(json_object_get(cells[k]->json, "workers")) > 1 &&
+			    isfinite(rf_num(cells[k]->json, "cpu_vs_serial")))
+				g->has_cpu = true;
 	}
 	return 0;
 }
@@ -628,6 +645,14 @@ static int report_tables(FILE *out, const struct result_file *rf, bool markdown)
 				fprintf(out, "  latency p50 / p99%s%s\n", of ? " of " : "",
 				        of ? of : " per task");
 			group_table(out, rf, g, fmt_latency, markdown);
+		}
+		if (g->has_cpu) {
+			fputs(markdown
+			          ? "\nCPU time over serial's for the same work, and the share of "
+			            "the cores kept busy:\n\n"
+			          : "  CPU time over serial's for the same work, cores kept busy\n",
+			      out);
+			group_table(out, rf, g, fmt_cpu, markdown);
 		}
 		print_convoy(out, rf, g, markdown);
 		if (markdown)

@@ -203,6 +203,82 @@ Test(integration, speedups_come_from_the_serial_cell, .timeout = 120)
 	}
 }
 
+/* The two reasons a speedup falls short, read back: CPU time over serial's
+ * and the cores kept busy, which multiply back to about the speedup. */
+Test(integration, cpu_time_and_busy_cores_account_for_the_speedup, .timeout = 120)
+{
+	run_quick_once();
+	json_t *results = json_object_get(quick_result, "results");
+	size_t i;
+	json_t *c;
+	json_array_foreach(results, i, c)
+	{
+		const char *strategy = json_string_value(json_object_get(c, "strategy"));
+		json_int_t workers = json_integer_value(json_object_get(c, "workers"));
+		double ratio = json_number_value(json_object_get(c, "cpu_vs_serial"));
+		double busy = json_number_value(json_object_get(c, "cores_busy"));
+		double speedup = json_number_value(json_object_get(c, "speedup_vs_serial"));
+		json_t *ci = json_object_get(c, "cpu_vs_serial_ci95");
+		cr_assert(json_is_real(json_object_get(c, "cpu_vs_serial")),
+		          "%s n=%lld: no CPU ratio", strategy, (long long)workers);
+		cr_assert(ratio > 0.5 && ratio < 3, "%s n=%lld: CPU time %.2fx serial's", strategy,
+		          (long long)workers, ratio);
+		cr_assert(json_number_value(json_array_get(ci, 0)) <= ratio &&
+		              ratio <= json_number_value(json_array_get(ci, 1)),
+		          "%s n=%lld: %.2f outside its interval", strategy, (long long)workers,
+		          ratio);
+		cr_assert(busy > 0.2 && busy < 1.3, "%s n=%lld: cores busy %.2f", strategy,
+		          (long long)workers, busy);
+		if (strcmp(strategy, "serial") == 0)
+			cr_assert_float_eq(ratio, 1.0, 1e-9);
+		/* epoll is one thread: one core, kept busy by the CPU tasks */
+		int cores = strcmp(strategy, "epoll") == 0 ? 1 : (int)workers;
+		double accounted = cores * busy / ratio;
+		cr_assert(accounted > speedup / 1.6 && accounted < speedup * 1.6,
+		          "%s n=%lld: %d cores x %.2f busy / %.2f CPU = %.2f, speedup %.2f",
+		          strategy, (long long)workers, cores, busy, ratio, accounted, speedup);
+	}
+}
+
+/* Under the lock the cores sit idle and the work costs what it did: the
+ * summary says so; sleep, whose serial cell waits, has no CPU ratio. */
+Test(integration, the_lock_leaves_cores_idle_rather_than_costing_cpu, .timeout = 120)
+{
+	char path[] = "/tmp/concbench-cpu-XXXXXX.json";
+	int fd = mkstemps(path, 5);
+	cr_assert(fd >= 0);
+	close(fd);
+	struct output o =
+	    sh("%s run -w primes,sleep -s serial,gil -n 2 -r 3 --quick -o %s", CONCBENCH_BIN, path);
+	cr_assert_eq(o.status, 0, "run exited %d: %s", o.status, o.err);
+	cr_assert_not_null(strstr(o.out, "serial's CPU time"), "no CPU line in: %s", o.out);
+	json_t *doc = load(path);
+	size_t i;
+	json_t *c;
+	int gil_cells = 0;
+	json_array_foreach(json_object_get(doc, "results"), i, c)
+	{
+		const char *workload = json_string_value(json_object_get(c, "workload"));
+		const char *strategy = json_string_value(json_object_get(c, "strategy"));
+		if (strcmp(workload, "sleep") == 0) {
+			cr_assert(json_is_null(json_object_get(c, "cpu_vs_serial")),
+			          "sleep %s has a CPU ratio", strategy);
+			continue;
+		}
+		if (strcmp(strategy, "gil") != 0)
+			continue;
+		gil_cells++;
+		double busy = json_number_value(json_object_get(c, "cores_busy"));
+		double ratio = json_number_value(json_object_get(c, "cpu_vs_serial"));
+		cr_assert(busy < 0.8, "gil n=2 kept its cores %.0f%% busy", 100 * busy);
+		cr_assert(ratio > 0.6 && ratio < 1.6, "gil's work cost %.2fx serial's CPU", ratio);
+	}
+	cr_assert_eq(gil_cells, 1);
+	json_decref(doc);
+	output_free(&o);
+	unlink(path);
+}
+
 static void assert_usage_error(const char *args, const char *needle)
 {
 	char err[4096];
