@@ -633,6 +633,44 @@ static void queue_xfer(struct http_loop *hl, struct xfer *x)
  * connect. A task's latency still counts from its submission. */
 #define ADD_BURST 256
 
+/* The transfer just queued, back on the idle list: its submission failed,
+ * and the caller reports the task, so nothing may start it later. */
+static void unqueue_last(struct http_loop *hl, struct xfer *x)
+{
+	struct xfer *before = NULL;
+	for (struct xfer *q = hl->queued; q != x; q = q->next)
+		before = q;
+	if (before != NULL)
+		before->next = NULL;
+	else
+		hl->queued = NULL;
+	hl->queued_tail = before;
+	x->next = hl->idle;
+	hl->idle = x;
+	hl->in_flight--;
+	hl->submitted--;
+}
+
+/* No later turn of the loop can start the queued transfers (the loop could
+ * not take the call): each fails now rather than waiting for ever. The queue
+ * is taken whole first, since done may submit again. */
+static void fail_queued(struct http_loop *hl)
+{
+	struct xfer *x = hl->queued;
+	hl->queued = hl->queued_tail = NULL;
+	while (x != NULL) {
+		struct xfer *next = x->next;
+		struct task_result r;
+		memset(&r, 0, sizeof(r));
+		task_error(&r, "request %zu: the loop could not schedule its start", x->task);
+		x->next = hl->idle;
+		hl->idle = x;
+		hl->in_flight--;
+		x->done(x->arg, x->task, r);
+		x = next;
+	}
+}
+
 static void add_queued(struct loop *loop, void *arg)
 {
 	struct http_loop *hl = arg;
@@ -651,10 +689,12 @@ static void add_queued(struct loop *loop, void *arg)
 			x->done(x->arg, x->task, r);
 		}
 	}
-	if (hl->queued != NULL && !hl->add_queued_soon) {
-		if (loop_call_soon(loop, add_queued, hl) == 0)
-			hl->add_queued_soon = true;
-	}
+	if (hl->queued == NULL || hl->add_queued_soon)
+		return;
+	if (loop_call_soon(loop, add_queued, hl) == 0)
+		hl->add_queued_soon = true;
+	else
+		fail_queued(hl);
 }
 
 static int http_submit(const struct workload *w, size_t i, struct loop *loop, task_done_fn done,
@@ -687,8 +727,12 @@ static int http_submit(const struct workload *w, size_t i, struct loop *loop, ta
 	if (hl->queued == NULL && hl->burst < ADD_BURST)
 		return start_xfer(hl, x);
 	queue_xfer(hl, x);
-	if (!hl->add_queued_soon && loop_call_soon(hl->loop, add_queued, hl) != 0)
+	if (hl->add_queued_soon)
+		return 0;
+	if (loop_call_soon(hl->loop, add_queued, hl) != 0) {
+		unqueue_last(hl, x);
 		return -1;
+	}
 	hl->add_queued_soon = true;
 	return 0;
 }
