@@ -114,6 +114,11 @@ int measure_once(struct bench_run *run, struct cell *c, struct sample *s, struct
 		return -1;
 	}
 	memset(s, 0, sizeof(*s));
+	if (c->runner->prepare != NULL &&
+	    c->runner->prepare(&spec, c->error, sizeof(c->error)) != 0) {
+		run_result_free(rr);
+		return -1;
+	}
 	if (w->ops->before_run != NULL)
 		w->ops->before_run(w);
 	reset_peak_rss();

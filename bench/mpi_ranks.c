@@ -393,6 +393,12 @@ static void run_job(const struct mpi_job *job, const char *self)
 {
 	struct pool *p = pool_for(job, self);
 	send_jobs(p, job);
+	/* A job of no tasks makes the pool ready before a run's clock starts
+	 * (runners/mpi.c, mpi_prepare): its ranks' start-up ends here, ready for
+	 * a task, rather than at the first task of a run that comes later. */
+	for (int i = 0; job->tasks == 0 && i < p->n; i++)
+		if (p->rank[i].startup_s < 0)
+			p->rank[i].startup_s = monotonic_now() - p->spawned_at;
 	size_t next = 0, back = 0;
 	for (int d = 0; d < QUEUE_DEPTH; d++)
 		for (int i = 0;

@@ -118,6 +118,12 @@ struct runner_ops {
 	/* NULL, or: the cells of workload w are over, let go of what the
 	 * runner kept between its runs (the interpreters). */
 	void (*release)(const struct workload *w);
+	/* NULL, or: make ready what the runner keeps between its runs for this
+	 * spec (mpi's driver and its pool of ranks for the worker count), called
+	 * before each run's clock starts, so that no repetition pays for it,
+	 * counted or warm-up, with or without a warm-up run. A no-op when it is
+	 * ready. 0, or -1 with err (the cell fails with it). */
+	int (*prepare)(const struct run_spec *spec, char *err, size_t errlen);
 	/* 0 when the run completed (tasks may still have failed, see tasks_failed);
 	 * -1 when it could not, with result->error set. */
 	int (*run)(const struct run_spec *spec, struct run_result *result);

@@ -102,6 +102,40 @@ Test(mpi, agrees_with_serial_on_every_workload_it_runs, .timeout = 240)
 	unlink(path);
 }
 
+/* The spawn is paid before the clock starts (runner_ops.prepare), so that
+ * without a warm-up run (make bench's budget drops them) the first counted
+ * repetition is not a third of a second of MPI_Comm_spawn longer. */
+Test(mpi, no_repetition_pays_for_the_spawn, .timeout = 120)
+{
+	skip_without_mpi();
+	char path[] = "/tmp/concbench-mpi-XXXXXX.json", args[512], err[4096];
+	int fd = mkstemps(path, 5);
+	cr_assert(fd >= 0);
+	close(fd);
+	snprintf(args, sizeof(args),
+	         "run -w primes -s serial,mpi -n 2 -r 3 --warmup 0 --quick --quiet -o %s", path);
+	int rc = run_concbench_for(100, args, err, sizeof(err));
+	cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
+	json_t *doc = load_json(path);
+	json_t *mpi = find_cell(doc, "primes", "mpi", 2);
+	cr_assert(json_is_true(json_object_get(mpi, "checksum_ok")), "%s", cell_error(mpi));
+	json_t *samples = json_object_get(mpi, "samples");
+	cr_assert_eq(json_array_size(samples), 3);
+	double first = json_number_value(json_object_get(json_array_get(samples, 0), "wall_s"));
+	double median =
+	    json_number_value(json_object_get(json_object_get(mpi, "wall_s"), "median"));
+	json_t *counters = json_object_get(mpi, "mpi");
+	double spawn = json_number_value(json_object_get(counters, "spawn_s"));
+	cr_assert_gt(spawn, 0, "the spawn's time is recorded");
+	cr_assert_eq(json_number_value(json_object_get(counters, "spawned")), 0,
+	             "no counted run spawned");
+	cr_assert_lt(first, median + spawn / 2, "first run %.3f s, median %.3f s, spawn %.3f s",
+	             first, median, spawn);
+	assert_hosts(mpi, 2);
+	json_decref(doc);
+	unlink(path);
+}
+
 /* A rank of the run with pid `run`: the driver's runtime daemon leaves the
  * process tree, so the ranks are told by the CONCBENCH_MPI_RUN=pid that
  * runners/mpi.c puts in their environment. */
