@@ -428,6 +428,7 @@ int cmd_run(int argc, char **argv)
 	static struct bench_run run; /* large; static keeps it off the stack */
 	char err[512];
 	memset(&run, 0, sizeof(run));
+	run.began_mono = monotonic_now();
 
 	enum cli_status st = run_config_parse(argc, argv, &run.cfg, err, sizeof(err));
 	if (st == CLI_HELP) {

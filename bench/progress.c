@@ -57,10 +57,10 @@ static double eta_s(const struct bench_run *run, double spent)
 static void show_live_line(struct bench_run *run, const struct cell *c, const char *phase)
 {
 	char label[128], elapsed[32], eta[32];
-	double spent = monotonic_now() - run->started_mono;
+	double now = monotonic_now();
 	cell_label(c, label, sizeof(label));
-	format_duration(spent, elapsed, sizeof(elapsed));
-	format_duration(eta_s(run, spent), eta, sizeof(eta));
+	format_duration(now - run->began_mono, elapsed, sizeof(elapsed));
+	format_duration(eta_s(run, now - run->started_mono), eta, sizeof(eta));
 	fprintf(stderr, "\r\033[K[%d/%d] %s, %s  elapsed %s  ETA %s", run->runs_done,
 	        run->total_runs, label, phase, elapsed, eta);
 	fflush(stderr);
@@ -72,10 +72,10 @@ static void show_live_line(struct bench_run *run, const struct cell *c, const ch
 static void show_cell_line(struct bench_run *run, const struct cell *c)
 {
 	char label[128], elapsed[32], eta[32], where[96];
-	double spent = monotonic_now() - run->started_mono;
+	double now = monotonic_now();
 	cell_label(c, label, sizeof(label));
-	format_duration(spent, elapsed, sizeof(elapsed));
-	format_duration(eta_s(run, spent), eta, sizeof(eta));
+	format_duration(now - run->began_mono, elapsed, sizeof(elapsed));
+	format_duration(eta_s(run, now - run->started_mono), eta, sizeof(eta));
 	snprintf(where, sizeof(where), "[%d/%d] ", run->cells_done, run->n_cells);
 	if (run->live_progress)
 		fprintf(stderr, "\r\033[K");

@@ -155,8 +155,9 @@ struct bench_run {
 	int sweep[CLI_MAX_LIST];
 	int n_sweep;
 	int total_runs, runs_done; /* for the progress line */
-	double started_mono;
-	bool live_progress; /* stderr is a terminal: one line, rewritten */
+	double began_mono;   /* cmd_run's start: the elapsed time shown counts the calibration */
+	double started_mono; /* the first cell's: the pace against the estimates counts from it */
+	bool live_progress;  /* stderr is a terminal: one line, rewritten */
 	time_t started;
 	char created_at[32];
 	char output[PATH_MAX];
