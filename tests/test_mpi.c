@@ -63,20 +63,28 @@ static void assert_hosts(json_t *c, int workers)
 	cr_assert_gt(json_number_value(json_array_get(startup, 0)), 0, "start-up recorded");
 }
 
-Test(mpi, agrees_with_serial_on_every_workload_it_runs, .timeout = 240)
+/* `run RUN_ARGS --quiet -o PATH` (path a mkstemps template ending ".json"),
+ * which must exit 0; its result file, read back. */
+static json_t *run_to_file(int timeout_s, const char *run_args, char *path)
 {
-	skip_without_mpi();
-	char path[] = "/tmp/concbench-mpi-XXXXXX.json", args[512], err[4096];
+	char args[512], err[4096];
 	int fd = mkstemps(path, 5);
 	cr_assert(fd >= 0);
 	close(fd);
-	snprintf(args, sizeof(args),
-	         "run -w primes,mandelbrot,triad,sleep,http -s serial,mpi -n 2 -r 1 --warmup 0 "
-	         "--quick -p triad.elements=262144 --quiet -o %s",
-	         path);
-	int rc = run_concbench_for(200, args, err, sizeof(err));
+	snprintf(args, sizeof(args), "run %s --quiet -o %s", run_args, path);
+	int rc = run_concbench_for(timeout_s, args, err, sizeof(err));
 	cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
-	json_t *doc = load_json(path);
+	return load_json(path);
+}
+
+Test(mpi, agrees_with_serial_on_every_workload_it_runs, .timeout = 240)
+{
+	skip_without_mpi();
+	char path[] = "/tmp/concbench-mpi-XXXXXX.json";
+	json_t *doc = run_to_file(200,
+	                          "-w primes,mandelbrot,triad,sleep,http -s serial,mpi -n 2 -r 1 "
+	                          "--warmup 0 --quick -p triad.elements=262144",
+	                          path);
 	static const char *const workloads[] = {"primes", "mandelbrot", "triad", "sleep", "http"};
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
 		json_t *serial = find_cell(doc, workloads[i], "serial", 1);
@@ -108,15 +116,9 @@ Test(mpi, agrees_with_serial_on_every_workload_it_runs, .timeout = 240)
 Test(mpi, no_repetition_pays_for_the_spawn, .timeout = 120)
 {
 	skip_without_mpi();
-	char path[] = "/tmp/concbench-mpi-XXXXXX.json", args[512], err[4096];
-	int fd = mkstemps(path, 5);
-	cr_assert(fd >= 0);
-	close(fd);
-	snprintf(args, sizeof(args),
-	         "run -w primes -s serial,mpi -n 2 -r 3 --warmup 0 --quick --quiet -o %s", path);
-	int rc = run_concbench_for(100, args, err, sizeof(err));
-	cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
-	json_t *doc = load_json(path);
+	char path[] = "/tmp/concbench-mpi-XXXXXX.json";
+	json_t *doc =
+	    run_to_file(100, "-w primes -s serial,mpi -n 2 -r 3 --warmup 0 --quick", path);
 	json_t *mpi = find_cell(doc, "primes", "mpi", 2);
 	cr_assert(json_is_true(json_object_get(mpi, "checksum_ok")), "%s", cell_error(mpi));
 	json_t *samples = json_object_get(mpi, "samples");
