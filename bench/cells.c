@@ -66,7 +66,8 @@ static void cpu_breakdown(const struct cell *base, struct cell *c)
 {
 	c->cpu_vs_serial = (struct ratio){NAN, NAN, NAN};
 	c->cores_busy = NAN;
-	if (c->n_samples == 0 || c->bw->w.ops->kind != WORKLOAD_CPU)
+	if (c->n_samples == 0 || c->bw->w.ops->kind != WORKLOAD_CPU ||
+	    c->runner->workers_cpu_unseen)
 		return;
 	double busy[c->n_samples];
 	size_t n = 0;

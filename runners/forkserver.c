@@ -368,4 +368,5 @@ const struct runner_ops forkserver_runner = {
     .start_early = forkserver_start_early,
     .stop_late = forkserver_stop,
     .fresh_workers = true,
+    .workers_cpu_unseen = true,
 };

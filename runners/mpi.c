@@ -531,6 +531,7 @@ const struct runner_ops mpi_runner = {
     .separate_binary = true,
     .suite_cpu_at_cores = true,
     .fresh_workers = true,
+    .workers_cpu_unseen = true,
     .prepare = mpi_prepare,
     .run = mpi_run,
     .release = mpi_release,

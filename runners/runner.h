@@ -152,6 +152,11 @@ struct runner_ops {
 	 * workload's own tasks, not a view of some of them: the calibration
 	 * (bench/sizing.c) measures such a cell whole. */
 	bool fresh_workers;
+	/* Its workers are not this process's children (the forkserver's server
+	 * forks them; Open MPI's daemon spawns the ranks), so getrusage here
+	 * cannot count their CPU time: the cells say nothing of it
+	 * (cpu_vs_serial, cores_busy) rather than a near-zero figure. */
+	bool workers_cpu_unseen;
 };
 
 /* The registry (runners/registry.c). */
