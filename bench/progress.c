@@ -45,7 +45,8 @@ static double eta_s(const struct bench_run *run, double spent)
 	}
 	double all = 0;
 	for (int i = 0; i < run->n_cells; i++)
-		all += run->cells[i].est_run_s * (run->cfg.warmup + run->cfg.reps);
+		all += run->cells[i].est_once_s +
+		       run->cells[i].est_run_s * (run->cfg.warmup + run->cfg.reps);
 	double done = all - left;
 	double pace = done > 0 && spent > 0 ? spent / done : 1.0;
 	pace = pace < 0.5 ? 0.5 : pace > 2.0 ? 2.0 : pace;

@@ -372,6 +372,8 @@ static json_t *cell_json(const struct cell *c, const struct run_config *cfg)
 	json_object_set_new(o, "sizing", sizing_workload_json(c->bw));
 	if (c->est_run_s > 0)
 		json_object_set_new(o, "estimated_run_s", num(c->est_run_s));
+	if (c->est_once_s > 0)
+		json_object_set_new(o, "estimated_once_s", num(c->est_once_s));
 	json_object_set_new(o, "tasks_failed", json_integer((json_int_t)c->tasks_failed));
 	json_object_set_new(o, "variant",
 	                    c->bw->variant[0] ? json_string(c->bw->variant) : json_null());

@@ -84,6 +84,9 @@ struct cell {
 	/* bench/sizing.c: one run's estimated time (s, the run and what surrounds
 	 * it), from the calibration; 0 when not calibrated. */
 	double est_run_s;
+	/* and what the cell pays once, in its first run (what its runner keeps
+	 * between runs: an interpreter, a pool of MPI ranks), 0 for none */
+	double est_once_s;
 	/* and, on the cell that projects others of its strategy onto more cores
 	 * than there are here, the share of the ideal speedup it reached: made
 	 * once (est_efficiency_known), read by every projected cell */

@@ -340,12 +340,14 @@ static void estimate_cell(struct bench_run *run, struct cell *c, size_t k_cpu, d
 	k = k > tasks ? tasks : k == 0 ? 1 : k;
 	if (whole_cell && cell_threads(c) > here && lanes_planned(c) > here) {
 		/* measured here it would be the cell with the most threads that fit */
-		c->est_run_s = 0;
+		c->est_run_s = c->est_once_s = 0;
 		for (int i = 0; i < run->n_cells; i++) {
 			const struct cell *o = &run->cells[i];
 			if (o->bw == bw && o->runner == c->runner && o->ballast_mb == 0 &&
-			    cell_threads(o) <= here && o->est_run_s > c->est_run_s)
+			    cell_threads(o) <= here && o->est_run_s > c->est_run_s) {
 				c->est_run_s = o->est_run_s;
+				c->est_once_s = o->est_once_s;
+			}
 		}
 		return;
 	}
@@ -354,6 +356,13 @@ static void estimate_cell(struct bench_run *run, struct cell *c, size_t k_cpu, d
 		 * workload up afresh run its own tasks: the cell as it is */
 		t = run_on(run, c, bw, &whole);
 		c->est_run_s = isfinite(t) ? whole : 0;
+		/* what the runner keeps between runs (runner_ops.release: an
+		 * interpreter, MPI's ranks) the calibration started afresh, and
+		 * the cell's first run starts once, not every run */
+		if (isfinite(t) && c->runner->release != NULL) {
+			c->est_once_s = whole - t;
+			c->est_run_s = t;
+		}
 		return;
 	}
 	start = startup_of(run, c);
@@ -491,7 +500,8 @@ static double plan_total(const struct bench_run *run, int reps)
 	for (int i = 0; i < run->n_workloads; i++)
 		total += run->workloads[i].setup_s;
 	for (int i = 0; i < run->n_cells; i++)
-		total += run->cells[i].est_run_s * (run->cfg.warmup + reps);
+		total +=
+		    run->cells[i].est_once_s + run->cells[i].est_run_s * (run->cfg.warmup + reps);
 	return total;
 }
 
@@ -506,7 +516,7 @@ double sizing_remaining_s(const struct bench_run *run)
 		int done =
 		    c->error[0] ? runs : c->n_samples + (c->measured_any ? run->cfg.warmup : 0);
 		if (done < runs)
-			left += c->est_run_s * (runs - done);
+			left += c->est_run_s * (runs - done) + (done == 0 ? c->est_once_s : 0);
 	}
 	return left;
 }
@@ -555,6 +565,7 @@ static int rebuild_cells(struct bench_run *run, const int *sweep, int n, char *e
 			    old[j].workers == run->cells[i].workers &&
 			    old[j].ballast_mb == run->cells[i].ballast_mb) {
 				run->cells[i].est_run_s = old[j].est_run_s;
+				run->cells[i].est_once_s = old[j].est_once_s;
 				run->cells[i].tasks = old[j].tasks;
 			}
 	struct bench_run gone = {.cells = old, .n_cells = n_old};
@@ -706,11 +717,11 @@ void sizing_print_cells(const struct bench_run *run, FILE *out)
 		const struct cell *c = &run->cells[i];
 		char each[32], all[32];
 		fmt_time(c->est_run_s, each, sizeof(each));
-		fmt_time(c->est_run_s * runs, all, sizeof(all));
+		fmt_time(c->est_once_s + c->est_run_s * runs, all, sizeof(all));
 		fprintf(out, "%s%s%s %s %d %d  %s (%d runs of %s; %zu tasks)\n", c->bw->w.ops->name,
 		        c->bw->variant[0] ? ":" : "", c->bw->variant, c->runner->name, c->workers,
 		        c->ballast_mb, all, runs, each, c->tasks);
-		cells += c->est_run_s * runs;
+		cells += c->est_once_s + c->est_run_s * runs;
 	}
 	for (int i = 0; i < run->n_workloads; i++)
 		setup += run->workloads[i].setup_s;

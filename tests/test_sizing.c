@@ -123,6 +123,43 @@ Test(sizing, list_cells_estimates_each_cell_and_the_run_lands_near_it, .init = m
 	cr_assert(ratio > 0.4 && ratio < 2.5, "the run took %.2f times the estimate", ratio);
 }
 
+/* An interpreter starts once per cell (runners/python.c keeps it between
+ * runs): the plan charges its start-up once, not once per repetition, as
+ * the calibration's whole run of the cell would have it. */
+Test(sizing, an_interpreters_start_up_is_planned_once_per_cell, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 120)
+{
+	const char *path = tmp_path("once.json");
+	struct output o = sh("%s run -w primes -s serial,py-serial -n 1 -r 2 --warmup 0 --quick "
+	                     "--budget 600 --quiet -o %s",
+	                     CONCBENCH_BIN, path);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	output_free(&o);
+	json_t *doc = load_json(path);
+	size_t i;
+	json_t *c;
+	int py = 0;
+	json_array_foreach(json_object_get(doc, "results"), i, c)
+	{
+		const char *strategy = json_string_value(json_object_get(c, "strategy"));
+		double run = json_number_value(json_object_get(c, "estimated_run_s"));
+		json_t *once = json_object_get(c, "estimated_once_s");
+		cr_assert_gt(run, 0, "%s: no estimate", strategy);
+		if (strcmp(strategy, "serial") == 0) {
+			cr_assert_null(once, "serial keeps nothing between runs");
+			continue;
+		}
+		py++;
+		/* the interpreter's start-up (tens of ms) against a quick run's
+		 * executor (a few ms of primes below 30000) */
+		cr_assert(json_is_number(once), "py-serial: no start-up planned once");
+		cr_assert_gt(json_number_value(once), run, "py-serial: start-up %.4f s, run %.4f s",
+		             json_number_value(once), run);
+	}
+	cr_assert_eq(py, 1);
+	json_decref(doc);
+}
+
 Test(sizing, the_budget_keeps_the_reps_and_drops_the_warm_up_and_says_so)
 {
 	struct output o = sh("%s run -w primes -s serial,gil,threads -n 1,2 --quick --budget 1 "

@@ -47,7 +47,7 @@ static const struct mandelbrot_known known[] = {
     {1200, 800, 64, 1000, UINT64_C(0x2c11910b6bf22c6b), UINT64_C(182289196)}, /* the defaults */
     {400, 256, 32, 300, UINT64_C(0x55783c84bc1718d3), UINT64_C(6407366)},     /* --quick */
     /* the python sizes and their --quick (python_sizes below), for the py-* cells */
-    {300, 200, 40, 250, UINT64_C(0x30ca8b08a768f08e), UINT64_C(3048374)},
+    {360, 240, 30, 250, UINT64_C(0x150a84b0b105e2f3), UINT64_C(4398058)},
     {80, 48, 16, 100, UINT64_C(0x7a7df91d19cc0746), UINT64_C(96062)},
 };
 
@@ -239,6 +239,6 @@ const struct workload_ops mandelbrot_workload = {
     .expected_items = mandelbrot_expected_items,
     .items_name = "iterations",
     .resize = mandelbrot_resize,
-    .python_sizes = "width=300,height=200,bands=40,max_iter=250",
+    .python_sizes = "width=360,height=240,bands=30,max_iter=250",
     .python_quick_sizes = "width=80,height=48,bands=16,max_iter=100",
 };
