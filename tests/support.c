@@ -69,6 +69,15 @@ int run_concbench_for(int timeout_s, const char *args, char *err, size_t errlen)
 	return status;
 }
 
+json_t *run_to_json(int timeout_s, const char *run_args, const char *path)
+{
+	char args[1024], err[4096];
+	snprintf(args, sizeof(args), "run %s --quiet -o %s", run_args, path);
+	int rc = run_concbench_for(timeout_s, args, err, sizeof(err));
+	cr_assert_eq(rc, 0, "run %s exited %d: %s", run_args, rc, err);
+	return load_json(path);
+}
+
 const char *const *strategy_names(void)
 {
 	static const char *names[64];

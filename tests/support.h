@@ -23,6 +23,9 @@ void output_free(struct output *o);
 /* `CONCBENCH_BIN ARGS` (under `timeout timeout_s` unless 0); its exit status,
  * and the start of its stderr in err when err is not NULL. */
 int run_concbench_for(int timeout_s, const char *args, char *err, size_t errlen);
+/* `CONCBENCH_BIN run RUN_ARGS --quiet -o PATH` (under `timeout timeout_s` unless 0),
+ * asserted to exit 0; its result file, read back. */
+json_t *run_to_json(int timeout_s, const char *run_args, const char *path);
 
 /* A whole file as a NUL-terminated string (malloc'd; "" when unreadable). */
 char *slurp(const char *path);

@@ -63,18 +63,13 @@ static void assert_hosts(json_t *c, int workers)
 	cr_assert_gt(json_number_value(json_array_get(startup, 0)), 0, "start-up recorded");
 }
 
-/* `run RUN_ARGS --quiet -o PATH` (path a mkstemps template ending ".json"),
- * which must exit 0; its result file, read back. */
+/* run_to_json into a fresh file (path: a mkstemps template ending ".json"). */
 static json_t *run_to_file(int timeout_s, const char *run_args, char *path)
 {
-	char args[512], err[4096];
 	int fd = mkstemps(path, 5);
 	cr_assert(fd >= 0);
 	close(fd);
-	snprintf(args, sizeof(args), "run %s --quiet -o %s", run_args, path);
-	int rc = run_concbench_for(timeout_s, args, err, sizeof(err));
-	cr_assert_eq(rc, 0, "run exited %d: %s", rc, err);
-	return load_json(path);
+	return run_to_json(timeout_s, run_args, path);
 }
 
 Test(mpi, agrees_with_serial_on_every_workload_it_runs, .timeout = 240)

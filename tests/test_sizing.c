@@ -129,34 +129,23 @@ Test(sizing, list_cells_estimates_each_cell_and_the_run_lands_near_it, .init = m
 Test(sizing, an_interpreters_start_up_is_planned_once_per_cell, .init = make_tmpdir,
      .fini = remove_tmpdir, .timeout = 120)
 {
-	const char *path = tmp_path("once.json");
-	struct output o = sh("%s run -w primes -s serial,py-serial -n 1 -r 2 --warmup 0 --quick "
-	                     "--budget 600 --quiet -o %s",
-	                     CONCBENCH_BIN, path);
-	cr_assert_eq(o.status, 0, "%s", o.err);
-	output_free(&o);
-	json_t *doc = load_json(path);
-	size_t i;
-	json_t *c;
-	int py = 0;
-	json_array_foreach(json_object_get(doc, "results"), i, c)
-	{
-		const char *strategy = json_string_value(json_object_get(c, "strategy"));
-		double run = json_number_value(json_object_get(c, "estimated_run_s"));
-		json_t *once = json_object_get(c, "estimated_once_s");
-		cr_assert_gt(run, 0, "%s: no estimate", strategy);
-		if (strcmp(strategy, "serial") == 0) {
-			cr_assert_null(once, "serial keeps nothing between runs");
-			continue;
-		}
-		py++;
-		/* the interpreter's start-up (tens of ms) against a quick run's
-		 * executor (a few ms of primes below 30000) */
-		cr_assert(json_is_number(once), "py-serial: no start-up planned once");
-		cr_assert_gt(json_number_value(once), run, "py-serial: start-up %.4f s, run %.4f s",
-		             json_number_value(once), run);
-	}
-	cr_assert_eq(py, 1);
+	json_t *doc = run_to_json(0,
+	                          "-w primes -s serial,py-serial -n 1 -r 2 --warmup 0 --quick "
+	                          "--budget 600",
+	                          tmp_path("once.json"));
+	json_t *serial = find_cell(doc, "primes", "serial", 1);
+	json_t *py = find_cell(doc, "primes", "py-serial", 1);
+	cr_assert_gt(json_number_value(json_object_get(serial, "estimated_run_s")), 0);
+	cr_assert_null(json_object_get(serial, "estimated_once_s"),
+	               "serial keeps nothing between runs");
+	double run = json_number_value(json_object_get(py, "estimated_run_s"));
+	json_t *once = json_object_get(py, "estimated_once_s");
+	cr_assert_gt(run, 0, "py-serial: no estimate");
+	/* the interpreter's start-up (tens of ms) against a quick run's executor
+	 * (a few ms of primes below 30000) */
+	cr_assert(json_is_number(once), "py-serial: no start-up planned once");
+	cr_assert_gt(json_number_value(once), run, "py-serial: start-up %.4f s, run %.4f s",
+	             json_number_value(once), run);
 	json_decref(doc);
 }
 
