@@ -155,8 +155,41 @@ static void driver_environment(const char *hostfile)
 	}
 }
 
+/* The pools of ranks the running driver keeps (a worker count and a
+ * hostfile each), so that mpi_prepare asks for each only once: a job of no
+ * tasks still costs a round trip and every rank's before_run. Emptied with
+ * the driver. */
+#define READY_POOLS_MAX 16
+static struct ready_pool {
+	int workers;
+	char hostfile[PARAM_TEXT_MAX];
+} ready_pools[READY_POOLS_MAX];
+static int n_ready_pools;
+
+static bool pool_ready(int workers, const char *hostfile)
+{
+	for (int i = 0; i < n_ready_pools; i++)
+		if (ready_pools[i].workers == workers &&
+		    strcmp(ready_pools[i].hostfile, hostfile) == 0)
+			return true;
+	return false;
+}
+
+/* Past the list's end the pool is asked for again by each prepare: correct,
+ * a round trip more. */
+static void note_pool_ready(int workers, const char *hostfile)
+{
+	if (pool_ready(workers, hostfile) || n_ready_pools == READY_POOLS_MAX)
+		return;
+	ready_pools[n_ready_pools].workers = workers;
+	snprintf(ready_pools[n_ready_pools].hostfile, sizeof(ready_pools[0].hostfile), "%s",
+	         hostfile);
+	n_ready_pools++;
+}
+
 static void driver_forget(void)
 {
+	n_ready_pools = 0;
 	if (driver.pid >= 0 && under_mpirun())
 		driver_lost_under_mpirun = true;
 	if (driver.job_fd >= 0)
@@ -420,6 +453,12 @@ static void collect(struct run_state *s, double stall_s)
 	}
 }
 
+static const char *hostfile_of(const struct run_spec *spec)
+{
+	return spec->params && spec->params->defs == mpi_params ? spec->params->text[P_HOSTFILE]
+	                                                        : "";
+}
+
 /* One job on the driver's ranks: res->tasks_total tasks of spec's workload
  * (0: none, the pool only). The driver is started first when there is none. */
 static int run_job_for(const struct run_spec *spec, struct run_result *res)
@@ -430,9 +469,7 @@ static int run_job_for(const struct run_spec *spec, struct run_result *res)
 	job.tasks = res->tasks_total;
 	job.spawn_timeout_s = (double)run_spec_param(spec, mpi_params, "spawn_timeout_s");
 	job.ranks_place_themselves = under_mpirun();
-	const char *hostfile =
-	    spec->params && spec->params->defs == mpi_params ? spec->params->text[P_HOSTFILE] : "";
-	snprintf(job.hostfile, sizeof(job.hostfile), "%s", hostfile);
+	snprintf(job.hostfile, sizeof(job.hostfile), "%s", hostfile_of(spec));
 	for (int i = 0; i < spec->workers; i++)
 		job.cpus[i] = spec->cpus != NULL ? spec->cpus[i] : -1;
 	if (workload_spec(spec->workload, job.spec, sizeof(job.spec)) != 0) {
@@ -462,6 +499,8 @@ static int run_job_for(const struct run_spec *spec, struct run_result *res)
 	/* A driver that failed leaves: reap it, so the next run starts afresh. */
 	if (res->failed && driver.pid >= 0)
 		driver_stop(2.0);
+	else if (!res->failed)
+		note_pool_ready(job.workers, job.hostfile);
 	free(s.rank);
 	return res->failed ? -1 : 0;
 }
@@ -496,6 +535,8 @@ static int mpi_prepare(const struct run_spec *spec, char *err, size_t errlen)
 	char why[256];
 	if (cannot_run_spec(spec, why, sizeof(why)) != NULL)
 		return 0; /* the run fails the cell with it */
+	if (driver.pid >= 0 && pool_ready(spec->workers, hostfile_of(spec)))
+		return 0;
 	struct run_spec quiet = *spec;
 	quiet.trace = NULL; /* the traced run names its lanes itself */
 	struct run_result res;
