@@ -349,6 +349,24 @@ struct http_loop {
 	long sockets_open; /* curl's sockets, counted by its open and close callbacks */
 };
 
+/* A transfer off the active list or the queue, on the idle one for the next
+ * request: no longer in flight. */
+static void park_xfer(struct http_loop *hl, struct xfer *x)
+{
+	x->next = hl->idle;
+	hl->idle = x;
+	hl->in_flight--;
+}
+
+/* The request of a transfer that never started, reported failed. */
+static void fail_unstarted(const struct xfer *x, const char *why)
+{
+	struct task_result r;
+	memset(&r, 0, sizeof(r));
+	task_error(&r, "request %zu: %s", x->task, why);
+	x->done(x->arg, x->task, r);
+}
+
 static void reap_transfers(struct http_loop *hl)
 {
 	CURLMsg *m;
@@ -369,9 +387,7 @@ static void reap_transfers(struct http_loop *hl)
 		if (x->next != NULL)
 			x->next->prev = x->prev;
 		x->prev = NULL;
-		x->next = hl->idle;
-		hl->idle = x;
-		hl->in_flight--;
+		park_xfer(hl, x);
 		/* done may submit the next request: the multi handle is free to take it */
 		x->done(x->arg, x->task, r);
 	}
@@ -604,9 +620,7 @@ static int start_xfer(struct http_loop *hl, struct xfer *x)
 		hl->active = x->next;
 		if (x->next != NULL)
 			x->next->prev = NULL;
-		x->next = hl->idle;
-		hl->idle = x;
-		hl->in_flight--;
+		park_xfer(hl, x);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -645,9 +659,7 @@ static void unqueue_last(struct http_loop *hl, struct xfer *x)
 	else
 		hl->queued = NULL;
 	hl->queued_tail = before;
-	x->next = hl->idle;
-	hl->idle = x;
-	hl->in_flight--;
+	park_xfer(hl, x);
 	hl->submitted--;
 }
 
@@ -660,13 +672,8 @@ static void fail_queued(struct http_loop *hl)
 	hl->queued = hl->queued_tail = NULL;
 	while (x != NULL) {
 		struct xfer *next = x->next;
-		struct task_result r;
-		memset(&r, 0, sizeof(r));
-		task_error(&r, "request %zu: the loop could not schedule its start", x->task);
-		x->next = hl->idle;
-		hl->idle = x;
-		hl->in_flight--;
-		x->done(x->arg, x->task, r);
+		park_xfer(hl, x);
+		fail_unstarted(x, "the loop could not schedule its start");
 		x = next;
 	}
 }
@@ -682,12 +689,8 @@ static void add_queued(struct loop *loop, void *arg)
 		hl->queued = x->next;
 		if (hl->queued == NULL)
 			hl->queued_tail = NULL;
-		if (start_xfer(hl, x) != 0) {
-			struct task_result r;
-			memset(&r, 0, sizeof(r));
-			task_error(&r, "request %zu: curl refused the transfer", x->task);
-			x->done(x->arg, x->task, r);
-		}
+		if (start_xfer(hl, x) != 0)
+			fail_unstarted(x, "curl refused the transfer");
 	}
 	if (hl->queued == NULL || hl->add_queued_soon)
 		return;
