@@ -195,15 +195,16 @@ static int layout_build(const struct result_file *rf, struct layout *l)
 		g->first = c;
 		if (collect_workers(g, cells, m) != 0 || collect_strategies(l, g, cells, m) != 0)
 			return -1;
-		/* CPU cells time their tasks too; the percentiles mean something for I/O */
-		for (size_t k = 0; k < m; k++)
+		for (size_t k = 0; k < m; k++) {
+			json_t *cj = cells[k]->json;
+			/* CPU cells time their tasks too; the percentiles mean something for I/O */
 			if (strcmp(cells[k]->kind, "cpu") != 0 &&
-			    isfinite(rf_num(json_object_get(cells[k]->json, "latency_s"), "p50")))
+			    isfinite(rf_num(json_object_get(cj, "latency_s"), "p50")))
 				g->has_latency = true;
-		for (size_t k = 0; k < m; k++)
-			if (json_integer_value(json_object_get(cells[k]->json, "workers")) > 1 &&
-			    isfinite(rf_num(cells[k]->json, "cpu_vs_serial")))
+			if (json_integer_value(json_object_get(cj, "workers")) > 1 &&
+			    isfinite(rf_num(cj, "cpu_vs_serial")))
 				g->has_cpu = true;
+		}
 	}
 	return 0;
 }

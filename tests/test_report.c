@@ -467,3 +467,27 @@ Test(report, fault_hooks_that_are_off_stay_out_of_headings, .init = make_tmpdir,
 	cr_assert_not_null(strstr(o.out, "fault_element=5"), "%s", o.out);
 	output_free(&o);
 }
+
+/* Where a speedup went, as a table: each parallel cell's CPU time over
+ * serial's and its cores kept busy; files from before have no such table. */
+Test(report, shows_cpu_time_and_busy_cores_where_the_file_has_them, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 120)
+{
+	json_t *doc = run_to_json(0, "-w primes -s serial,gil -n 2 -r 2 --warmup 0 --quick",
+	                          tmp_path("cpu.json"));
+	json_t *gil = find_cell(doc, "primes", "gil", 2);
+	char want[64];
+	snprintf(want, sizeof(want), "%.2fx, %.0f%%",
+	         json_number_value(json_object_get(gil, "cpu_vs_serial")),
+	         100 * json_number_value(json_object_get(gil, "cores_busy")));
+	json_decref(doc);
+	struct output o = sh("%s report %s", CONCBENCH_BIN, tmp_path("cpu.json"));
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_not_null(strstr(o.out, "CPU time over serial's for the same work"), "%s", o.out);
+	cr_assert_not_null(strstr(o.out, want), "no \"%s\" in: %s", want, o.out);
+	output_free(&o);
+	o = sh("%s report %s", CONCBENCH_BIN, FIXTURE_A);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_null(strstr(o.out, "CPU time over serial's"), "%s", o.out);
+	output_free(&o);
+}
