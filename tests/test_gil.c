@@ -562,17 +562,26 @@ static struct convoy convoy_measure(void)
 	struct convoy c = {
 	    .alone = convoy_per_call(INTERVAL_US, 0, CONVOY_NONE, 200),
 	    .one_cpu = convoy_per_call(INTERVAL_US, 1, CONVOY_GIL, 50),
-	    .two_cpu = convoy_per_call(INTERVAL_US, 2, CONVOY_GIL, 20),
+	    .two_cpu = convoy_per_call(INTERVAL_US, 2, CONVOY_GIL, 40),
 	    .short_interval = convoy_per_call(100, 1, CONVOY_GIL, 200),
 	    .no_lock = convoy_per_call(INTERVAL_US, 1, CONVOY_NO_LOCK, 200),
 	};
 	return c;
 }
 
+/* A second CPU thread competes with the I/O thread for each forced drop, so
+ * the wait grows (2.8 intervals against 1.0 here). Under TSan the threads run
+ * too slowly for that race to be fair (1.0 to 1.7 there), so only the plain
+ * build judges it; TSan still runs the case for its races. */
+static bool two_cpu_ok(const struct convoy *c)
+{
+	return !TIMING_JUDGED || c->two_cpu > c->one_cpu;
+}
+
 static bool convoy_ok(const struct convoy *c)
 {
-	return c->alone < 0.2 && c->one_cpu >= 0.5 && c->one_cpu <= 2.0 &&
-	       c->two_cpu > c->one_cpu && c->short_interval < 0.25 * c->one_cpu && c->no_lock < 0.2;
+	return c->alone < 0.2 && c->one_cpu >= 0.5 && c->one_cpu <= 2.0 && two_cpu_ok(c) &&
+	       c->short_interval < 0.25 * c->one_cpu && c->no_lock < 0.2;
 }
 
 Test(gil, convoy_effect, .timeout = 30)
@@ -588,8 +597,7 @@ Test(gil, convoy_effect, .timeout = 30)
 	cr_assert_lt(c.alone, 0.2, "alone: %.3f interval per call", c.alone);
 	cr_assert(c.one_cpu >= 0.5 && c.one_cpu <= 2.0, "one CPU thread: %.2f interval per call",
 	          c.one_cpu);
-	cr_assert_gt(c.two_cpu, c.one_cpu, "two CPU threads: %.2f, one: %.2f", c.two_cpu,
-	             c.one_cpu);
+	cr_assert(two_cpu_ok(&c), "two CPU threads: %.2f, one: %.2f", c.two_cpu, c.one_cpu);
 	cr_assert_lt(c.short_interval, 0.25 * c.one_cpu, "100 us interval: %.3f", c.short_interval);
 	cr_assert_lt(c.no_lock, 0.2, "CPU work outside the lock: %.3f", c.no_lock);
 }
