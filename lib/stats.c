@@ -135,17 +135,25 @@ void summarize(const double *samples, size_t n, struct summary *out)
 	free(s);
 }
 
-/* Percentile p of n >= 1 sorted values, numpy's "linear" method: the rank on
- * a 0-based scale spanning [0, n-1]. */
-static double sorted_percentile(const double *s, size_t n, double p)
+/* The ranks numpy's "linear" method reads for percentile p of n >= 1 values:
+ * the two around p's rank on a 0-based scale spanning [0, n-1]. */
+static void ranks_of(size_t n, double p, size_t *lo, size_t *hi, double *frac)
 {
-	if (isnan(p))
-		return NAN;
 	p = fmin(fmax(p, 0.0), 100.0);
 	double rank = p / 100.0 * (double)(n - 1);
-	size_t lo = (size_t)floor(rank);
-	size_t hi = lo + 1 < n ? lo + 1 : n - 1;
-	double frac = rank - (double)lo;
+	*lo = (size_t)floor(rank);
+	*hi = *lo + 1 < n ? *lo + 1 : n - 1;
+	*frac = rank - (double)*lo;
+}
+
+/* Percentile p of n >= 1 values sorted, or selected at p's ranks. */
+static double sorted_percentile(const double *s, size_t n, double p)
+{
+	size_t lo, hi;
+	double frac;
+	if (isnan(p))
+		return NAN;
+	ranks_of(n, p, &lo, &hi, &frac);
 	return s[lo] + frac * (s[hi] - s[lo]);
 }
 
@@ -156,9 +164,80 @@ double percentile(const double *samples, size_t n, double p)
 	return v;
 }
 
+static void swap_doubles(double *a, double *b)
+{
+	double t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Reorders a[lo, hi) so that a[k] holds the value a sort would put there,
+ * nothing after it smaller and nothing before it larger (Hoare's selection,
+ * median-of-three pivots; the order is cmp_double's, NaNs last). */
+static void select_rank(double *a, ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t k)
+{
+	while (hi - lo > 1) {
+		ptrdiff_t mid = lo + (hi - lo) / 2, last = hi - 1;
+		if (cmp_double(&a[mid], &a[lo]) < 0)
+			swap_doubles(&a[mid], &a[lo]);
+		if (cmp_double(&a[last], &a[mid]) < 0) {
+			swap_doubles(&a[last], &a[mid]);
+			if (cmp_double(&a[mid], &a[lo]) < 0)
+				swap_doubles(&a[mid], &a[lo]);
+		}
+		double pivot = a[mid];
+		ptrdiff_t i = lo, j = last;
+		while (i <= j) {
+			while (cmp_double(&a[i], &pivot) < 0)
+				i++;
+			while (cmp_double(&a[j], &pivot) > 0)
+				j--;
+			if (i <= j)
+				swap_doubles(&a[i++], &a[j--]);
+		}
+		/* a[lo, j] <= pivot <= a[i, hi), and what lies between equals it */
+		if (k <= j)
+			hi = j + 1;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
+static int cmp_size(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	return (a > b) - (a < b);
+}
+
+#define SELECT_MAX_P 8 /* more percentiles than this at once: one sort instead */
+
+/* The same as sorting, without the sort: each rank the percentiles need is
+ * selected in turn, in ascending order, from what lies above the last one.
+ * A run of the default suite keeps millions of task latencies per cell and
+ * saves them after every repetition, where a sort cost seconds in all. */
 void percentiles(const double *samples, size_t n, const double *p, double *out, size_t k)
 {
-	double *s = n > 0 ? sorted_copy(samples, n) : NULL;
+	double *s = n > 0 ? malloc(n * sizeof *s) : NULL;
+	size_t ranks[2 * SELECT_MAX_P];
+	size_t m = 0;
+	if (s != NULL)
+		memcpy(s, samples, n * sizeof *s);
+	if (s != NULL && k > SELECT_MAX_P)
+		qsort(s, n, sizeof *s, cmp_double);
+	for (size_t i = 0; s != NULL && k <= SELECT_MAX_P && i < k; i++) {
+		double frac;
+		if (!isnan(p[i])) {
+			ranks_of(n, p[i], &ranks[m], &ranks[m + 1], &frac);
+			m += 2;
+		}
+	}
+	qsort(ranks, m, sizeof ranks[0], cmp_size);
+	for (size_t i = 0; i < m; i++)
+		if (i == 0 || ranks[i] != ranks[i - 1])
+			select_rank(s, i == 0 ? 0 : (ptrdiff_t)ranks[i - 1] + 1, (ptrdiff_t)n,
+			            (ptrdiff_t)ranks[i]);
 	for (size_t i = 0; i < k; i++)
 		out[i] = s != NULL ? sorted_percentile(s, n, p[i]) : NAN;
 	free(s);

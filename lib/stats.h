@@ -23,7 +23,7 @@ double median_of(const double *samples, size_t n);
 /* Linear-interpolated percentile p in [0, 100] of n samples (not modified). NAN for n == 0. */
 double percentile(const double *samples, size_t n, double p);
 
-/* The k percentiles p[0..k-1] of n samples into out, from one sort. */
+/* The k percentiles p[0..k-1] of n samples into out, from one copy. */
 void percentiles(const double *samples, size_t n, const double *p, double *out, size_t k);
 
 /* Speedup of `cell` over `base` as the ratio of medians base/cell, and its
