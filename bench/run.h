@@ -137,12 +137,13 @@ struct bench_workload {
 	/* bench/sizing.c: sized for the machine (its resize ran on the defaults):
 	 * at least min_tasks tasks, the work grown `grow` times to reach `aim_s`
 	 * of serial work (20 start-ups of aim_strategy's pool at aim_workers),
-	 * serial_s the calibration's serial estimate, setup_s its set-up. A
+	 * serial_s the calibration's serial estimate, setup_s its set-up and
+	 * teardown_s its tear-down. A
 	 * suite variant that sets its own sizes (params_set_internal) from a copy
 	 * of a sized workload clears autosized, or the calibration may grow it. */
 	bool autosized;
 	uint64_t min_tasks;
-	double grow, aim_s, serial_s, setup_s;
+	double grow, aim_s, serial_s, setup_s, teardown_s;
 	const struct runner_ops *aim_strategy;
 	int aim_workers;
 	double aim_startup_s;

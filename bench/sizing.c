@@ -446,11 +446,13 @@ static int setup_for_calibration(struct bench_run *run, struct bench_workload *b
 
 static void teardown_after_calibration(struct bench_workload *bw)
 {
+	double t0 = monotonic_now();
 	runners_release(&bw->w);
 	bw->w.ops->teardown(&bw->w);
 	stop_fixture_server(bw);
 	bw->has_server = false;
 	bw->first_cell = NULL;
+	bw->teardown_s = monotonic_now() - t0;
 }
 
 static int calibrate_workload(struct bench_run *run, struct bench_workload *bw, char *err,
@@ -498,7 +500,8 @@ static double plan_total(const struct bench_run *run, int reps)
 {
 	double total = run->calibration_s;
 	for (int i = 0; i < run->n_workloads; i++)
-		total += run->workloads[i].setup_s;
+		if (!run->workloads[i].dropped)
+			total += run->workloads[i].setup_s + run->workloads[i].teardown_s;
 	for (int i = 0; i < run->n_cells; i++)
 		total +=
 		    run->cells[i].est_once_s + run->cells[i].est_run_s * (run->cfg.warmup + reps);
@@ -682,10 +685,9 @@ int sizing_plan(struct bench_run *run, char *err, size_t errlen)
 			        run->workloads[i].variant[0] ? ":" : "", run->workloads[i].variant,
 			        monotonic_now() - w0);
 	}
+	/* all of it, the calibration's own set-ups and tear-downs too: the run
+	 * repeats them (setup_s, teardown_s), which the plan adds */
 	run->calibration_s = monotonic_now() - t0;
-	/* the set-ups are timed into setup_s, which the run repeats */
-	for (int i = 0; i < run->n_workloads; i++)
-		run->calibration_s -= run->workloads[i].setup_s;
 	run->calibrated = true;
 	if (fit_budget(run, err, errlen) != 0)
 		return -1;
@@ -724,12 +726,13 @@ void sizing_print_cells(const struct bench_run *run, FILE *out)
 		cells += c->est_once_s + c->est_run_s * runs;
 	}
 	for (int i = 0; i < run->n_workloads; i++)
-		setup += run->workloads[i].setup_s;
+		if (!run->workloads[i].dropped)
+			setup += run->workloads[i].setup_s + run->workloads[i].teardown_s;
 	char total[32];
 	fmt_time(run->estimate_s, total, sizeof(total));
 	fprintf(out,
-	        "estimated: %s for %d cells (%.0f s measuring, %.0f s of set-ups, %.0f s of "
-	        "calibration), %d repetitions and %d warm-up per cell\n",
+	        "estimated: %s for %d cells (%.0f s measuring, %.0f s of set-ups and tear-downs, "
+	        "%.0f s of calibration), %d repetitions and %d warm-up per cell\n",
 	        total, run->n_cells, cells, setup, run->calibration_s, run->cfg.reps,
 	        run->cfg.warmup);
 	if (run->cfg.budget_s > 0)
