@@ -763,13 +763,17 @@ json_t *sizing_workload_json(const struct bench_workload *bw)
 	return o;
 }
 
+/* took_s: the whole command up to its last save, beside the estimate, so
+ * that a file says how far the plan was off (null until the run ends). */
 json_t *sizing_to_json(const struct bench_run *run)
 {
+	json_t *took = run->finished ? json_real(monotonic_now() - run->began_mono) : json_null();
 	if (!run->calibrated)
-		return json_pack("{s:b, s:f}", "calibrated", 0, "budget_s", run->cfg.budget_s);
-	return json_pack("{s:b, s:f, s:f, s:f, s:i, s:i, s:s}", "calibrated", 1, "budget_s",
+		return json_pack("{s:b, s:f, s:o}", "calibrated", 0, "budget_s", run->cfg.budget_s,
+		                 "took_s", took);
+	return json_pack("{s:b, s:f, s:f, s:f, s:i, s:i, s:s, s:o}", "calibrated", 1, "budget_s",
 	                 run->cfg.budget_s, "estimate_s", run->estimate_s, "calibration_s",
 	                 run->calibration_s, "reps", run->cfg.reps, "planned_reps",
 	                 run->planned_reps, "choices",
-	                 run->budget_note[0] ? run->budget_note : "none");
+	                 run->budget_note[0] ? run->budget_note : "none", "took_s", took);
 }

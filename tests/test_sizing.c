@@ -149,6 +149,29 @@ Test(sizing, an_interpreters_start_up_is_planned_once_per_cell, .init = make_tmp
 	json_decref(doc);
 }
 
+/* The file says how long the whole command took beside what the plan
+ * estimated: the calibration, and at least the measured runs. */
+Test(sizing, the_plan_records_what_the_run_took_beside_its_estimate, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 120)
+{
+	json_t *doc = run_to_json(0, "-w sleep -s serial -n 1 -r 2 --warmup 0 --quick --budget 600",
+	                          tmp_path("took.json"));
+	json_t *plan = json_object_get(json_object_get(doc, "config"), "plan");
+	double took = json_number_value(json_object_get(plan, "took_s"));
+	double calibration = json_number_value(json_object_get(plan, "calibration_s"));
+	double measured = 0;
+	json_t *cell = json_array_get(json_object_get(doc, "results"), 0);
+	json_t *s;
+	size_t i;
+	json_array_foreach(json_object_get(cell, "samples"), i, s) measured +=
+	    json_number_value(json_object_get(s, "wall_s"));
+	cr_assert(json_is_number(json_object_get(plan, "estimate_s")), "no estimate");
+	cr_assert_gt(measured, 0, "no samples");
+	cr_assert_geq(took, calibration + measured, "took %.3f s, calibration %.3f s, runs %.3f s",
+	              took, calibration, measured);
+	json_decref(doc);
+}
+
 Test(sizing, the_budget_keeps_the_reps_and_drops_the_warm_up_and_says_so)
 {
 	struct output o = sh("%s run -w primes -s serial,gil,threads -n 1,2 --quick --budget 1 "
