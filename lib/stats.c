@@ -213,20 +213,21 @@ static int cmp_size(const void *pa, const void *pb)
 
 #define SELECT_MAX_P 8 /* more percentiles than this at once: one sort instead */
 
-/* The same as sorting, without the sort: each rank the percentiles need is
- * selected in turn, in ascending order, from what lies above the last one.
- * A run of the default suite keeps millions of task latencies per cell and
- * saves them after every repetition, where a sort cost seconds in all. */
-void percentiles(const double *samples, size_t n, const double *p, double *out, size_t k)
+/* A copy of the samples in which the ranks the k percentiles read hold what a
+ * sort would put there: each rank selected in turn, in ascending order, from
+ * what lies above the last one (more than SELECT_MAX_P: sorted). A run of the
+ * default suite keeps millions of task latencies per cell and saves them
+ * after every repetition, where a sort cost seconds in all. */
+static double *selected_copy(const double *samples, size_t n, const double *p, size_t k)
 {
-	double *s = n > 0 ? malloc(n * sizeof *s) : NULL;
-	size_t ranks[2 * SELECT_MAX_P];
-	size_t m = 0;
-	if (s != NULL)
-		memcpy(s, samples, n * sizeof *s);
-	if (s != NULL && k > SELECT_MAX_P)
-		qsort(s, n, sizeof *s, cmp_double);
-	for (size_t i = 0; s != NULL && k <= SELECT_MAX_P && i < k; i++) {
+	if (k > SELECT_MAX_P)
+		return sorted_copy(samples, n);
+	double *s = malloc(n * sizeof *s);
+	size_t ranks[2 * SELECT_MAX_P], m = 0;
+	if (s == NULL)
+		return NULL;
+	memcpy(s, samples, n * sizeof *s);
+	for (size_t i = 0; i < k; i++) {
 		double frac;
 		if (!isnan(p[i])) {
 			ranks_of(n, p[i], &ranks[m], &ranks[m + 1], &frac);
@@ -238,6 +239,12 @@ void percentiles(const double *samples, size_t n, const double *p, double *out, 
 		if (i == 0 || ranks[i] != ranks[i - 1])
 			select_rank(s, i == 0 ? 0 : (ptrdiff_t)ranks[i - 1] + 1, (ptrdiff_t)n,
 			            (ptrdiff_t)ranks[i]);
+	return s;
+}
+
+void percentiles(const double *samples, size_t n, const double *p, double *out, size_t k)
+{
+	double *s = n > 0 ? selected_copy(samples, n, p, k) : NULL;
 	for (size_t i = 0; i < k; i++)
 		out[i] = s != NULL ? sorted_percentile(s, n, p[i]) : NAN;
 	free(s);
