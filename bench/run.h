@@ -87,6 +87,10 @@ struct cell {
 	/* and what the cell pays once, in its first run (what its runner keeps
 	 * between runs: an interpreter, a pool of MPI ranks), 0 for none */
 	double est_once_s;
+	/* and the part of est_run_s that does not follow the workload's work
+	 * (the pool's start-up and join, what surrounds the run): what stays
+	 * when the budget shrinks the work */
+	double est_start_s;
 	/* and, on the cell that projects others of its strategy onto more cores
 	 * than there are here, the share of the ideal speedup it reached: made
 	 * once (est_efficiency_known), read by every projected cell */
@@ -144,6 +148,10 @@ struct bench_workload {
 	bool autosized;
 	uint64_t min_tasks;
 	double grow, aim_s, serial_s, setup_s, teardown_s;
+	/* resized by the budget, and the share of its work that left it as
+	 * measured (bench/sizing.c; 1: untouched) */
+	bool resized_by_budget;
+	double kept;
 	const struct runner_ops *aim_strategy;
 	int aim_workers;
 	double aim_startup_s;

@@ -28,7 +28,9 @@
  * of each cell) and gets a sparser worker sweep first (not when -n gave one;
  * down to 1, 2 and the cores), then no warm-up run (unless --warmup gave
  * one), then two of the task-size sweep's six sizes, then only 2 and the
- * cores beside serial, and the result and stderr say which. */
+ * cores beside serial, then work from the sized CPU workloads whose serial
+ * runs are longest (none below SERIAL_FLOOR_S: a slow machine's triad gets
+ * fewer passes), and the result and stderr say which. */
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
@@ -44,6 +46,9 @@
 #define STARTUP_MULTIPLE 20.0
 #define SERIAL_CAP_S     1.0
 #define SAMPLE_SHARE     16 /* a CPU cell's sample: 1/16 of its tasks, or more */
+/* The budget shrinks no serial run below this: shorter runs are thrown off
+ * by a shared machine's scheduling more than they gain. */
+#define SERIAL_FLOOR_S 0.3
 
 int sizing_max_workers(const struct bench_run *run)
 {
@@ -67,7 +72,7 @@ static uint64_t tasks_wanted(const struct bench_run *run)
 void sizing_apply(const struct bench_run *run, struct bench_workload *bw)
 {
 	struct workload *w = &bw->w;
-	bw->grow = 1.0;
+	bw->grow = bw->kept = 1.0;
 	if (!resizable(w))
 		return;
 	bw->autosized = true;
@@ -340,13 +345,14 @@ static void estimate_cell(struct bench_run *run, struct cell *c, size_t k_cpu, d
 	k = k > tasks ? tasks : k == 0 ? 1 : k;
 	if (whole_cell && cell_threads(c) > here && lanes_planned(c) > here) {
 		/* measured here it would be the cell with the most threads that fit */
-		c->est_run_s = c->est_once_s = 0;
+		c->est_run_s = c->est_once_s = c->est_start_s = 0;
 		for (int i = 0; i < run->n_cells; i++) {
 			const struct cell *o = &run->cells[i];
 			if (o->bw == bw && o->runner == c->runner && o->ballast_mb == 0 &&
 			    cell_threads(o) <= here && o->est_run_s > c->est_run_s) {
 				c->est_run_s = o->est_run_s;
 				c->est_once_s = o->est_once_s;
+				c->est_start_s = o->est_start_s;
 			}
 		}
 		return;
@@ -356,6 +362,9 @@ static void estimate_cell(struct bench_run *run, struct cell *c, size_t k_cpu, d
 		 * workload up afresh run its own tasks: the cell as it is */
 		t = run_on(run, c, bw, &whole);
 		c->est_run_s = isfinite(t) ? whole : 0;
+		/* its start-up is inside the run, told from the work by nothing
+		 * here: all of it follows the work */
+		c->est_start_s = 0;
 		/* what the runner keeps between runs (runner_ops.release: an
 		 * interpreter, MPI's ranks) the calibration started afresh, and
 		 * the cell's first run starts once, not every run */
@@ -373,12 +382,13 @@ static void estimate_cell(struct bench_run *run, struct cell *c, size_t k_cpu, d
 	} else {
 		t = sample_run(run, c, k, &whole);
 		if (!isfinite(t)) {
-			c->est_run_s = 0;
+			c->est_run_s = c->est_start_s = 0;
 			return;
 		}
 		work = t - start > t * 0.05 ? t - start : t * 0.05;
 	}
-	c->est_run_s = start + work * (double)tasks / (double)k + (whole - t);
+	c->est_start_s = start + (whole - t);
+	c->est_run_s = c->est_start_s + work * (double)tasks / (double)k;
 	if (getenv("CONCBENCH_SIZING_DEBUG") != NULL)
 		fprintf(stderr,
 		        "sizing: %s %s n=%d: start %.4f, sample %zu/%zu %.4f s, serial %.4f s, "
@@ -569,6 +579,7 @@ static int rebuild_cells(struct bench_run *run, const int *sweep, int n, char *e
 			    old[j].ballast_mb == run->cells[i].ballast_mb) {
 				run->cells[i].est_run_s = old[j].est_run_s;
 				run->cells[i].est_once_s = old[j].est_once_s;
+				run->cells[i].est_start_s = old[j].est_start_s;
 				run->cells[i].tasks = old[j].tasks;
 			}
 	struct bench_run gone = {.cells = old, .n_cells = n_old};
@@ -645,10 +656,144 @@ static int thin_task_sweep(struct bench_run *run, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- less work per run, the budget's last resort ----------------------- */
+
+/* A sized CPU workload whose serial run was measured. */
+static bool shrinkable(const struct bench_workload *bw)
+{
+	return bw->autosized && !bw->dropped && bw->serial_s > 0;
+}
+
+/* The share of its work bw keeps when serial runs are held to cap seconds,
+ * never below the floor. The pools' start-ups (sizing.aim) are not a floor:
+ * spawned workers and MPI ranks ask for more than SERIAL_CAP_S already, and
+ * a run that shows their start-up is what that machine and budget give. */
+static double share_kept(const struct bench_workload *bw, double cap)
+{
+	double to = cap > SERIAL_FLOOR_S ? cap : SERIAL_FLOOR_S;
+	return to < bw->serial_s ? to / bw->serial_s : 1.0;
+}
+
+/* The plan's seconds that follow bw's work: its cells' runs less what
+ * surrounds them. */
+static double work_planned_s(const struct bench_run *run, const struct bench_workload *bw)
+{
+	double s = 0;
+	for (int i = 0; i < run->n_cells; i++) {
+		const struct cell *c = &run->cells[i];
+		if (c->bw == bw && c->est_run_s > c->est_start_s)
+			s += (c->est_run_s - c->est_start_s) * (run->cfg.warmup + run->cfg.reps);
+	}
+	return s;
+}
+
+static double saved_under_cap(const struct bench_run *run, double cap)
+{
+	double saved = 0;
+	for (int i = 0; i < run->n_workloads; i++)
+		if (shrinkable(&run->workloads[i]))
+			saved += work_planned_s(run, &run->workloads[i]) *
+			         (1.0 - share_kept(&run->workloads[i], cap));
+	return saved;
+}
+
+/* The serial sample of bw as its parameters are now, set up afresh: its
+ * serial estimate (s), NAN when the set-up failed. */
+static double serial_again(struct bench_run *run, struct bench_workload *bw)
+{
+	char err[256];
+	if (setup_for_calibration(run, bw, err, sizeof(err)) != 0)
+		return NAN;
+	const struct workload *w = &bw->w;
+	size_t tasks = w->ops->task_count(w), k = cpu_sample_tasks(tasks, cpus_here());
+	double s = serial_sample_s(bw, k) * (double)tasks / (double)k;
+	teardown_after_calibration(bw);
+	return s;
+}
+
+/* bw resized to about `share` of its work, its cells' estimates scaled by
+ * the serial run measured again: the sizes round (triad's passes are whole)
+ * and not all work follows them (triad's first touch of its arrays is the
+ * same at any number of passes), so the share asked is not the share got.
+ * The share got; 1 when nothing moved (a size -p gave). */
+static double shrink_workload(struct bench_run *run, struct bench_workload *bw, double share)
+{
+	struct param_values before = bw->w.params;
+	bw->w.ops->resize(&bw->w, bw->min_tasks, share);
+	if (memcmp(before.value, bw->w.params.value, sizeof(before.value)) == 0)
+		return 1.0;
+	double now = serial_again(run, bw), got = now / bw->serial_s;
+	/* a set-up that failed fails the cells in the run: the share asked; a
+	 * measure above the old one (noise) plans no less work than before */
+	if (!isfinite(got) || got <= 0)
+		got = share;
+	else if (got > 1.0)
+		got = 1.0;
+	bw->resized_by_budget = true;
+	bw->grow *= got;
+	bw->kept *= got;
+	bw->serial_s *= got;
+	for (int i = 0; i < run->n_cells; i++) {
+		struct cell *c = &run->cells[i];
+		if (c->bw == bw)
+			c->est_run_s = c->est_start_s + (c->est_run_s - c->est_start_s) * got;
+	}
+	return got;
+}
+
+/* Over the budget with nothing else to give, the sized CPU workloads' serial
+ * runs held to the highest cap that fits: the longest ones lose work first,
+ * none below SERIAL_FLOOR_S. How many workloads it shrank. */
+static int shrink_to_budget(struct bench_run *run, double budget)
+{
+	double excess = plan_total(run, run->cfg.reps) - budget, top = 0;
+	for (int i = 0; i < run->n_workloads; i++)
+		if (shrinkable(&run->workloads[i]) && run->workloads[i].serial_s > top)
+			top = run->workloads[i].serial_s;
+	if (excess <= 0 || saved_under_cap(run, 0) <= 0)
+		return 0;
+	/* what a cap saves falls as the cap rises: the highest that saves enough */
+	double lo = 0, hi = top;
+	for (int i = 0; i < 50; i++) {
+		double mid = (lo + hi) / 2;
+		if (saved_under_cap(run, mid) >= excess)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	int shrunk = 0;
+	for (int i = 0; i < run->n_workloads; i++) {
+		struct bench_workload *bw = &run->workloads[i];
+		double share = shrinkable(bw) ? share_kept(bw, lo) : 1.0;
+		/* a size -p gave does not move */
+		shrunk += share < 1.0 && shrink_workload(run, bw, share) < 1.0;
+	}
+	return shrunk;
+}
+
+/* "less work per run: triad 0.48x ...", for what the budget shrank. */
+static void note_shrunk(struct bench_run *run)
+{
+	char text[200];
+	int k = snprintf(text, sizeof(text), "less work per run:"), shrunk = 0;
+	for (int i = 0; i < run->n_workloads; i++) {
+		const struct bench_workload *bw = &run->workloads[i];
+		if (!bw->resized_by_budget)
+			continue;
+		shrunk++;
+		if (k > 0 && (size_t)k < sizeof(text))
+			k += snprintf(text + k, sizeof(text) - (size_t)k, " %s%s%s %.2fx",
+			              bw->w.ops->name, bw->variant[0] ? ":" : "", bw->variant,
+			              bw->kept);
+	}
+	if (shrunk > 0)
+		note_choice(run, text);
+}
+
 /* The budget never takes repetitions: a cell under five is no evidence for
  * the claims (readers/claims.c), so a run over its budget loses worker counts
  * first, then its warm-up runs, then two of the task-size sweep's sizes,
- * then all but 2 and the core count. */
+ * then all but 2 and the core count, then work from its longest CPU runs. */
 static int fit_budget(struct bench_run *run, char *err, size_t errlen)
 {
 	double budget = run->cfg.budget_s;
@@ -665,6 +810,11 @@ static int fit_budget(struct bench_run *run, char *err, size_t errlen)
 		return -1;
 	if (thin_until_within(run, budget, 4, 4, err, errlen) != 0)
 		return -1;
+	/* again where the sizes' rounding kept more work than the cap asked */
+	for (int pass = 0; pass < 3 && plan_total(run, run->cfg.reps) > budget; pass++)
+		if (shrink_to_budget(run, budget) == 0)
+			break;
+	note_shrunk(run);
 	if (plan_total(run, run->cfg.reps) > budget)
 		note_choice(run, "still over the budget");
 	return 0;
@@ -756,10 +906,16 @@ json_t *sizing_workload_json(const struct bench_workload *bw)
 		json_object_set_new(o, "serial_estimate_s", json_real(bw->serial_s));
 		json_object_set_new(o, "serial_cap_s", json_real(SERIAL_CAP_S));
 	}
+	if (bw->resized_by_budget) {
+		json_object_set_new(o, "kept_by_budget", json_real(bw->kept));
+		json_object_set_new(o, "serial_floor_s", json_real(SERIAL_FLOOR_S));
+	}
 	json_object_set_new(o, "rule",
 	                    json_string("at least 8 tasks per worker at the run's largest worker "
 	                                "count; work grown until a run there lasts 20 pool "
-	                                "start-ups at ideal speedup, up to the serial cap"));
+	                                "start-ups at ideal speedup, up to the serial cap; "
+	                                "shrunk where the budget had nothing else to give, "
+	                                "the longest serial runs first, down to the floor"));
 	return o;
 }
 

@@ -228,6 +228,48 @@ Test(sizing, the_budget_thins_the_task_size_sweep_after_the_warm_up, .timeout = 
 	output_free(&o);
 }
 
+/* With nothing else to give (-n and --warmup given, no task-size sweep), a
+ * plan over its budget runs less work: the sized CPU workloads' serial runs
+ * held down, never below the floor, every strategy on the same smaller
+ * work and its checksum; a size -p gave stays. */
+Test(sizing, the_budget_runs_less_work_when_nothing_else_is_left, .init = make_tmpdir,
+     .fini = remove_tmpdir, .timeout = 120)
+{
+	json_t *doc =
+	    run_to_json(0, "-w primes -s serial,threads -n 1,2 -r 2 --warmup 0 --budget 1",
+	                tmp_path("shrunk.json"));
+	json_t *serial = find_cell(doc, "primes", "serial", 1);
+	json_t *threads = find_cell(doc, "primes", "threads", 2);
+	cr_assert_not_null(serial);
+	cr_assert_not_null(threads);
+	json_t *sizing = json_object_get(serial, "sizing");
+	double kept = json_number_value(json_object_get(sizing, "kept_by_budget"));
+	double floor_s = json_number_value(json_object_get(sizing, "serial_floor_s"));
+	double serial_s = json_number_value(json_object_get(sizing, "serial_estimate_s"));
+	cr_assert(kept > 0 && kept < 1, "kept %.3f of the work", kept);
+	cr_assert_gt(floor_s, 0);
+	/* the share asked rounds to whole parameters: not far under the floor */
+	cr_assert_geq(serial_s, 0.8 * floor_s, "serial %.3f s under the floor %.3f s", serial_s,
+	              floor_s);
+	cr_assert_lt(param_of(serial, "limit"), 5000000, "the default limit was kept");
+	cr_assert_eq(param_of(serial, "limit"), param_of(threads, "limit"), "unequal work");
+	cr_assert(json_is_true(json_object_get(serial, "checksum_ok")));
+	cr_assert(json_is_true(json_object_get(threads, "checksum_ok")));
+	const char *choices = json_string_value(
+	    json_object_get(json_object_get(json_object_get(doc, "config"), "plan"), "choices"));
+	cr_assert_not_null(choices);
+	cr_assert_not_null(strstr(choices, "less work per run: primes 0."), "%s", choices);
+	json_decref(doc);
+	/* the user's limit is the user's: the plan stays over instead */
+	struct output o = sh("%s run -w primes -s serial,threads -n 1,2 --warmup 0 --budget 1 "
+	                     "-p primes.limit=5000000 --list-cells",
+	                     CONCBENCH_BIN);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert_null(strstr(o.out, "less work"), "%s", o.out);
+	cr_assert_not_null(strstr(o.out, "still over the budget"), "%s", o.out);
+	output_free(&o);
+}
+
 Test(sizing, a_synthetic_64_core_machine_is_planned_within_the_budget, .timeout = 120)
 {
 	/* the CPU workloads under the in-process strategies and the suite's

@@ -208,13 +208,16 @@ static bool mandelbrot_expected_items(const struct workload *w, uint64_t *out)
 static void mandelbrot_resize(struct workload *w, uint64_t min_tasks, double grow)
 {
 	int64_t width = param_get(&w->params, "width"), height = param_get(&w->params, "height");
-	double side = grow > 1.0 ? sqrt(grow) : 1.0;
+	int64_t bands = param_get(&w->params, "bands");
+	double side = grow != WORKLOAD_KEEP_WORK ? sqrt(grow) : 1.0;
 	/* a band is at least a row: the same image has at most `height` bands */
 	if (grow == WORKLOAD_KEEP_WORK && (double)min_tasks > (double)height)
 		min_tasks = (uint64_t)height;
-	if ((double)height * side < (double)min_tasks)
-		side = (double)min_tasks / (double)height;
-	if (side > 1.0 &&
+	/* a smaller image keeps a row for each of its bands */
+	double least = (double)(min_tasks > (uint64_t)bands ? min_tasks : (uint64_t)bands);
+	if ((double)height * side < least)
+		side = least / (double)height;
+	if (side != 1.0 &&
 	    params_resize_int(&w->params, "height", (int64_t)ceil((double)height * side)))
 		params_resize_int(&w->params, "width", (int64_t)ceil((double)width * side));
 	height = param_get(&w->params, "height");

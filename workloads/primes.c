@@ -171,7 +171,8 @@ static bool primes_expected_items(const struct workload *w, uint64_t *out)
 static void primes_resize(struct workload *w, uint64_t min_tasks, double grow)
 {
 	int64_t limit = param_get(&w->params, "limit");
-	if (grow > 1.0)
+	/* trial division costs about sqrt(n) per prime: work grows as limit^1.5 */
+	if (grow != WORKLOAD_KEEP_WORK && grow != 1.0)
 		params_resize_int(&w->params, "limit",
 		                  (int64_t)((double)limit * pow(grow, 2.0 / 3.0)));
 	limit = param_get(&w->params, "limit");

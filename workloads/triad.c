@@ -240,13 +240,13 @@ static bool triad_expected_items(const struct workload *w, uint64_t *out)
 
 /* More tasks for more workers, with the same total traffic: shorter arrays
  * down to TRIAD_MIN_ELEMENTS, then fewer passes (at least one, so the total
- * may grow); more work by more passes. */
+ * may grow); more work by more passes, less by fewer (at least one). */
 static void triad_resize(struct workload *w, uint64_t min_tasks, double grow)
 {
 	double tasks = (double)param_get(&w->params, "tasks");
 	double elements = (double)param_get(&w->params, "elements");
 	double passes = (double)param_get(&w->params, "passes");
-	double total = tasks * elements * passes * (grow > 1.0 ? grow : 1.0);
+	double total = tasks * elements * passes * (grow != WORKLOAD_KEEP_WORK ? grow : 1.0);
 	if (grow == WORKLOAD_KEEP_WORK) {
 		/* arrays of the least length, as many passes: the most tasks the same
 		 * memory and traffic make */

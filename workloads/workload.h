@@ -152,7 +152,8 @@ struct workload_ops {
 	 * (shared memory, a socket), at most max; how many. NULL: none. */
 	int (*shared_fds)(const struct workload *w, int *fds, int max);
 	/* The automatic sizing (bench/sizing.c), before setup: at least min_tasks
-	 * tasks, and about `grow` times the total work of the current parameters,
+	 * tasks, and about `grow` times the total work of the current parameters
+	 * (below 1: less work, never fewer than min_tasks tasks),
 	 * touching only those -p did not set (params_resize_int). A workload
 	 * whose tasks have a least size (triad's arrays, mandelbrot's rows) grows
 	 * the work to reach min_tasks; with grow == WORKLOAD_KEEP_WORK it stops
