@@ -178,7 +178,7 @@ struct bench_run {
 	/* Why the run stopped early: "SIGINT", "SIGTERM", "cell-timeout"; empty
 	 * when it ran to the end. */
 	char interrupted_by[32];
-	char warnings[8][200];
+	char warnings[8][400];
 	int n_warnings;
 	bool finished;
 	struct trace_doc trace_doc; /* --trace: the traced cells so far */

@@ -845,7 +845,7 @@ int sizing_plan(struct bench_run *run, char *err, size_t errlen)
 	if (run->budget_note[0] != '\0' &&
 	    run->n_warnings < (int)(sizeof(run->warnings) / sizeof(run->warnings[0])))
 		snprintf(run->warnings[run->n_warnings++], sizeof(run->warnings[0]),
-		         "to fit the budget of %.0f s: %.120s (estimated %.0f s)",
+		         "to fit the budget of %.0f s: %.320s (estimated %.0f s)",
 		         run->cfg.budget_s, run->budget_note, run->estimate_s);
 	return 0;
 }
