@@ -80,7 +80,7 @@ void run_usage(FILE *out)
 	    "      --budget S              plan the run to take at most S seconds: a sparser\n"
 	    "                              worker sweep (unless -n), then no warm-up (unless\n"
 	    "                              --warmup); never fewer than the -r repetitions\n"
-	    "                              (default 500 for the default suite, 0: no budget)\n"
+	    "                              (default 460 for the default suite, 0: no budget)\n"
 	    "      --task-sweep            also cut the first CPU workload into tasks of 100 ms\n"
 	    "                              down to 1 us (the default suite does): where do\n"
 	    "                              processes fall behind threads?\n"

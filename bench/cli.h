@@ -29,9 +29,9 @@ struct param_override {
 
 /* The default suite's time budget in seconds. make bench stays under ten
  * minutes with its build and plots (about 25 s) and with what a run takes
- * beyond its plan (7 to 10% on the 2-core VMs: its bookkeeping, a shared
+ * beyond its plan (2 to 17% on the 2-core VMs: its bookkeeping, a shared
  * machine's slower minutes; README, "Sizes that follow the machine"). */
-#define CLI_DEFAULT_BUDGET_S 500
+#define CLI_DEFAULT_BUDGET_S 460
 
 struct run_config {
 	const struct workload_ops *workloads[CLI_MAX_LIST];

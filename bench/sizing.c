@@ -712,7 +712,7 @@ static double serial_again(struct bench_run *run, struct bench_workload *bw)
 }
 
 /* bw resized to about `share` of its work, its cells' estimates scaled by
- * the serial run measured again: the sizes round (triad's passes are whole)
+ * its serial runs measured again before and after: the sizes round (triad's passes are whole)
  * and not all work follows them (triad's first touch of its arrays is the
  * same at any number of passes), so the share asked is not the share got.
  * The share got; 1 when nothing moved (a size -p gave). */
@@ -722,7 +722,14 @@ static double shrink_workload(struct bench_run *run, struct bench_workload *bw, 
 	bw->w.ops->resize(&bw->w, bw->min_tasks, share);
 	if (memcmp(before.value, bw->w.params.value, sizeof(before.value)) == 0)
 		return 1.0;
-	double now = serial_again(run, bw), got = now / bw->serial_s;
+	/* the old sizes and the new measured back to back, not the new against
+	 * the calibration's: a shared machine's speed drifts in between (once
+	 * mandelbrot's came out 0.23x for 0.41x of its pixels) */
+	struct param_values after = bw->w.params;
+	bw->w.params = before;
+	double was = serial_again(run, bw);
+	bw->w.params = after;
+	double now = serial_again(run, bw), got = now / was;
 	/* a set-up that failed fails the cells in the run: the share asked; a
 	 * measure above the old one (noise) plans no less work than before */
 	if (!isfinite(got) || got <= 0)
