@@ -155,41 +155,8 @@ static void driver_environment(const char *hostfile)
 	}
 }
 
-/* The pools of ranks the running driver keeps (a worker count and a
- * hostfile each), so that mpi_prepare asks for each only once: a job of no
- * tasks still costs a round trip and every rank's before_run. Emptied with
- * the driver. */
-#define READY_POOLS_MAX 16
-static struct ready_pool {
-	int workers;
-	char hostfile[PARAM_TEXT_MAX];
-} ready_pools[READY_POOLS_MAX];
-static int n_ready_pools;
-
-static bool pool_ready(int workers, const char *hostfile)
-{
-	for (int i = 0; i < n_ready_pools; i++)
-		if (ready_pools[i].workers == workers &&
-		    strcmp(ready_pools[i].hostfile, hostfile) == 0)
-			return true;
-	return false;
-}
-
-/* Past the list's end the pool is asked for again by each prepare: correct,
- * a round trip more. */
-static void note_pool_ready(int workers, const char *hostfile)
-{
-	if (pool_ready(workers, hostfile) || n_ready_pools == READY_POOLS_MAX)
-		return;
-	ready_pools[n_ready_pools].workers = workers;
-	snprintf(ready_pools[n_ready_pools].hostfile, sizeof(ready_pools[0].hostfile), "%s",
-	         hostfile);
-	n_ready_pools++;
-}
-
 static void driver_forget(void)
 {
-	n_ready_pools = 0;
 	if (driver.pid >= 0 && under_mpirun())
 		driver_lost_under_mpirun = true;
 	if (driver.job_fd >= 0)
@@ -499,8 +466,6 @@ static int run_job_for(const struct run_spec *spec, struct run_result *res)
 	/* A driver that failed leaves: reap it, so the next run starts afresh. */
 	if (res->failed && driver.pid >= 0)
 		driver_stop(2.0);
-	else if (!res->failed)
-		note_pool_ready(job.workers, job.hostfile);
 	free(s.rank);
 	return res->failed ? -1 : 0;
 }
@@ -535,8 +500,9 @@ static int mpi_prepare(const struct run_spec *spec, char *err, size_t errlen)
 	char why[256];
 	if (cannot_run_spec(spec, why, sizeof(why)) != NULL)
 		return 0; /* the run fails the cell with it */
-	if (driver.pid >= 0 && pool_ready(spec->workers, hostfile_of(spec)))
-		return 0;
+	/* a ready pool still gets its job of no tasks: its ranks nap between
+	 * runs (bench/mpi_ranks.c, wait_message), and this wakes them before the
+	 * clock starts */
 	struct run_spec quiet = *spec;
 	quiet.trace = NULL; /* the traced run names its lanes itself */
 	struct run_result res;

@@ -174,6 +174,26 @@ static pid_t find_rank_of(pid_t run)
 	return found;
 }
 
+/* The CPU seconds process pid has used, 0 when it cannot be read. */
+static double rank_cpu_s(pid_t pid)
+{
+	char path[64], text[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	const char *after = strrchr(text, ')');
+	unsigned long utime = 0, stime = 0;
+	if (after == NULL ||
+	    sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+	           &stime) != 2)
+		return 0;
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* Runs primes and sleep under mpi, sends sig to one rank during primes, and
  * checks what the cell says (naming the rank's pid, host, task and `how`) and
  * that the run went on; returns the seconds from the signal to the run's end. */
@@ -203,7 +223,11 @@ static double lose_a_rank(int sig, const char *how)
 		victim = find_rank_of(run);
 	}
 	cr_assert_gt(victim, 0, "no rank appeared");
-	usleep(700000); /* into its tasks */
+	/* into its tasks: a rank that has taken a second of CPU is computing
+	 * (its MPI start-up and the job before the clock come first, and take
+	 * less) */
+	for (int i = 0; i < 600 && rank_cpu_s(victim) < 1.0; i++)
+		usleep(50000);
 	double killed = monotonic_now();
 	kill(victim, sig);
 	int status = 0;
