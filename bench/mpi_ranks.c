@@ -361,6 +361,15 @@ static void take_beat(struct pool *p, const MPI_Status *st)
 	p->rank[st->MPI_SOURCE].heard = monotonic_now();
 }
 
+/* Any message but the ones a loop takes ends the job: a rank's set-up error
+ * with its reason, anything else as unexpected. */
+static _Noreturn void fail_on_message(struct pool *p, const MPI_Status *st)
+{
+	if (st->MPI_TAG == MPI_TAG_SETUP_ERR)
+		take_setup_error(p, st);
+	fail("rank %d sent an unexpected message (tag %d)", st->MPI_SOURCE, st->MPI_TAG);
+}
+
 /* A job of no tasks comes before a run's clock starts (mpi_prepare): it
  * returns once every rank has taken it (its set-up done, or failed), so that
  * ranks napping between runs are awake when the clock starts. */
@@ -382,11 +391,8 @@ static void wait_until_ready(struct pool *p)
 			}
 			continue;
 		}
-		if (flag && st.MPI_TAG == MPI_TAG_SETUP_ERR)
-			take_setup_error(p, &st);
 		if (flag)
-			fail("rank %d sent an unexpected message (tag %d)", st.MPI_SOURCE,
-			     st.MPI_TAG);
+			fail_on_message(p, &st);
 		for (int i = 0; i < p->n && monotonic_now() - since > MPI_BEAT_TIMEOUT_S; i++)
 			if (!seen[i])
 				fail("rank %d (pid %d) on host %s did not take its job within %.0f "
@@ -459,11 +465,8 @@ static void run_job(const struct mpi_job *job, const char *self)
 			take_beat(p, &st);
 			continue;
 		}
-		if (flag && st.MPI_TAG == MPI_TAG_SETUP_ERR)
-			take_setup_error(p, &st);
 		if (flag)
-			fail("rank %d sent an unexpected message (tag %d)", st.MPI_SOURCE,
-			     st.MPI_TAG);
+			fail_on_message(p, &st);
 		double now = monotonic_now();
 		if (now - checked > 0.02) {
 			check_busy_ranks(p);

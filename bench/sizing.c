@@ -256,6 +256,16 @@ static int cpus_here(void)
 	return n > 0 ? n : 1;
 }
 
+/* The serial sample of bw's tasks (k of them, their time serial_k) and from
+ * it the workload's whole serial run (s). */
+static double serial_estimate_s(struct bench_workload *bw, size_t *k, double *serial_k)
+{
+	size_t tasks = bw->w.ops->task_count(&bw->w);
+	*k = cpu_sample_tasks(tasks, cpus_here());
+	*serial_k = serial_sample_s(bw, *k);
+	return *serial_k * (double)tasks / (double)*k;
+}
+
 /* Its workers set the workload up again themselves (runner_ops.fresh_workers,
  * and every interpreted strategy), so they run the workload's own tasks. */
 static bool starts_afresh(const struct runner_ops *r)
@@ -477,9 +487,11 @@ static int calibrate_workload(struct bench_run *run, struct bench_workload *bw, 
 	}
 	const struct workload *w = &bw->w;
 	size_t k = cpu_sample_tasks(w->ops->task_count(w), cpus_here());
-	double serial_k = w->ops->kind != WORKLOAD_IO ? serial_sample_s(bw, k) : 0;
+	double serial_k = 0, serial_s = 0;
+	if (w->ops->kind != WORKLOAD_IO)
+		serial_s = serial_estimate_s(bw, &k, &serial_k);
 	if (bw->autosized) {
-		bw->serial_s = serial_k * (double)w->ops->task_count(w) / (double)k;
+		bw->serial_s = serial_s;
 		bw->aim_s = work_aimed_at(run, bw);
 		double reach = bw->aim_s < SERIAL_CAP_S ? bw->aim_s : SERIAL_CAP_S;
 		if (bw->serial_s > 0 && reach > 1.1 * bw->serial_s) {
@@ -492,9 +504,7 @@ static int calibrate_workload(struct bench_run *run, struct bench_workload *bw, 
 				err[0] = '\0';
 				return 0;
 			}
-			k = cpu_sample_tasks(w->ops->task_count(w), cpus_here());
-			serial_k = serial_sample_s(bw, k);
-			bw->serial_s = serial_k * (double)w->ops->task_count(w) / (double)k;
+			bw->serial_s = serial_estimate_s(bw, &k, &serial_k);
 		}
 	}
 	for (int i = 0; i < run->n_cells && !stop_signal_received(); i++)
@@ -704,9 +714,8 @@ static double serial_again(struct bench_run *run, struct bench_workload *bw)
 	char err[256];
 	if (setup_for_calibration(run, bw, err, sizeof(err)) != 0)
 		return NAN;
-	const struct workload *w = &bw->w;
-	size_t tasks = w->ops->task_count(w), k = cpu_sample_tasks(tasks, cpus_here());
-	double s = serial_sample_s(bw, k) * (double)tasks / (double)k;
+	size_t k;
+	double serial_k, s = serial_estimate_s(bw, &k, &serial_k);
 	teardown_after_calibration(bw);
 	return s;
 }
