@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bench/run.h"
+#include "lib/cpu_times.h"
 
 static double tv_seconds(struct timeval tv)
 {
@@ -63,29 +64,8 @@ static void *touch_ballast(size_t len)
 	return p;
 }
 
-/* All CPUs' time from /proc/stat's first line, to tell "faster" from "burns
- * more CPU": the share left idle while a cell ran. */
-struct cpu_times {
-	unsigned long long idle, steal, total;
-};
-
-static void read_cpu_times(struct cpu_times *t)
-{
-	unsigned long long v[10] = {0};
-	FILE *f = fopen("/proc/stat", "re");
-	t->idle = t->steal = t->total = 0;
-	if (f == NULL)
-		return;
-	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-	               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
-	fclose(f);
-	/* guest time (8, 9) is already counted in user and nice */
-	for (int i = 0; i < n && i < 8; i++)
-		t->total += v[i];
-	t->idle = v[3] + v[4]; /* idle and iowait */
-	t->steal = v[7];       /* taken by the hypervisor for other guests */
-}
-
+/* The share of all CPUs' time left idle while a cell ran tells "faster" from
+ * "burns more CPU". */
 static double share_of(unsigned long long part, const struct cpu_times *a,
                        const struct cpu_times *b)
 {
@@ -131,7 +111,7 @@ int measure_once(struct bench_run *run, struct cell *c, struct sample *s, struct
 		return -1;
 	}
 	struct cpu_times cpu0, cpu1;
-	read_cpu_times(&cpu0);
+	cpu_times_read(&cpu0);
 	getrusage(RUSAGE_SELF, &self0);
 	getrusage(RUSAGE_CHILDREN, &kids0);
 	double t0 = monotonic_now();
@@ -139,7 +119,7 @@ int measure_once(struct bench_run *run, struct cell *c, struct sample *s, struct
 	double t1 = monotonic_now();
 	getrusage(RUSAGE_SELF, &self1);
 	getrusage(RUSAGE_CHILDREN, &kids1);
-	read_cpu_times(&cpu1);
+	cpu_times_read(&cpu1);
 	if (ballast != NULL)
 		munmap(ballast, ballast_len);
 

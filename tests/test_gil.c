@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/cpu_times.h"
 #include "runners/gil.h"
 #include "runners/runner.h"
 #include "workloads/workload.h"
@@ -90,18 +91,11 @@ static double process_cpu_s(void)
 /* All CPUs' time not idle, stolen included, in seconds; NAN if unreadable. */
 static double machine_busy_s(void)
 {
-	unsigned long long v[8] = {0};
-	FILE *f = fopen("/proc/stat", "r");
-	if (f == NULL)
+	struct cpu_times t;
+	cpu_times_read(&t);
+	if (t.total == 0)
 		return NAN;
-	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-	               &v[4], &v[5], &v[6], &v[7]);
-	fclose(f);
-	if (n != 8)
-		return NAN;
-	/* user nice system idle iowait irq softirq steal */
-	double busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
-	return busy / (double)sysconf(_SC_CLK_TCK);
+	return (double)(t.total - t.idle) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static struct other_work other_work_start(void)
