@@ -373,28 +373,34 @@ static _Noreturn void fail_on_message(struct pool *p, const MPI_Status *st)
 /* A job of no tasks comes before a run's clock starts (mpi_prepare): it
  * returns once every rank has taken it (its set-up done, or failed), so that
  * ranks napping between runs are awake when the clock starts. */
+static bool took_job(const struct rank_info *r, double sent)
+{
+	return r->heard >= sent; /* a beat since (take_beat stamps heard) */
+}
+
+static bool all_took_job(const struct pool *p, double sent)
+{
+	for (int i = 0; i < p->n; i++)
+		if (!took_job(&p->rank[i], sent))
+			return false;
+	return true;
+}
+
 static void wait_until_ready(struct pool *p)
 {
-	static bool seen[MPI_MAX_WORKERS];
-	int left = p->n;
 	double since = monotonic_now();
-	memset(seen, 0, sizeof(seen));
-	while (left > 0) {
+	while (!all_took_job(p, since)) {
 		int flag = 0;
 		MPI_Status st;
 		MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, p->inter, &flag, &st);
 		if (flag && st.MPI_TAG == MPI_TAG_BEAT) {
 			take_beat(p, &st);
-			if (!seen[st.MPI_SOURCE]) {
-				seen[st.MPI_SOURCE] = true;
-				left--;
-			}
 			continue;
 		}
 		if (flag)
 			fail_on_message(p, &st);
 		for (int i = 0; i < p->n && monotonic_now() - since > MPI_BEAT_TIMEOUT_S; i++)
-			if (!seen[i])
+			if (!took_job(&p->rank[i], since))
 				fail("rank %d (pid %d) on host %s did not take its job within %.0f "
 				     "s",
 				     i, p->rank[i].pid, p->rank[i].host, MPI_BEAT_TIMEOUT_S);
