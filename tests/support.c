@@ -12,6 +12,23 @@
 
 #include "runners/runner.h"
 
+const char *proc_stat_fields(int pid, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (f == NULL || len == 0) {
+		if (f != NULL)
+			fclose(f);
+		return NULL;
+	}
+	size_t n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *close_paren = strrchr(buf, ')');
+	return close_paren != NULL ? close_paren + 1 : NULL;
+}
+
 char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");

@@ -29,6 +29,10 @@ json_t *run_to_json(int timeout_s, const char *run_args, const char *path);
 
 /* A whole file as a NUL-terminated string (malloc'd; "" when unreadable). */
 char *slurp(const char *path);
+/* /proc/PID/stat read into buf, and the text after the command name's closing
+ * parenthesis (the name may hold spaces and parentheses): " STATE PPID ...".
+ * NULL when it cannot be read. */
+const char *proc_stat_fields(int pid, char *buf, size_t len);
 
 /* The registered compiled strategies' names (what -s all runs; the py-* ones
  * have tests of their own), NULL-terminated, in registry order. */

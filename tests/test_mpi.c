@@ -177,19 +177,11 @@ static pid_t find_rank_of(pid_t run)
 /* The CPU seconds process pid has used, 0 when it cannot be read. */
 static double rank_cpu_s(pid_t pid)
 {
-	char path[64], text[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	size_t n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	const char *after = strrchr(text, ')');
+	char buf[1024];
+	const char *fields = proc_stat_fields((int)pid, buf, sizeof(buf));
 	unsigned long utime = 0, stime = 0;
-	if (after == NULL ||
-	    sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-	           &stime) != 2)
+	if (fields == NULL || sscanf(fields, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	                             &utime, &stime) != 2)
 		return 0;
 	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }

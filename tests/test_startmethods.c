@@ -70,18 +70,11 @@ Test(startmethods, every_workload_under_every_start_method_has_one_checksum, .in
 
 static pid_t parent_of(pid_t pid)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *close_paren = strrchr(buf, ')');
+	char buf[512];
+	const char *fields = proc_stat_fields((int)pid, buf, sizeof(buf));
 	int ppid = -1;
 	char state;
-	if (close_paren == NULL || sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2)
+	if (fields == NULL || sscanf(fields, " %c %d", &state, &ppid) != 2)
 		return -1;
 	return (pid_t)ppid;
 }
